@@ -1,0 +1,140 @@
+/**
+ * `Session`: one loaded session, with its data and the changes made to it during a request.
+ * Changes are kept as a patch (keys set, keys removed) so the store applies only what this
+ * request changed; a session nobody changed writes nothing.
+ */
+import type { SessionData, SessionMeta, SessionPatch, SessionRecord } from '../stores/store.js';
+
+export class Session {
+  /** The secret session ID that travels in the cookie. Never log it. */
+  readonly id: string;
+  /** The store key: SHA-256 of `id`. */
+  readonly key: string;
+  /** Public handle, safe to show in device lists and logs. */
+  readonly handle: string;
+  readonly createdAt: number;
+  /** True until the session is first written to the store. */
+  isNew: boolean;
+  userId: string | null;
+  authAt: number | null;
+  lastSeenAt: number;
+  expiresAt: number;
+  absoluteExpiresAt: number;
+  meta: SessionMeta;
+
+  #data: SessionData;
+  #set: SessionData = {};
+  #unset = new Set<string>();
+  #metaChanges: SessionMeta | null = null;
+
+  constructor(id: string, record: SessionRecord, isNew: boolean) {
+    this.id = id;
+    this.key = record.key;
+    this.handle = record.handle;
+    this.createdAt = record.createdAt;
+    this.userId = record.userId;
+    this.authAt = record.authAt;
+    this.lastSeenAt = record.lastSeenAt;
+    this.expiresAt = record.expiresAt;
+    this.absoluteExpiresAt = record.absoluteExpiresAt;
+    this.meta = record.meta;
+    this.#data = record.data;
+    this.isNew = isNew;
+  }
+
+  /**
+   * The value stored under `name`, or undefined.
+   * @example const cart = session.get('cart');
+   */
+  get<T = unknown>(name: string): T | undefined {
+    return Object.hasOwn(this.#data, name) ? (this.#data[name] as T) : undefined;
+  }
+
+  has(name: string): boolean {
+    return Object.hasOwn(this.#data, name);
+  }
+
+  /**
+   * Sets one key; the value must be JSON-serialisable.
+   * @example session.set('theme', 'dark');
+   */
+  set(name: string, value: unknown): void {
+    if (value === undefined) {
+      this.delete(name);
+      return;
+    }
+    this.#data[name] = value;
+    this.#set[name] = value;
+    this.#unset.delete(name);
+  }
+
+  /** Removes one key. */
+  delete(name: string): void {
+    if (!Object.hasOwn(this.#data, name) && !Object.hasOwn(this.#set, name)) return;
+    delete this.#data[name];
+    delete this.#set[name];
+    this.#unset.add(name);
+  }
+
+  /** Names of the keys the session holds. */
+  keys(): string[] {
+    return Object.keys(this.#data);
+  }
+
+  /** A shallow copy of the data (changing it does not change the session). */
+  toJSON(): SessionData {
+    return { ...this.#data };
+  }
+
+  /** Records a change of metadata, written with the next commit. */
+  updateMeta(changes: SessionMeta): void {
+    this.meta = { ...this.meta, ...changes };
+    this.#metaChanges = { ...this.#metaChanges, ...changes };
+  }
+
+  /** True when the session has changes not yet written. */
+  get isDirty(): boolean {
+    return Object.keys(this.#set).length > 0 || this.#unset.size > 0 || this.#metaChanges !== null;
+  }
+
+  /** The pending changes as a store patch, or null when there are none. */
+  pendingPatch(): SessionPatch | null {
+    if (!this.isDirty) return null;
+    const patch: SessionPatch = {};
+    if (Object.keys(this.#set).length > 0) patch.set = { ...this.#set };
+    if (this.#unset.size > 0) patch.unset = [...this.#unset];
+    if (this.#metaChanges) patch.meta = { ...this.#metaChanges };
+    return patch;
+  }
+
+  /** Forgets pending changes after they were written. */
+  markClean(): void {
+    this.#set = {};
+    this.#unset.clear();
+    this.#metaChanges = null;
+    this.isNew = false;
+  }
+
+  /** The full record as it stands now (data with pending changes applied). */
+  toRecord(): SessionRecord {
+    return {
+      key: this.key,
+      handle: this.handle,
+      userId: this.userId,
+      data: { ...this.#data },
+      meta: { ...this.meta },
+      createdAt: this.createdAt,
+      lastSeenAt: this.lastSeenAt,
+      authAt: this.authAt,
+      expiresAt: this.expiresAt,
+      absoluteExpiresAt: this.absoluteExpiresAt,
+    };
+  }
+
+  /** Replaces the data with `data` (a reload); pending changes are dropped. */
+  replaceData(data: SessionData): void {
+    this.#data = data;
+    this.#set = {};
+    this.#unset.clear();
+  }
+}

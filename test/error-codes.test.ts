@@ -1,0 +1,20 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { ERROR_CODES, TesseraError } from '../src/core/errors.js';
+
+describe('error codes', () => {
+  it('documents every code in docs/errors.md', () => {
+    const docs = readFileSync(new URL('../docs/errors.md', import.meta.url), 'utf8');
+    const undocumented = ERROR_CODES.filter((code) => !docs.includes(`\`${code}\``));
+    expect(undocumented).toEqual([]);
+  });
+
+  it('keeps code, name and cause on the error', () => {
+    const cause = new Error('socket closed');
+    const error = new TesseraError('ERR_STORE_UNAVAILABLE', 'store down', { cause });
+    expect(error).toBeInstanceOf(Error);
+    expect(error.name).toBe('TesseraError');
+    expect(error.code).toBe('ERR_STORE_UNAVAILABLE');
+    expect(error.cause).toBe(cause);
+  });
+});
