@@ -1,0 +1,10 @@
+/**
+ * The invalidated read cache for remote stores (`withReadCache`) and the channel type the
+ * Redis and PostgreSQL stores implement.
+ */
+export type {
+  CachedStore,
+  CacheInvalidation,
+  ReadCacheOptions,
+} from './read-cache.js';
+export { withReadCache } from './read-cache.js';

@@ -1,0 +1,198 @@
+/**
+ * The Lua scripts behind the Redis store. Each one touches keys of a single hash slot only
+ * (a session's hash, a handle key, or one key-value namespace), so they run unchanged on
+ * Redis Cluster. Times compared here are the store's clock (passed as ARGV), not Redis's:
+ * that is what lets an injected clock decide expiry; PEXPIREAT values are real wall-clock
+ * times computed by the caller.
+ *
+ * Session hash fields: `_h` handle, `_u` user id (absent: anonymous), `_c` createdAt,
+ * `_l` lastSeenAt, `_a` authAt (absent: null), `_e` expiresAt, `_x` absoluteExpiresAt,
+ * `_b` the expiry bound last written to the user index and handle key, `d:<name>` one data
+ * key (JSON), `m:<name>` one meta key (JSON).
+ */
+
+/** KEYS[1] session. ARGV: now, pxat, then field/value pairs. 1 created, 0 live record exists. */
+export const CREATE_SESSION = `
+local e = redis.call('HGET', KEYS[1], '_e')
+if e and tonumber(e) > tonumber(ARGV[1]) then return 0 end
+redis.call('DEL', KEYS[1])
+local i = 3
+while i <= #ARGV do
+  local j = math.min(i + 199, #ARGV)
+  redis.call('HSET', KEYS[1], unpack(ARGV, i, j))
+  i = j + 1
+end
+redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+return 1
+`;
+
+/**
+ * KEYS[1] session. ARGV: now, pxat ('' keeps the TTL), setCount (pairs), delCount, pairs…,
+ * names to delete…, then newExpires ('' unchanged), newAbsolute ('' unchanged), userChange
+ * ('0' none, '1' set to next arg, '2' to anonymous), userId.
+ * Answers 0 when absent/expired, else {oldUser, newUser, handle, bound or ''} where bound is
+ * set when the index expiry bound grew or the user changed.
+ */
+export const PATCH_SESSION = `
+local now = tonumber(ARGV[1])
+local e = redis.call('HGET', KEYS[1], '_e')
+if not e or tonumber(e) <= now then return 0 end
+local oldUser = redis.call('HGET', KEYS[1], '_u') or ''
+local nset = tonumber(ARGV[3])
+local ndel = tonumber(ARGV[4])
+local i = 5
+local last = 4 + nset * 2
+while i <= last do
+  local j = math.min(i + 199, last)
+  redis.call('HSET', KEYS[1], unpack(ARGV, i, j))
+  i = j + 1
+end
+last = last + ndel
+while i <= last do
+  local j = math.min(i + 199, last)
+  redis.call('HDEL', KEYS[1], unpack(ARGV, i, j))
+  i = j + 1
+end
+local newExpires = ARGV[i]
+local newAbsolute = ARGV[i + 1]
+local userChange = ARGV[i + 2]
+if newExpires ~= '' then redis.call('HSET', KEYS[1], '_e', newExpires) end
+if newAbsolute ~= '' then redis.call('HSET', KEYS[1], '_x', newAbsolute) end
+if userChange == '1' then redis.call('HSET', KEYS[1], '_u', ARGV[i + 3]) end
+if userChange == '2' then redis.call('HDEL', KEYS[1], '_u') end
+if ARGV[2] ~= '' then redis.call('PEXPIREAT', KEYS[1], ARGV[2]) end
+local newUser = redis.call('HGET', KEYS[1], '_u') or ''
+local ev = redis.call('HGET', KEYS[1], '_e')
+local xv = redis.call('HGET', KEYS[1], '_x')
+local bound = ev
+if tonumber(xv) > tonumber(ev) then bound = xv end
+local oldBound = redis.call('HGET', KEYS[1], '_b')
+local out = ''
+if newUser ~= oldUser or tonumber(bound) > tonumber(oldBound) then
+  redis.call('HSET', KEYS[1], '_b', bound)
+  out = bound
+end
+return {oldUser, newUser, redis.call('HGET', KEYS[1], '_h'), out}
+`;
+
+/**
+ * KEYS[1] session. ARGV: now, lastSeenAt, expiresAt, pxat. 0 when absent/expired, else
+ * {1} or, when the index bound grew, {2, userId, handle, bound}.
+ */
+export const TOUCH_SESSION = `
+local e = redis.call('HGET', KEYS[1], '_e')
+if not e or tonumber(e) <= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], '_l', ARGV[2], '_e', ARGV[3])
+redis.call('PEXPIREAT', KEYS[1], ARGV[4])
+local b = redis.call('HGET', KEYS[1], '_b')
+if tonumber(ARGV[3]) > tonumber(b) then
+  redis.call('HSET', KEYS[1], '_b', ARGV[3])
+  return {2, redis.call('HGET', KEYS[1], '_u') or '', redis.call('HGET', KEYS[1], '_h'), ARGV[3]}
+end
+return {1}
+`;
+
+/**
+ * KEYS[1] session. ARGV: now, onlyUser ('' any). Deletes the record (when it belongs to
+ * onlyUser, if given). {} when nothing was deleted, else {live 0/1, userId, handle}.
+ */
+export const DELETE_SESSION = `
+local f = redis.call('HMGET', KEYS[1], '_e', '_u', '_h')
+if not f[1] then return {} end
+if ARGV[2] ~= '' and f[2] ~= ARGV[2] then return {} end
+redis.call('DEL', KEYS[1])
+local live = 0
+if tonumber(f[1]) > tonumber(ARGV[1]) then live = 1 end
+return {live, f[2] or '', f[3] or ''}
+`;
+
+/** KEYS[1] session. ARGV: now. Deletes it when expired: {userId, handle}, else 0. */
+export const PURGE_SESSION = `
+local f = redis.call('HMGET', KEYS[1], '_e', '_u', '_h')
+if not f[1] or tonumber(f[1]) > tonumber(ARGV[1]) then return 0 end
+redis.call('DEL', KEYS[1])
+return {f[2] or '', f[3] or ''}
+`;
+
+/** KEYS[1] handle key. ARGV: expected value, new value, pxat. Compare-and-set. */
+export const SWAP_HANDLE = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PXAT', ARGV[3])
+return 1
+`;
+
+/** KEYS[1] handle key. ARGV: expected value. Deletes it only when it still names that key. */
+export const RELEASE_HANDLE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
+/** KEYS[1] handle key. ARGV: expected value, pxat. Extends it only when it names that key. */
+export const EXTEND_HANDLE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIREAT', KEYS[1], ARGV[2]) end
+return 0
+`;
+
+/**
+ * KEYS[1] entry, KEYS[2] namespace index. ARGV: now, ifAbsent '1'/'0', stored text
+ * ('<expiresAt or empty>|<json>'), expiresAt ('' none), pxat ('' none), member.
+ * 1 written, 0 a live entry exists (ifAbsent).
+ */
+export const KV_SET = `
+if ARGV[2] == '1' then
+  local cur = redis.call('GET', KEYS[1])
+  if cur then
+    local e = string.match(cur, '^(%d*)|')
+    if e == nil or e == '' or tonumber(e) > tonumber(ARGV[1]) then return 0 end
+  end
+end
+if ARGV[5] ~= '' then
+  redis.call('SET', KEYS[1], ARGV[3], 'PXAT', ARGV[5])
+else
+  redis.call('SET', KEYS[1], ARGV[3])
+end
+local score = ARGV[4]
+if score == '' then score = '+inf' end
+redis.call('ZADD', KEYS[2], score, ARGV[6])
+return 1
+`;
+
+/** KEYS[1] entry, KEYS[2] index. ARGV: now, member. 1 when a live entry was deleted. */
+export const KV_DELETE = `
+local cur = redis.call('GET', KEYS[1])
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[2])
+if not cur then return 0 end
+local e = string.match(cur, '^(%d*)|')
+if e == nil or e == '' or tonumber(e) > tonumber(ARGV[1]) then return 1 end
+return 0
+`;
+
+/**
+ * KEYS[1] index. ARGV: now, entry key prefix. Live entries as a flat list
+ * {member, stored, member, stored, …}; index members whose entry is gone are dropped.
+ */
+export const KV_LIST = `
+local members = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[1], '+inf')
+local out = {}
+for _, m in ipairs(members) do
+  local v = redis.call('GET', ARGV[2] .. m)
+  if v then
+    table.insert(out, m)
+    table.insert(out, v)
+  else
+    redis.call('ZREM', KEYS[1], m)
+  end
+end
+return out
+`;
+
+/** KEYS[1] index. ARGV: now, entry key prefix. Deletes expired entries; the number removed. */
+export const KV_PURGE = `
+local members = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 1000)
+for _, m in ipairs(members) do
+  redis.call('DEL', ARGV[2] .. m)
+  redis.call('ZREM', KEYS[1], m)
+end
+return #members
+`;
