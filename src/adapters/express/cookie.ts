@@ -1,0 +1,128 @@
+/**
+ * `Cookie`: the `req.session.cookie` object of express-session, with the same fields and
+ * the same JSON shape, so code that reads or sets `maxAge`, `expires` or `originalMaxAge`
+ * (and stores that read `sess.cookie.expires` for their TTL) work unchanged.
+ */
+
+/** The cookie settings express-session accepts. */
+export interface CookieOptions {
+  /** Lifetime in milliseconds; a persistent cookie. Default none: a browser-session cookie. */
+  maxAge?: number | null;
+  /** A fixed expiry date (prefer `maxAge`). */
+  expires?: Date | string | null;
+  /** Default true. */
+  httpOnly?: boolean;
+  /** true, false or 'auto' (Secure exactly on HTTPS requests). Tessera's default is 'auto'. */
+  secure?: boolean | 'auto';
+  /** 'lax' (Tessera's default), 'strict', 'none', or true (strict) / false (not set). */
+  sameSite?: boolean | 'lax' | 'strict' | 'none' | 'Lax' | 'Strict' | 'None';
+  /** Default '/'. */
+  path?: string;
+  domain?: string;
+  partitioned?: boolean;
+  priority?: 'low' | 'medium' | 'high';
+  /** Present in stored JSON; restored on load. */
+  originalMaxAge?: number | null;
+}
+
+/** The JSON form of a cookie, as express-session stores it inside the session. */
+export interface CookieData {
+  originalMaxAge: number | null;
+  partitioned?: boolean;
+  priority?: string;
+  expires: Date | null;
+  secure?: boolean | 'auto';
+  httpOnly?: boolean;
+  domain?: string;
+  path?: string;
+  sameSite?: CookieOptions['sameSite'];
+}
+
+/**
+ * The session cookie's settings and lifetime.
+ * @example req.session.cookie.maxAge = 30 * 86400e3; // remember me for 30 days
+ */
+export class Cookie {
+  path = '/';
+  httpOnly = true;
+  originalMaxAge: number | null = null;
+  secure?: boolean | 'auto';
+  sameSite?: CookieOptions['sameSite'];
+  domain?: string;
+  partitioned?: boolean;
+  priority?: 'low' | 'medium' | 'high';
+  #expires: Date | null = null;
+
+  constructor(options?: CookieOptions) {
+    if (options !== undefined && options !== null) {
+      if (typeof options !== 'object') throw new TypeError('argument options must be an object');
+      const { maxAge, expires, originalMaxAge, ...rest } = options;
+      Object.assign(this, withoutUndefined(rest));
+      if (expires !== undefined) this.expires = toDate(expires);
+      if (maxAge !== undefined) this.maxAge = maxAge;
+      if (originalMaxAge !== undefined && originalMaxAge !== null) {
+        this.originalMaxAge = originalMaxAge;
+      }
+    }
+  }
+
+  /** When the cookie expires, or null for a browser-session cookie. */
+  get expires(): Date | null {
+    return this.#expires;
+  }
+
+  set expires(date: Date | null) {
+    this.#expires = date;
+    this.originalMaxAge = this.maxAge;
+  }
+
+  /** Milliseconds left, or null for a browser-session cookie. Setting it moves `expires`. */
+  get maxAge(): number | null {
+    return this.#expires instanceof Date ? this.#expires.valueOf() - Date.now() : null;
+  }
+
+  set maxAge(ms: number | Date | null) {
+    if (ms !== null && ms !== undefined && typeof ms !== 'number' && !(ms instanceof Date)) {
+      throw new TypeError('maxAge must be a number or Date');
+    }
+    this.expires = typeof ms === 'number' ? new Date(Date.now() + ms) : (ms ?? null);
+  }
+
+  /** The fields express-session stores and serialises. */
+  get data(): CookieData {
+    return {
+      originalMaxAge: this.originalMaxAge,
+      partitioned: this.partitioned,
+      priority: this.priority,
+      expires: this.#expires,
+      secure: this.secure,
+      httpOnly: this.httpOnly,
+      domain: this.domain,
+      path: this.path,
+      sameSite: this.sameSite,
+    };
+  }
+
+  /** Restarts the lifetime from now (what `req.session.touch()` does). */
+  resetMaxAge(): void {
+    if (this.originalMaxAge !== null) this.maxAge = this.originalMaxAge;
+  }
+
+  toJSON(): CookieData {
+    return this.data;
+  }
+}
+
+function toDate(value: Date | string | null): Date | null {
+  if (value === null || value instanceof Date) return value;
+  const date = new Date(value);
+  return Number.isNaN(date.valueOf()) ? null : date;
+}
+
+function withoutUndefined<T extends object>(value: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const [key, entry] of Object.entries(value)) {
+    if (entry !== undefined && key !== 'data') (out as Record<string, unknown>)[key] = entry;
+  }
+  return out;
+}

@@ -1,0 +1,92 @@
+/**
+ * Shared set-up of the tessera/express suites: a real Tessera memory store whose calls are
+ * counted (so tests can assert "no write"), an injected clock, a logger that records
+ * warnings, and the headers a same-origin browser form post carries.
+ */
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import type { ExpressSessionOptions } from '../../src/adapters/express/index.js';
+import session from '../../src/adapters/express/index.js';
+import { createMemoryStore } from '../../src/stores/memory/index.js';
+import type { Store } from '../../src/stores/store.js';
+
+export const SECRET = 'test-secret-with-at-least-32-characters!';
+
+export function clock(start = 1_800_000_000_000): {
+  now: () => number;
+  advance: (ms: number) => void;
+} {
+  let time = start;
+  return {
+    now: () => time,
+    advance: (ms) => {
+      time += ms;
+    },
+  };
+}
+
+/** A real memory store; `calls` lists every method called on it, in order. */
+export function countedStore(now?: () => number): { store: Store; inner: Store; calls: string[] } {
+  const inner = createMemoryStore({ now, purgeIntervalMs: 0 });
+  const calls: string[] = [];
+  const store = new Proxy(inner, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        calls.push(String(property));
+        return value.apply(target, args);
+      };
+    },
+  }) as Store;
+  return { store, inner, calls };
+}
+
+export const WRITES = ['create', 'patch', 'touch', 'delete', 'deleteByUser', 'kvSet', 'kvDelete'];
+export const writes = (calls: string[]): string[] => calls.filter((call) => WRITES.includes(call));
+
+export function recordingLogger(): { warn: (message: string) => void; messages: string[] } {
+  const messages: string[] = [];
+  return { warn: (message) => messages.push(message), messages };
+}
+
+/** Headers of a same-origin request from a browser (Fetch Metadata). */
+export const SAME_ORIGIN = { 'Sec-Fetch-Site': 'same-origin' };
+
+// biome-ignore lint/suspicious/noExplicitAny: session data in express-session apps is untyped, as in theirs.
+export type Loose = any;
+
+type Handler = (req: Request & { session: Loose }, res: Response, next: NextFunction) => unknown;
+
+/** An Express 5 app with tessera/express and the given routes; errors answer JSON with their status. */
+export function makeApp(
+  options: Partial<ExpressSessionOptions>,
+  routes: (app: Express) => void,
+  before?: (app: Express) => void,
+): Express {
+  const app = express();
+  before?.(app);
+  app.use(session({ secret: SECRET, logger: recordingLogger(), ...options }));
+  routes(app);
+  app.use((error: Loose, _req: Request, res: Response, _next: NextFunction) => {
+    res.status(error.status ?? 500).json({ code: error.code, message: error.message });
+  });
+  return app;
+}
+
+export const route = (handler: Handler) => handler as unknown as express.RequestHandler;
+
+/** The `name=value` part of the first Set-Cookie for `name`, or undefined. */
+export function cookieOf(
+  headers: Record<string, unknown>,
+  name = 'connect.sid',
+): string | undefined {
+  const list = (headers['set-cookie'] as string[] | undefined) ?? [];
+  return list.find((line) => line.startsWith(`${name}=`));
+}
+
+/** The session ID inside an express-session cookie header line. */
+export function sidOf(setCookie: string | undefined): string | undefined {
+  if (!setCookie) return undefined;
+  const value = decodeURIComponent(setCookie.split(';')[0]!.split('=')[1]!);
+  return value.slice(2, value.lastIndexOf('.'));
+}
