@@ -293,6 +293,8 @@ function onceWarner(logger: SessionLogger): (key: string, message: string) => vo
  */
 function cookieCanBeSet(shared: Shared, exchange: HttpExchange): boolean {
   if (!shared.cookie.isSecure(exchange) || exchange.isSecure) return true;
+  // Browsers treat loopback origins as secure contexts and keep Secure cookies from them.
+  if (isLoopbackHost(exchange.header('host'))) return true;
   const message =
     `tessera: the session cookie '${shared.cookie.name}' is Secure but this request arrived over ` +
     'plain HTTP, so browsers would drop it; use cookie.secure "auto", serve over HTTPS, or ' +
@@ -300,6 +302,19 @@ function cookieCanBeSet(shared: Shared, exchange: HttpExchange): boolean {
   if (shared.strictCookies) throw new TesseraError('ERR_CONFIG', message);
   shared.warnOnce('secure-over-http', `${message} The session was not saved.`);
   return false;
+}
+
+/** True for `localhost`, `*.localhost`, 127.0.0.0/8 and [::1], with or without a port. */
+export function isLoopbackHost(host: string | undefined): boolean {
+  if (!host) return false;
+  const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.split(':')[0]!;
+  const lower = name.toLowerCase();
+  return (
+    lower === 'localhost' ||
+    lower.endsWith('.localhost') ||
+    lower === '[::1]' ||
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(lower)
+  );
 }
 
 class Lifecycle implements RequestSession {

@@ -331,18 +331,25 @@ describe('cookie.secure and proxy', () => {
     const logger = recordingLogger();
     const { store, calls } = countedStore();
     const app = makeApp({ store, logger, cookie: { secure: true } }, (a) => a.get('/', views));
-    await request(app).get('/');
-    const second = await request(app).get('/');
+    // A real host name: browsers keep Secure cookies from loopback origins, so those pass.
+    await request(app).get('/').set('Host', 'app.example');
+    const second = await request(app).get('/').set('Host', 'app.example');
     expect(second.headers['set-cookie']).toBeUndefined();
     expect(writes(calls)).toEqual([]);
     expect(logger.messages.filter((m) => m.includes('Secure'))).toHaveLength(1);
+  });
+
+  it('secure: true on a loopback origin over HTTP: set, as browsers keep it there', async () => {
+    const app = makeApp({ cookie: { secure: true } }, (a) => a.get('/', views));
+    const response = await request(app).get('/').set('Host', 'localhost:3000');
+    expect(String(response.headers['set-cookie']?.[0])).toMatch(/; Secure/);
   });
 
   it('secure: true over plain HTTP with strictCookies: the request fails instead', async () => {
     const app = makeApp({ strictCookies: true, cookie: { secure: true } }, (a) =>
       a.get('/', views),
     );
-    const response = await request(app).get('/');
+    const response = await request(app).get('/').set('Host', 'app.example');
     expect(response.status).toBe(500);
     expect(response.body.code).toBe('ERR_CONFIG');
   });

@@ -11,7 +11,7 @@ import type { TLSSocket } from 'node:tls';
 import { type SerializeOptions, serialize as serializeCookie } from 'cookie';
 import { readCookie, signExpressValue, unsignExpressValue } from '../../cookies/index.js';
 import { TesseraError } from '../../core/errors.js';
-import { createSessionManager } from '../../core/manager.js';
+import { createSessionManager, type SessionManager } from '../../core/manager.js';
 import {
   createRequestSessions,
   type HttpExchange,
@@ -56,6 +56,8 @@ export interface ExpressSessionMiddleware {
   (req: IncomingMessage, res: ServerResponse, next: ExpressNext): void;
   /** The store sessions live in. */
   readonly store: TesseraStore | LegacyStore;
+  /** The session manager (Tessera stores only): subscribe to its events, list or revoke sessions. */
+  readonly manager: SessionManager | null;
 }
 
 const MEMORY_STORE_WARNING =
@@ -139,10 +141,16 @@ function expressCookieFormat(options: ResolvedExpressOptions): SessionCookieForm
       priority: cookie.priority,
     };
   };
+  // With `hostPrefix`, a Secure cookie is `__Host-<name>`; on such a request the plain name is
+  // not read (a plain-HTTP page or a subdomain could have set it).
+  const nameFor = (exchange: HttpExchange): string =>
+    options.hostPrefix && secureFor(exchange, cookieOf(exchange))
+      ? `__Host-${options.name}`
+      : options.name;
   return {
     name: options.name,
     read(exchange) {
-      const raw = readCookie(exchange.header('cookie'), options.name);
+      const raw = readCookie(exchange.header('cookie'), nameFor(exchange));
       return raw === null ? null : unsignExpressValue(raw, options.secrets);
     },
     serialize(id, exchange, lifetime) {
@@ -150,13 +158,16 @@ function expressCookieFormat(options: ResolvedExpressOptions): SessionCookieForm
         lifetime.maxAgeSeconds === undefined
           ? undefined
           : new Date(Date.now() + lifetime.maxAgeSeconds * 1000);
-      return serializeCookie(options.name, signExpressValue(id, options.secrets[0]), {
+      return serializeCookie(nameFor(exchange), signExpressValue(id, options.secrets[0]), {
         ...attributes(exchange),
         expires,
       });
     },
     clear(exchange) {
-      return serializeCookie(options.name, '', { ...attributes(exchange), expires: new Date(0) });
+      return serializeCookie(nameFor(exchange), '', {
+        ...attributes(exchange),
+        expires: new Date(0),
+      });
     },
     isSecure: (exchange) => secureFor(exchange, cookieOf(exchange)),
   };
@@ -446,9 +457,14 @@ export function session(options: ExpressSessionOptions): ExpressSessionMiddlewar
   const resolved = resolveExpressOptions(options);
   const { logger } = resolved;
   let manager: LifecycleManager;
+  let sessionManager: SessionManager | null = null;
   let store: TesseraStore | LegacyStore;
-  const legacy = resolved.store?.kind === 'legacy';
-  if (resolved.store?.kind === 'legacy') {
+  const legacy = resolved.store?.kind === 'legacy' && !options.manager;
+  if (options.manager) {
+    sessionManager = options.manager;
+    manager = options.manager;
+    store = options.manager.store;
+  } else if (resolved.store?.kind === 'legacy') {
     store = resolved.store.store;
     manager = createLegacyManager({
       store: resolved.store.store,
@@ -470,7 +486,7 @@ export function session(options: ExpressSessionOptions): ExpressSessionMiddlewar
           'always issue 256-bit random IDs (and keep only their hash).',
       );
     }
-    manager = createSessionManager({
+    sessionManager = createSessionManager({
       store,
       idleTimeout: options.idleTimeout,
       absoluteTimeout: options.absoluteTimeout,
@@ -481,6 +497,7 @@ export function session(options: ExpressSessionOptions): ExpressSessionMiddlewar
       storeTimeout: resolved.storeTimeout,
       now: options.now,
     });
+    manager = sessionManager;
   }
   const lifecycle = createRequestSessions({
     manager,
@@ -530,5 +547,5 @@ export function session(options: ExpressSessionOptions): ExpressSessionMiddlewar
       );
   }
 
-  return Object.assign(middleware, { store });
+  return Object.assign(middleware, { store, manager: sessionManager });
 }

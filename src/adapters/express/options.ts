@@ -4,6 +4,7 @@
  */
 import { TesseraError } from '../../core/errors.js';
 import type { AnomalyAction } from '../../core/events.js';
+import type { SessionManager } from '../../core/manager.js';
 import type { SessionLogger } from '../../core/request-session.js';
 import type { Store as TesseraStore } from '../../stores/store.js';
 import type { CookieOptions } from './cookie.js';
@@ -15,6 +16,13 @@ export interface ExpressSessionOptions {
   secret: string | string[];
   /** Cookie name, default 'connect.sid'. */
   name?: string;
+  /**
+   * Tessera addition: name the cookie `__Host-<name>` whenever it is `Secure` (HTTPS, or
+   * `cookie.secure: 'auto'` behind a trusted proxy), so no subdomain or plain-HTTP page can
+   * set or overwrite it. Off by default to keep express-session's cookie name; needs
+   * `cookie.path` '/' and no `cookie.domain`.
+   */
+  hostPrefix?: boolean;
   /** Cookie settings; defaults: `httpOnly: true`, `secure: 'auto'`, `sameSite: 'lax'`, `path: '/'`. */
   cookie?: CookieOptions;
   /** Slide the expiry of sessions nobody changed. Default false (express-session: true). */
@@ -28,6 +36,12 @@ export interface ExpressSessionOptions {
    * `destroy`, optional `touch`, e.g. a connect-redis instance). Default: a Tessera memory store.
    */
   store?: TesseraStore | LegacyStore;
+  /**
+   * A Tessera session manager to use (its store and timeouts win over `store` and the
+   * timeout options), so an app can share one manager, and its events, between the
+   * middleware and its own code.
+   */
+  manager?: SessionManager;
   /** Session ID generator, `genid(req)`: used with express-session stores only. */
   genid?: (req: unknown) => string;
   /** Trust `X-Forwarded-Proto` (true), never (false), or follow Express's 'trust proxy' (unset). */
@@ -61,6 +75,7 @@ export interface ExpressSessionOptions {
 export interface ResolvedExpressOptions {
   secrets: [string, ...string[]];
   name: string;
+  hostPrefix: boolean;
   cookie: CookieOptions;
   resave: boolean;
   saveUninitialized: boolean;
@@ -186,6 +201,12 @@ export function resolveExpressOptions(options: ExpressSessionOptions): ResolvedE
   if (typeof name !== 'string' || !TOKEN.test(name)) {
     fail('name', "must be a cookie-name token such as 'connect.sid' (no spaces, '=', ';' or ',')");
   }
+  const hostPrefix = options.hostPrefix ?? false;
+  if (typeof hostPrefix !== 'boolean') fail('hostPrefix', 'must be true or false');
+  const cookie = resolveCookie(options.cookie);
+  if (hostPrefix && (cookie.domain !== undefined || (cookie.path ?? '/') !== '/')) {
+    fail('hostPrefix', "cannot be used with cookie.domain or a cookie.path other than '/'");
+  }
   let store: ResolvedExpressOptions['store'] = null;
   if (options.store !== undefined) {
     if (isTesseraStore(options.store)) store = { kind: 'tessera', store: options.store };
@@ -209,7 +230,8 @@ export function resolveExpressOptions(options: ExpressSessionOptions): ResolvedE
   return {
     secrets,
     name,
-    cookie: resolveCookie(options.cookie),
+    hostPrefix,
+    cookie,
     resave: boolean(options, 'resave'),
     saveUninitialized: boolean(options, 'saveUninitialized'),
     rolling: boolean(options, 'rolling'),
