@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+// `npm run bench [-- NAME ...]`: runs the benchmarks (all, or the named ones) one after the
+// other, each in its own Node process, beside the peer libraries in the same run. Results
+// are printed and written to bench/results/NAME.json.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+const BENCHES = {
+  stores: ['--expose-gc'], // memory and SQLite stores vs express-session's MemoryStore
+  tokens: [], // sign/verify vs jose, jsonwebtoken, fast-jwt and the node:crypto floor
+  http: [], // Express and Fastify apps vs express-session and @fastify/session
+  redis: [], // Express on Redis vs express-session + connect-redis
+};
+
+const wanted = process.argv.slice(2);
+const unknown = wanted.filter((name) => !(name in BENCHES));
+if (unknown.length > 0) {
+  console.error(
+    `npm run bench: unknown benchmark ${unknown.join(', ')}; choose from ${Object.keys(BENCHES).join(', ')}`,
+  );
+  process.exit(2);
+}
+let failed = 0;
+for (const name of wanted.length > 0 ? wanted : Object.keys(BENCHES)) {
+  const file = `bench/${name}.ts`;
+  if (!existsSync(file)) continue;
+  console.log(`\n=== bench/${name}.ts ===`);
+  const result = spawnSync(process.execPath, [...BENCHES[name], '--import', 'tsx', file], {
+    stdio: 'inherit',
+  });
+  if (result.status !== 0) failed++;
+}
+process.exit(failed > 0 ? 1 : 0);
