@@ -3,7 +3,7 @@
  * characters). Only their SHA-256 ever reaches a store, so a leaked store dump signs nobody
  * in. Syntax is checked before any store call.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 const ID_BYTES = 32;
 const ID_LENGTH = 43;
@@ -32,7 +32,8 @@ export function isValidSessionId(value: unknown): value is string {
  * @example store.get(hashSessionId(id))
  */
 export function hashSessionId(id: string): string {
-  return createHash('sha256').update(id).digest('base64url');
+  // One-shot hash: no Hash object per call (this runs on every request).
+  return hash('sha256', id, 'base64url');
 }
 
 /**

@@ -178,6 +178,46 @@ describe('request lifecycle', () => {
     ).toBeNull();
   });
 
+  it('does not bring destroyed data back when the same request regenerates or logs in', async () => {
+    const t = setup();
+    const ex = t.exchange();
+    const rs = t.sessions.begin(ex);
+    (await rs.session()).set('secret', 'old user data');
+    await rs.commit();
+    for (const step of ['regenerate', 'login'] as const) {
+      const rs2 = t.sessions.begin(t.exchange({ cookie: t.cookieHeader(ex.setCookies[0]) }));
+      await rs2.load();
+      await rs2.destroy();
+      const next = step === 'regenerate' ? await rs2.regenerate() : await rs2.login('bob');
+      expect(next.get('secret')).toBeUndefined();
+    }
+  });
+
+  it('takes the app origin for the CSRF check from the exchange URL when given', async () => {
+    const t = setup();
+    const ex = t.exchange();
+    const rs = t.sessions.begin(ex);
+    (await rs.session()).set('a', 1);
+    await rs.commit();
+    const headers = { origin: 'https://app.example' };
+    const post = (url?: string) => {
+      const exchange = Object.assign(
+        t.exchange({ method: 'POST', cookie: t.cookieHeader(ex.setCookies[0]), headers }),
+        { url },
+      );
+      delete (exchange as { header: unknown }).header;
+      return Object.assign(exchange, {
+        header: (name: string) =>
+          name === 'cookie'
+            ? t.cookieHeader(ex.setCookies[0])
+            : (headers as Record<string, string>)[name],
+      });
+    };
+    // No Host header: without the URL the app origin is unknown and the POST is refused.
+    expect(() => t.sessions.begin(post()).verifyCsrf()).toThrow(TesseraError);
+    expect(() => t.sessions.begin(post('https://app.example/form')).verifyCsrf()).not.toThrow();
+  });
+
   it('login issues a new ID and, with remember, a persistent cookie', async () => {
     const t = setup();
     const ex = t.exchange();

@@ -27,6 +27,11 @@ export interface HttpExchange {
   readonly userAgent?: string | undefined;
   /** Adds one Set-Cookie header to the response. */
   appendSetCookie(value: string): void;
+  /**
+   * The full request URL when the adapter knows it (fetch adapters): the app's origin for
+   * the CSRF check then comes from it instead of the Host header.
+   */
+  readonly url?: string | undefined;
 }
 
 /** How the session ID travels in a cookie (Tessera's codec, or express-session's format). */
@@ -161,8 +166,11 @@ export interface RequestSession {
    * leave before `commit` (streaming). `commit` then writes without sending it twice.
    */
   flushCookie(): void;
-  /** Decides and performs the writes and Set-Cookie headers at the end of the request. */
-  commit(): Promise<void>;
+  /**
+   * Decides and performs the writes and Set-Cookie headers at the end of the request.
+   * Answers undefined, synchronously, when nothing had to be written to the store.
+   */
+  commit(): Promise<void> | undefined;
 }
 
 /** Creates one {@link RequestSession} per request. */
@@ -353,6 +361,7 @@ class Lifecycle implements RequestSession {
       method,
       headers: (name) => this.exchange.header(name),
       isSecure: this.exchange.isSecure,
+      ...(this.exchange.url === undefined ? {} : { url: this.exchange.url }),
     });
     if (!verdict.ok) {
       throw new TesseraError('ERR_CSRF', `request refused: ${verdict.reason}`);
@@ -377,6 +386,12 @@ class Lifecycle implements RequestSession {
       });
     }
     return this.#loading;
+  }
+
+  /** The request's session as it stands: null once destroyed, else the loaded one. */
+  async #live(): Promise<Session | null> {
+    if (this.#destroyed) return null;
+    return this.#session ?? (await this.load());
   }
 
   async session(): Promise<Session> {
@@ -420,7 +435,7 @@ class Lifecycle implements RequestSession {
   }
 
   async regenerate(options: { fresh?: boolean } = {}): Promise<Session> {
-    const previous = this.#session ?? (await this.load());
+    const previous = await this.#live();
     const manager = this.#shared.manager;
     let next: Session;
     if (options.fresh || previous === null || previous.isNew) {
@@ -440,7 +455,7 @@ class Lifecycle implements RequestSession {
     userId: string,
     options: { remember?: boolean; rememberSeconds?: number } = {},
   ): Promise<Session> {
-    const previous = this.#session ?? (await this.load());
+    const previous = await this.#live();
     const loginOptions: LoginOptions = { ...this.#facts() };
     if (options.remember) loginOptions.remember = true;
     const next = await this.#shared.manager.login(previous, userId, loginOptions);
@@ -456,7 +471,7 @@ class Lifecycle implements RequestSession {
   }
 
   async destroy(): Promise<void> {
-    const session = this.#session ?? (await this.load());
+    const session = await this.#live();
     if (session !== null && !session.isNew) await this.#shared.manager.destroy(session);
     this.#session = null;
     this.#destroyed = true;
@@ -467,14 +482,14 @@ class Lifecycle implements RequestSession {
   }
 
   async sessions(): Promise<RequestSessionInfo[]> {
-    const session = this.#session ?? (await this.load());
+    const session = await this.#live();
     if (session === null || session.userId === null) return [];
     const list = await this.#shared.manager.listUserSessions(session.userId);
     return list.map((info) => ({ ...info, current: info.handle === session.handle }));
   }
 
   async revoke(handle: string): Promise<boolean> {
-    const session = this.#session ?? (await this.load());
+    const session = await this.#live();
     if (session === null || session.userId === null) return false;
     const revoked = await this.#shared.manager.revoke(handle, { userId: session.userId });
     if (revoked && handle === session.handle) {
@@ -485,7 +500,7 @@ class Lifecycle implements RequestSession {
   }
 
   async signOutEverywhere(options: { keepCurrent?: boolean } = {}): Promise<number> {
-    const session = this.#session ?? (await this.load());
+    const session = await this.#live();
     if (session === null || session.userId === null) return 0;
     const manager = this.#shared.manager;
     if (options.keepCurrent) return manager.revokeUserSessions(session.userId, { except: session });
@@ -527,7 +542,7 @@ class Lifecycle implements RequestSession {
     }
   }
 
-  async commit(): Promise<void> {
+  commit(): Promise<void> | undefined {
     const shared = this.#shared;
     const exchange = this.exchange;
     const cookieSent = this.#cookieSent;
@@ -538,20 +553,35 @@ class Lifecycle implements RequestSession {
       if (this.#destroyed && this.cookieId !== null && !cookieSent) {
         exchange.appendSetCookie(shared.cookie.clear(exchange));
       }
-      return;
+      return undefined;
     }
     const decision = this.#decide(session);
-    if (decision.setCookie && !cookieCanBeSet(shared, exchange)) {
-      // A session nobody can come back to is not stored (no orphan records).
-      return;
+    let settable: boolean;
+    try {
+      settable = !decision.setCookie || cookieCanBeSet(shared, exchange);
+    } catch (error) {
+      return Promise.reject(error);
     }
+    // A session nobody can come back to is not stored (no orphan records).
+    if (!settable) return undefined;
+    if (!decision.save && !decision.touch) {
+      // Nothing to write (the common read-only request): answer synchronously, so the
+      // response is not held back by a promise that does nothing.
+      this.#sendCookie(session, decision, cookieSent);
+      return undefined;
+    }
+    return this.#write(session, decision, cookieSent);
+  }
+
+  async #write(session: Session, decision: CommitDecision, cookieSent: boolean): Promise<void> {
+    const shared = this.#shared;
     try {
       if (decision.save) {
         const wrote = await shared.manager.commit(session);
         if (!wrote && !session.isNew && (shared.resave || this.#touched)) {
           await shared.manager.touch(session);
         }
-      } else if (decision.touch) {
+      } else {
         await shared.manager.touch(session);
       }
     } catch (error) {
@@ -561,13 +591,17 @@ class Lifecycle implements RequestSession {
       this.#session = null;
       this.#destroyed = true;
       if (this.cookieId !== null && !cookieSent) {
-        exchange.appendSetCookie(shared.cookie.clear(exchange));
+        this.exchange.appendSetCookie(shared.cookie.clear(this.exchange));
       }
       return;
     }
+    this.#sendCookie(session, decision, cookieSent);
+  }
+
+  #sendCookie(session: Session, decision: CommitDecision, cookieSent: boolean): void {
     if (decision.setCookie && !cookieSent) {
-      exchange.appendSetCookie(
-        shared.cookie.serialize(session.id, exchange, this.#lifetime(session)),
+      this.exchange.appendSetCookie(
+        this.#shared.cookie.serialize(session.id, this.exchange, this.#lifetime(session)),
       );
     }
   }

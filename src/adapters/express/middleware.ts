@@ -386,9 +386,11 @@ class Controller implements SessionController {
     return undefined;
   }
 
-  async finish(): Promise<void> {
-    await this.#settleUnset(true);
-    await this.#rs.commit();
+  /** The end-of-request work; undefined (synchronously) when no store write was needed. */
+  finish(): Promise<void> | undefined {
+    const unset = this.#settleUnset(true);
+    if (unset !== undefined) return unset.then(() => this.#rs.commit());
+    return this.#rs.commit();
   }
 }
 
@@ -417,7 +419,16 @@ function hookResponse(
   res.end = function end(this: ServerResponse, ...args: unknown[]) {
     if (ending) return (originalEnd as (...a: unknown[]) => ServerResponse).apply(this, args);
     ending = true;
-    const finish = early === undefined ? controller.finish() : Promise.reject(early);
+    let finish: Promise<void> | undefined;
+    try {
+      finish = early === undefined ? controller.finish() : Promise.reject(early);
+    } catch (error) {
+      finish = Promise.reject(error);
+    }
+    if (finish === undefined) {
+      // Nothing to write: end now, as express-session does for an unchanged session.
+      return (originalEnd as (...a: unknown[]) => ServerResponse).apply(this, args);
+    }
     finish.then(
       () => {
         (originalEnd as (...a: unknown[]) => ServerResponse).apply(res, args);
