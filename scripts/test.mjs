@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm test`: makes sure the system services the suite runs against are installed (Redis,
-// PostgreSQL, Chromium, nginx from Debian's packages), builds the package, then runs vitest.
+// PostgreSQL, Chromium, nginx, openssl from Debian's packages), builds the package, then runs
+// vitest.
 // Tests start and stop their own server instances on free loopback ports.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
@@ -10,6 +11,8 @@ const needs = [
   { pkg: 'postgresql', found: () => postgresBin() !== null },
   { pkg: 'chromium', found: () => existsSync('/usr/bin/chromium') },
   { pkg: 'nginx', found: () => onPath('nginx') || existsSync('/usr/sbin/nginx') },
+  // The scale-out test terminates TLS in nginx with a certificate it makes with openssl.
+  { pkg: 'openssl', found: () => onPath('openssl') },
 ];
 
 function onPath(command) {

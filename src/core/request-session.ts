@@ -368,6 +368,22 @@ class Lifecycle implements RequestSession {
     }
   }
 
+  /**
+   * The same facts, read only if the manager needs them (a signed-in session's risk check):
+   * working out the client address behind proxies is not free, and most loads never ask.
+   */
+  #lazyFacts(): { readonly ip: string | undefined; readonly userAgent: string | undefined } {
+    const exchange = this.exchange;
+    return {
+      get ip() {
+        return exchange.ip || undefined;
+      },
+      get userAgent() {
+        return exchange.userAgent || undefined;
+      },
+    };
+  }
+
   #facts(): { ip?: string; userAgent?: string } {
     const facts: { ip?: string; userAgent?: string } = {};
     if (this.exchange.ip) facts.ip = this.exchange.ip;
@@ -379,7 +395,7 @@ class Lifecycle implements RequestSession {
     if (this.#loading === null) {
       const id = this.cookieId;
       this.#loading = (
-        id === null ? Promise.resolve(null) : this.#shared.manager.load(id, this.#facts())
+        id === null ? Promise.resolve(null) : this.#shared.manager.load(id, this.#lazyFacts())
       ).then((session) => {
         if (this.#session === null && !this.#destroyed) this.#session = session;
         return session;

@@ -113,6 +113,31 @@ export class Cookie {
   }
 }
 
+/**
+ * A copy of `template` (the middleware's configured cookie) with its lifetime restarted
+ * from `lifetime`: the per-request path, with no option parsing. Used by the middleware; apps construct Cookies with `new Cookie(options)`.
+ * @example const cookie = copyCookie(configured, { maxAge: 86400e3 });
+ */
+export function copyCookie(
+  template: Cookie,
+  lifetime: Pick<CookieOptions, 'maxAge' | 'expires'>,
+): Cookie {
+  const cookie = new Cookie();
+  cookie.path = template.path;
+  cookie.httpOnly = template.httpOnly;
+  if (template.secure !== undefined) cookie.secure = template.secure;
+  if (template.sameSite !== undefined) cookie.sameSite = template.sameSite;
+  if (template.domain !== undefined) cookie.domain = template.domain;
+  if (template.partitioned !== undefined) cookie.partitioned = template.partitioned;
+  if (template.priority !== undefined) cookie.priority = template.priority;
+  // As `new Cookie(options)` would: a fixed `expires` stays fixed, a `maxAge` counts from now.
+  if (lifetime.expires !== undefined && lifetime.expires !== null) {
+    cookie.expires = toDate(lifetime.expires);
+  }
+  if (typeof lifetime.maxAge === 'number') cookie.maxAge = lifetime.maxAge;
+  return cookie;
+}
+
 function toDate(value: Date | string | null): Date | null {
   if (value === null || value instanceof Date) return value;
   const date = new Date(value);

@@ -24,7 +24,7 @@ import {
 import type { Session as CoreSession } from '../../core/session.js';
 import { createMemoryStore } from '../../stores/memory/index.js';
 import type { Store as TesseraStore } from '../../stores/store.js';
-import { Cookie } from './cookie.js';
+import { Cookie, copyCookie } from './cookie.js';
 import { createLegacyManager, type LegacyStore } from './internal/legacy-manager.js';
 import {
   type ExpressSessionOptions,
@@ -193,6 +193,8 @@ class Controller implements SessionController {
   readonly #exchange: ExpressExchange;
   readonly #options: ResolvedExpressOptions;
   readonly #legacy: boolean;
+  /** The configured cookie, parsed once per middleware. */
+  readonly #template: Cookie;
   #express: Session | null = null;
   #snapshot = new Map<string, string>();
   #cookieSeconds: number | null = null;
@@ -204,7 +206,9 @@ class Controller implements SessionController {
     exchange: ExpressExchange,
     options: ResolvedExpressOptions,
     legacy: boolean,
+    template: Cookie,
   ) {
+    this.#template = template;
     this.#req = req;
     this.#rs = rs;
     this.#exchange = exchange;
@@ -219,7 +223,10 @@ class Controller implements SessionController {
 
   #cookieFor(core: CoreSession): Cookie {
     const stored = this.#legacy ? core.meta.cookie : undefined;
-    const cookie = new Cookie((stored as never) ?? this.#options.cookie);
+    const cookie =
+      stored === undefined
+        ? copyCookie(this.#template, this.#options.cookie)
+        : new Cookie(stored as never);
     if (!this.#legacy) {
       const own = core.meta.cookieMaxAge;
       if (typeof own === 'number') cookie.maxAge = own * 1000;
@@ -510,6 +517,7 @@ export function session(options: ExpressSessionOptions): ExpressSessionMiddlewar
     });
     manager = sessionManager;
   }
+  const template = new Cookie(resolved.cookie);
   const lifecycle = createRequestSessions({
     manager,
     cookie: expressCookieFormat(resolved),
@@ -546,7 +554,14 @@ export function session(options: ExpressSessionOptions): ExpressSessionMiddlewar
     requestSession
       .session()
       .then((core) => {
-        const controller = new Controller(req, requestSession, exchange, resolved, legacy);
+        const controller = new Controller(
+          req,
+          requestSession,
+          exchange,
+          resolved,
+          legacy,
+          template,
+        );
         controller.attach(core);
         // express-session slides an unchanged stored session's expiry in its store on every request.
         if (legacy && !core.isNew) requestSession.touch();

@@ -35,18 +35,16 @@ return 1
  */
 export const PATCH_SESSION = `
 local now = tonumber(ARGV[1])
-local e = redis.call('HGET', KEYS[1], '_e')
+local f = redis.call('HMGET', KEYS[1], '_e', '_u', '_x', '_b', '_h')
+local e = f[1]
 if not e or tonumber(e) <= now then return 0 end
-local oldUser = redis.call('HGET', KEYS[1], '_u') or ''
+local oldUser = f[2] or ''
 local nset = tonumber(ARGV[3])
 local ndel = tonumber(ARGV[4])
-local i = 5
+local fields = {}
 local last = 4 + nset * 2
-while i <= last do
-  local j = math.min(i + 199, last)
-  redis.call('HSET', KEYS[1], unpack(ARGV, i, j))
-  i = j + 1
-end
+for k = 5, last do fields[#fields + 1] = ARGV[k] end
+local i = last + 1
 last = last + ndel
 while i <= last do
   local j = math.min(i + 199, last)
@@ -56,23 +54,43 @@ end
 local newExpires = ARGV[i]
 local newAbsolute = ARGV[i + 1]
 local userChange = ARGV[i + 2]
-if newExpires ~= '' then redis.call('HSET', KEYS[1], '_e', newExpires) end
-if newAbsolute ~= '' then redis.call('HSET', KEYS[1], '_x', newAbsolute) end
-if userChange == '1' then redis.call('HSET', KEYS[1], '_u', ARGV[i + 3]) end
-if userChange == '2' then redis.call('HDEL', KEYS[1], '_u') end
-if ARGV[2] ~= '' then redis.call('PEXPIREAT', KEYS[1], ARGV[2]) end
-local newUser = redis.call('HGET', KEYS[1], '_u') or ''
-local ev = redis.call('HGET', KEYS[1], '_e')
-local xv = redis.call('HGET', KEYS[1], '_x')
+local ev = e
+local xv = f[3]
+local newUser = oldUser
+if newExpires ~= '' then
+  ev = newExpires
+  fields[#fields + 1] = '_e'
+  fields[#fields + 1] = newExpires
+end
+if newAbsolute ~= '' then
+  xv = newAbsolute
+  fields[#fields + 1] = '_x'
+  fields[#fields + 1] = newAbsolute
+end
+if userChange == '1' then
+  newUser = ARGV[i + 3]
+  fields[#fields + 1] = '_u'
+  fields[#fields + 1] = newUser
+elseif userChange == '2' then
+  newUser = ''
+  redis.call('HDEL', KEYS[1], '_u')
+end
 local bound = ev
 if tonumber(xv) > tonumber(ev) then bound = xv end
-local oldBound = redis.call('HGET', KEYS[1], '_b')
 local out = ''
-if newUser ~= oldUser or tonumber(bound) > tonumber(oldBound) then
-  redis.call('HSET', KEYS[1], '_b', bound)
+if newUser ~= oldUser or tonumber(bound) > tonumber(f[4] or '0') then
+  fields[#fields + 1] = '_b'
+  fields[#fields + 1] = bound
   out = bound
 end
-return {oldUser, newUser, redis.call('HGET', KEYS[1], '_h'), out}
+local k = 1
+while k <= #fields do
+  local j = math.min(k + 199, #fields)
+  redis.call('HSET', KEYS[1], unpack(fields, k, j))
+  k = j + 1
+end
+if ARGV[2] ~= '' then redis.call('PEXPIREAT', KEYS[1], ARGV[2]) end
+return {oldUser, newUser, f[5], out}
 `;
 
 /**
@@ -80,15 +98,14 @@ return {oldUser, newUser, redis.call('HGET', KEYS[1], '_h'), out}
  * {1} or, when the index bound grew, {2, userId, handle, bound}.
  */
 export const TOUCH_SESSION = `
-local e = redis.call('HGET', KEYS[1], '_e')
-if not e or tonumber(e) <= tonumber(ARGV[1]) then return 0 end
-redis.call('HSET', KEYS[1], '_l', ARGV[2], '_e', ARGV[3])
+local f = redis.call('HMGET', KEYS[1], '_e', '_b', '_u', '_h')
+if not f[1] or tonumber(f[1]) <= tonumber(ARGV[1]) then return 0 end
 redis.call('PEXPIREAT', KEYS[1], ARGV[4])
-local b = redis.call('HGET', KEYS[1], '_b')
-if tonumber(ARGV[3]) > tonumber(b) then
-  redis.call('HSET', KEYS[1], '_b', ARGV[3])
-  return {2, redis.call('HGET', KEYS[1], '_u') or '', redis.call('HGET', KEYS[1], '_h'), ARGV[3]}
+if tonumber(ARGV[3]) > tonumber(f[2] or '0') then
+  redis.call('HSET', KEYS[1], '_l', ARGV[2], '_e', ARGV[3], '_b', ARGV[3])
+  return {2, f[3] or '', f[4], ARGV[3]}
 end
+redis.call('HSET', KEYS[1], '_l', ARGV[2], '_e', ARGV[3])
 return {1}
 `;
 
