@@ -1,0 +1,590 @@
+/**
+ * HTTP benchmark: the same small app on express-session (+ its MemoryStore) and on
+ * `tessera/express` (+ Tessera's memory store), and on @fastify/session (+ @fastify/cookie)
+ * and on `tessera/fastify`, in one run.
+ *
+ * Each server runs in its own child process on 127.0.0.1, so its CPU time is measured with
+ * `process.cpuUsage()` around each round and reported per request. Load comes from
+ * autocannon in this process: 10 connections, rounds of 3 s, 3 rounds per server and case,
+ * servers interleaved within a round; medians reported. Cases: read-only (read one value),
+ * increment a counter (POST, same-origin), and for Express a 1,000-session rotation
+ * (increment, cycling through 1,000 pre-created session cookies). Also the race: 50
+ * concurrent requests each setting its own key in one session, and how many keys survive.
+ *
+ * Run: `node --import tsx bench/http.ts` (about 2 minutes). Prints a table and writes
+ * `bench/results/http.json`. `--quick` runs 1 round of 1 s (a smoke test).
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+
+const SECRET = 'bench-secret-0123456789-abcdefghijklmnop';
+const QUICK = process.argv.includes('--quick');
+const ROUNDS = QUICK ? 1 : 3;
+const ROUND_SECONDS = QUICK ? 1 : 3;
+const CONNECTIONS = 10;
+const ROTATION = 1_000;
+const RACE = 50;
+
+type ServerName =
+  | 'express-bare'
+  | 'express-session'
+  | 'tessera-express'
+  | 'fastify-bare'
+  | 'fastify-session'
+  | 'tessera-fastify';
+
+// ------------------------------------------------------------------ child: the servers
+
+interface AppLike {
+  /** Starts listening on 127.0.0.1 and answers the port. */
+  listen(): Promise<number>;
+}
+
+type Data = Record<string, unknown>;
+
+/** Route logic shared by the four servers: `data` is the session's data object. */
+const routes = {
+  read: (data: Data) => ({ count: (data.count as number | undefined) ?? 0 }),
+  incr: (data: Data) => {
+    data.count = ((data.count as number | undefined) ?? 0) + 1;
+    return { count: data.count };
+  },
+  set: (data: Data, key: string) => {
+    data[key] = true;
+    return { ok: true };
+  },
+};
+
+/** What a real handler does between reading and writing the session (a database query). */
+function appWork(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 5));
+}
+
+function keyOf(url: string): string {
+  return new URL(url, 'http://x').searchParams.get('key') ?? 'k';
+}
+
+function countKeys(data: Data): { keys: number } {
+  return { keys: Object.keys(data).filter((k) => k.startsWith('race')).length };
+}
+
+async function expressApp(
+  kind: 'express-bare' | 'express-session' | 'tessera-express',
+): Promise<AppLike> {
+  const { default: express } = await import('express');
+  const app = express();
+  if (kind === 'express-bare') {
+    // No sessions: the floor of the same app, to show what the session layer itself costs.
+    const data: Data = {};
+    app.use((req, _res, next) => {
+      (req as unknown as { session: Data }).session = data;
+      next();
+    });
+  } else if (kind === 'express-session') {
+    const { default: session } = await import('express-session');
+    app.use(
+      session({
+        secret: SECRET,
+        resave: false,
+        saveUninitialized: false,
+        store: new session.MemoryStore(),
+      }),
+    );
+  } else {
+    const { default: session } = await import('../src/adapters/express/index.js');
+    const { createMemoryStore } = await import('../src/stores/memory/index.js');
+    app.use(
+      session({
+        secret: SECRET,
+        store: createMemoryStore({ maxEntries: 50_000 }),
+      }),
+    );
+  }
+  // express-session's req.session is the data object itself (plus `cookie`).
+  const data = (req: { session: unknown }): Data => req.session as Data;
+  app.get('/read', (req, res) => {
+    res.json(routes.read(data(req)));
+  });
+  app.post('/incr', (req, res) => {
+    res.json(routes.incr(data(req)));
+  });
+  app.post('/set', async (req, res) => {
+    await appWork();
+    res.json(routes.set(data(req), keyOf(req.originalUrl)));
+  });
+  app.get('/keys', (req, res) => {
+    res.json(countKeys(data(req)));
+  });
+  return {
+    listen: () =>
+      new Promise((resolve) => {
+        const server = app.listen(0, '127.0.0.1', () =>
+          resolve((server.address() as AddressInfo).port),
+        );
+      }),
+  };
+}
+
+interface FastifySessionLike {
+  get(key: string): unknown;
+  set(key: string, value: unknown): void;
+}
+
+async function fastifyApp(
+  kind: 'fastify-bare' | 'fastify-session' | 'tessera-fastify',
+): Promise<AppLike> {
+  const { default: Fastify } = await import('fastify');
+  const app = Fastify();
+  if (kind === 'fastify-bare') {
+    const data = new Map<string, unknown>();
+    const bare: FastifySessionLike = {
+      get: (key) => data.get(key),
+      set: (key, value) => {
+        data.set(key, value);
+      },
+    };
+    app.decorateRequest('session', null as never);
+    app.addHook('onRequest', async (request) => {
+      (request as unknown as { session: FastifySessionLike }).session = bare;
+    });
+  } else if (kind === 'fastify-session') {
+    // Loaded by a computed name: its type augmentation of `request.session` would clash
+    // with Tessera's in the type check, and the benchmark needs neither.
+    const cookiePlugin = '@fastify/cookie';
+    const sessionPlugin = '@fastify/session';
+    const { default: fastifyCookie } = await import(cookiePlugin);
+    const { default: fastifySession } = await import(sessionPlugin);
+    await app.register(fastifyCookie);
+    await app.register(fastifySession, {
+      secret: SECRET,
+      cookie: { secure: false },
+      saveUninitialized: false,
+    });
+  } else {
+    const { default: tessera } = await import('../src/adapters/fastify/index.js');
+    const { createMemoryStore } = await import('../src/stores/memory/index.js');
+    // Tessera's documented default: no cookie signature. The ID is 256 random bits and only
+    // its hash is stored, so a signature adds no protection; @fastify/session requires one.
+    await app.register(tessera, { store: createMemoryStore({ maxEntries: 50_000 }) });
+  }
+  const session = (request: unknown): FastifySessionLike =>
+    (request as { session: FastifySessionLike }).session;
+  app.get('/read', async (request) => ({ count: (session(request).get('count') as number) ?? 0 }));
+  app.post('/incr', async (request) => {
+    const s = session(request);
+    const count = ((s.get('count') as number | undefined) ?? 0) + 1;
+    s.set('count', count);
+    return { count };
+  });
+  app.post('/set', async (request) => {
+    await appWork();
+    session(request).set(keyOf(request.url), true);
+    return { ok: true };
+  });
+  app.get('/keys', async (request) => {
+    const s = session(request) as unknown as { toJSON?: () => Data } & Data;
+    const data = typeof s.toJSON === 'function' ? s.toJSON() : { ...s };
+    return countKeys(data);
+  });
+  return {
+    listen: async () => {
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      return (app.server.address() as AddressInfo).port;
+    },
+  };
+}
+
+async function serve(kind: ServerName): Promise<void> {
+  const app = kind.includes('fastify')
+    ? await fastifyApp(kind as 'fastify-bare' | 'fastify-session' | 'tessera-fastify')
+    : await expressApp(kind as 'express-bare' | 'express-session' | 'tessera-express');
+  const port = await app.listen();
+  process.on('message', (message: { type: string }) => {
+    if (message.type === 'cpu') process.send?.({ type: 'cpu', usage: process.cpuUsage() });
+    if (message.type === 'exit') process.exit(0);
+  });
+  process.on('disconnect', () => process.exit(0));
+  process.send?.({ type: 'ready', port });
+}
+
+// ------------------------------------------------------------------ parent: the load
+
+interface Child {
+  name: ServerName;
+  port: number;
+  process: ChildProcess;
+  /** Microseconds of CPU used so far: user + system, and user only. */
+  cpu(): Promise<{ total: number; user: number }>;
+}
+
+async function startChild(name: ServerName): Promise<Child> {
+  const child = fork(fileURLToPath(import.meta.url), ['--serve', name], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, NODE_ENV: 'production' },
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`${name} exited with ${code}`)));
+    child.on('message', (m: { type: string; port?: number }) => {
+      if (m.type === 'ready') resolve(m.port as number);
+    });
+  });
+  const ask = <T>(type: string, pick: (m: Record<string, unknown>) => T): Promise<T> =>
+    new Promise((resolve) => {
+      const onMessage = (m: Record<string, unknown>) => {
+        if (m.type !== type) return;
+        child.off('message', onMessage);
+        resolve(pick(m));
+      };
+      child.on('message', onMessage);
+      child.send({ type });
+    });
+  return {
+    name,
+    port,
+    process: child,
+    cpu: () =>
+      ask('cpu', (m) => {
+        const usage = m.usage as NodeJS.CpuUsage;
+        return { total: usage.user + usage.system, user: usage.user };
+      }),
+  };
+}
+
+interface Reply {
+  status: number;
+  cookie: string | null;
+  body: string;
+}
+
+function call(port: number, method: string, path: string, cookie?: string): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        method,
+        path,
+        headers: {
+          origin: `http://127.0.0.1:${port}`,
+          'sec-fetch-site': 'same-origin',
+          ...(cookie ? { cookie } : {}),
+        },
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          body += chunk;
+        });
+        res.on('end', () => {
+          const first = res.headers['set-cookie']?.[0];
+          resolve({
+            status: res.statusCode ?? 0,
+            cookie: first ? (first.split(';')[0] as string) : null,
+            body,
+          });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** A new session on `child` with `count` set; answers its cookie. */
+async function newSession(child: Child): Promise<string> {
+  const reply = await call(child.port, 'POST', '/incr');
+  if (child.name.endsWith('-bare')) return 'none=0';
+  if (reply.status !== 200 || reply.cookie === null) {
+    throw new Error(`${child.name}: could not create a session (${reply.status} ${reply.body})`);
+  }
+  return reply.cookie;
+}
+
+interface Measure {
+  rps: number;
+  p99: number;
+  cpuPerRequest: number;
+  userPerRequest: number;
+  errors: number;
+}
+
+async function load(
+  child: Child,
+  method: 'GET' | 'POST',
+  path: string,
+  cookies: string[],
+  seconds: number,
+): Promise<Measure> {
+  let next = 0;
+  const headers = { origin: `http://127.0.0.1:${child.port}`, 'sec-fetch-site': 'same-origin' };
+  const cpuBefore = await child.cpu();
+  const result = await autocannon({
+    url: `http://127.0.0.1:${child.port}`,
+    connections: CONNECTIONS,
+    duration: seconds,
+    requests: [
+      {
+        method,
+        path,
+        setupRequest: (req: Record<string, unknown>) => {
+          const cookie = cookies[next++ % cookies.length] as string;
+          return { ...req, headers: { ...headers, cookie } };
+        },
+      },
+    ],
+  });
+  const cpuAfter = await child.cpu();
+  const total = result.requests.total;
+  const errors = result.errors + result.timeouts + result.non2xx;
+  return {
+    rps: total / seconds,
+    p99: result.latency.p99,
+    cpuPerRequest: total > 0 ? (cpuAfter.total - cpuBefore.total) / total : Number.NaN,
+    userPerRequest: total > 0 ? (cpuAfter.user - cpuBefore.user) / total : Number.NaN,
+    errors,
+  };
+}
+
+/** The part of autocannon's API used here (it ships no types). */
+interface AutocannonResult {
+  requests: { total: number };
+  latency: { p99: number };
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+}
+type Autocannon = (options: Record<string, unknown>) => Promise<AutocannonResult>;
+const autocannonModule = 'autocannon';
+const { default: autocannon } = (await import(autocannonModule)) as { default: Autocannon };
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+interface CaseResult {
+  case: string;
+  baseline: ServerName;
+  tessera: ServerName;
+  bare: ServerName | null;
+  results: Record<
+    string,
+    {
+      rps: number;
+      p99Ms: number;
+      cpuUsPerRequest: number;
+      userUsPerRequest: number;
+      errors: number;
+    }
+  >;
+  /** Tessera over the baseline: req/s, and CPU per request (baseline ÷ Tessera). */
+  ratios: { rps: number; cpu: number };
+  /** CPU per request above the no-session floor of the same app, and its ratio. */
+  sessionLayer: { baselineUs: number; tesseraUs: number; ratio: number } | null;
+  targets: { rps: number; cpu: number } | null;
+  met: boolean | null;
+}
+
+async function runCase(
+  label: string,
+  servers: Child[],
+  method: 'GET' | 'POST',
+  path: string,
+  sessions: number,
+  target: number | null,
+): Promise<CaseResult> {
+  const cookies = new Map<Child, string[]>();
+  for (const child of servers) {
+    const list: string[] = [];
+    for (let i = 0; i < sessions; i++) list.push(await newSession(child));
+    cookies.set(child, list);
+    await load(child, method, path, list, 1); // warm-up
+  }
+  const rounds = new Map<Child, Measure[]>(servers.map((c) => [c, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = round % 2 === 0 ? servers : [...servers].reverse();
+    for (const child of order) {
+      rounds
+        .get(child)
+        ?.push(await load(child, method, path, cookies.get(child) ?? [], ROUND_SECONDS));
+    }
+  }
+  const results: CaseResult['results'] = {};
+  for (const [child, measures] of rounds) {
+    results[child.name] = {
+      rps: Math.round(median(measures.map((m) => m.rps))),
+      p99Ms: median(measures.map((m) => m.p99)),
+      cpuUsPerRequest: Number(median(measures.map((m) => m.cpuPerRequest)).toFixed(1)),
+      userUsPerRequest: Number(median(measures.map((m) => m.userPerRequest)).toFixed(1)),
+      errors: measures.reduce((sum, m) => sum + m.errors, 0),
+    };
+  }
+  const [baseline, tessera, bare] = servers as [Child, Child, Child | undefined];
+  const base = results[baseline.name] as CaseResult['results'][string];
+  const ours = results[tessera.name] as CaseResult['results'][string];
+  const floor = bare === undefined ? undefined : results[bare.name];
+  const ratios = {
+    rps: Number((ours.rps / base.rps).toFixed(2)),
+    cpu: Number((base.cpuUsPerRequest / ours.cpuUsPerRequest).toFixed(2)),
+  };
+  let sessionLayer: CaseResult['sessionLayer'] = null;
+  if (floor !== undefined) {
+    const baselineUs = Number((base.cpuUsPerRequest - floor.cpuUsPerRequest).toFixed(1));
+    const tesseraUs = Number((ours.cpuUsPerRequest - floor.cpuUsPerRequest).toFixed(1));
+    sessionLayer = {
+      baselineUs,
+      tesseraUs,
+      ratio: Number((baselineUs / Math.max(tesseraUs, 0.1)).toFixed(2)),
+    };
+  }
+  return {
+    case: label,
+    baseline: baseline.name,
+    tessera: tessera.name,
+    bare: bare?.name ?? null,
+    results,
+    ratios,
+    sessionLayer,
+    targets: target === null ? null : { rps: target, cpu: target },
+    met: target === null ? null : ratios.rps >= target && ratios.cpu >= target,
+  };
+}
+
+/** 50 concurrent requests each set their own key in one session: how many keys survive. */
+async function race(child: Child): Promise<number> {
+  const cookie = await newSession(child);
+  const replies = await Promise.all(
+    Array.from({ length: RACE }, (_, i) => call(child.port, 'POST', `/set?key=race${i}`, cookie)),
+  );
+  const failed = replies.filter((r) => r.status !== 200);
+  if (failed.length > 0) throw new Error(`${child.name}: ${failed.length} race requests failed`);
+  const reply = await call(child.port, 'GET', '/keys', cookie);
+  return (JSON.parse(reply.body) as { keys: number }).keys;
+}
+
+function printTable(cases: CaseResult[]): void {
+  const rows: string[][] = [
+    [
+      'case',
+      'server',
+      'req/s',
+      'p99 ms',
+      'CPU µs/req',
+      'user µs/req',
+      'errors',
+      'ratio req/s',
+      'ratio CPU',
+      'target',
+      'session-layer CPU µs/req',
+    ],
+  ];
+  for (const c of cases) {
+    for (const [name, r] of Object.entries(c.results)) {
+      const isOurs = name === c.tessera;
+      let layer = '';
+      if (c.sessionLayer && name === c.baseline) layer = String(c.sessionLayer.baselineUs);
+      if (c.sessionLayer && isOurs)
+        layer = `${c.sessionLayer.tesseraUs} (${c.sessionLayer.ratio}× less)`;
+      rows.push([
+        c.case,
+        name,
+        String(r.rps),
+        String(r.p99Ms),
+        String(r.cpuUsPerRequest),
+        String(r.userUsPerRequest),
+        String(r.errors),
+        isOurs ? `${c.ratios.rps}×` : '',
+        isOurs ? `${c.ratios.cpu}×` : '',
+        isOurs && c.targets ? `≥${c.targets.rps}× ${c.met ? 'met' : 'MISSED'}` : '',
+        layer,
+      ]);
+    }
+  }
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  for (const row of rows) console.log(row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  '));
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const names: ServerName[] = [
+    'express-bare',
+    'express-session',
+    'tessera-express',
+    'fastify-bare',
+    'fastify-session',
+    'tessera-fastify',
+  ];
+  const children = new Map<ServerName, Child>();
+  try {
+    for (const name of names) children.set(name, await startChild(name));
+    const get = (name: ServerName): Child => children.get(name) as Child;
+    const express = [get('express-session'), get('tessera-express'), get('express-bare')];
+    const fastify = [get('fastify-session'), get('tessera-fastify'), get('fastify-bare')];
+    console.log(
+      `HTTP benchmark: ${ROUNDS} rounds × ${ROUND_SECONDS} s per server and case, ${CONNECTIONS} connections, Node ${process.version}, ${cpus().length} CPUs`,
+    );
+    const cases: CaseResult[] = [];
+    cases.push(await runCase('express read-only', express, 'GET', '/read', 1, 1.4));
+    cases.push(await runCase('express increment', express, 'POST', '/incr', 1, 1.3));
+    cases.push(
+      await runCase(
+        `express rotation ×${ROTATION}`,
+        express.slice(0, 2),
+        'POST',
+        '/incr',
+        ROTATION,
+        null,
+      ),
+    );
+    cases.push(await runCase('fastify read-only', fastify, 'GET', '/read', 1, 1.5));
+    cases.push(await runCase('fastify increment', fastify, 'POST', '/incr', 1, 1.5));
+    const raceResult: Record<string, number> = {};
+    for (const name of names) {
+      if (!name.endsWith('-bare')) raceResult[name] = await race(get(name));
+    }
+    printTable(cases);
+    console.log(
+      `\nRace: ${RACE} concurrent requests each set their own key in one session; keys kept:`,
+    );
+    for (const [name, kept] of Object.entries(raceResult))
+      console.log(`  ${name.padEnd(16)} ${kept}/${RACE}`);
+    const summary = {
+      date: new Date().toISOString(),
+      node: process.version,
+      cpus: cpus().length,
+      rounds: ROUNDS,
+      roundSeconds: ROUND_SECONDS,
+      connections: CONNECTIONS,
+      quick: QUICK,
+      cases,
+      race: { requests: RACE, keysKept: raceResult },
+      seconds: Math.round((Date.now() - started) / 1000),
+    };
+    if (!QUICK) {
+      writeFileSync(
+        new URL('./results/http.json', import.meta.url),
+        `${JSON.stringify(summary, null, 2)}\n`,
+      );
+      console.log(`\nWrote bench/results/http.json (${summary.seconds} s)`);
+    }
+  } finally {
+    for (const child of children.values()) child.process.kill();
+  }
+}
+
+const serveAt = process.argv.indexOf('--serve');
+if (serveAt !== -1) {
+  await serve(process.argv[serveAt + 1] as ServerName);
+} else {
+  await main();
+}

@@ -1,0 +1,524 @@
+/**
+ * Redis benchmark: one small Express 5 app on one shared Redis, three ways, in one run:
+ * express-session + connect-redis (v9, on its documented node-redis client), `tessera/express`
+ * + Tessera's Redis store, and the same with the invalidated read cache (`withReadCache`).
+ *
+ * The Redis server is started here (test/support/redis-server.ts, 127.0.0.1, no persistence).
+ * Each app runs in its own child process; load comes from autocannon in this process: 10
+ * connections, a warm-up of 1 s, then 3 rounds of 3 s per app and case, apps interleaved,
+ * medians reported. Cases: read-only (GET, reads a counter) and increment (POST, same-origin),
+ * each over 100 pre-created sessions. Per request: req/s, p99, CPU of the app process, Redis
+ * commands (from `INFO commandstats` deltas, script-internal calls included) and Redis round
+ * trips (commands sent by a client, from a MONITOR sample of 200 sequential requests, where
+ * commands run inside a Lua script show as source "lua").
+ *
+ * Run: `node --import tsx bench/redis.ts` (about 1.5 minutes; `--quick`: 1 round of 1 s).
+ * Prints a table, writes bench/results/redis.json and the "Redis: Express on a shared store"
+ * section as Markdown to bench/results/redis.md (docs/benchmarks.md quotes a run of it).
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { cpus, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+
+const QUICK = process.argv.includes('--quick');
+const ROUNDS = QUICK ? 1 : 3;
+const ROUND_SECONDS = QUICK ? 1 : 3;
+const CONNECTIONS = 10;
+const SESSIONS = 100;
+const SAMPLE = 200;
+const TARGETS = { read: 1.5, incr: 1.3 } as const;
+
+type AppName = 'connect-redis' | 'tessera' | 'tessera+cache';
+const APPS: AppName[] = ['connect-redis', 'tessera', 'tessera+cache'];
+type CaseName = 'read' | 'incr';
+
+// ------------------------------------------------------------------ child: the apps
+
+type Data = Record<string, unknown>;
+
+async function serve(name: AppName, redisUrl: string, secret: string): Promise<void> {
+  const { default: express } = await import('express');
+  const app = express();
+  if (name === 'connect-redis') {
+    const { default: session } = await import('express-session');
+    const { RedisStore } = await import('connect-redis');
+    const { createClient } = await import('redis');
+    const client = createClient({ url: redisUrl });
+    await client.connect();
+    app.use(
+      session({
+        secret,
+        resave: false, // connect-redis's recommended settings
+        saveUninitialized: false,
+        store: new RedisStore({ client, prefix: 'cr:' }),
+      }),
+    );
+  } else {
+    const { default: session } = await import('../src/adapters/express/index.js');
+    const { createRedisStore, createRedisInvalidation } = await import(
+      '../src/stores/redis/index.js'
+    );
+    const { withReadCache } = await import('../src/stores/cache/index.js');
+    const redis = createRedisStore(
+      { url: redisUrl },
+      { prefix: name === 'tessera' ? 'ts:' : 'tc:' },
+    );
+    const store =
+      name === 'tessera'
+        ? redis
+        : withReadCache(redis, { invalidation: createRedisInvalidation(redis) });
+    app.use(session({ secret, store }));
+  }
+  const data = (req: unknown): Data => (req as { session: Data }).session;
+  app.get('/read', (req, res) => {
+    res.json({ count: (data(req).count as number | undefined) ?? 0 });
+  });
+  app.post('/incr', (req, res) => {
+    const session = data(req);
+    session.count = ((session.count as number | undefined) ?? 0) + 1;
+    res.json({ count: session.count });
+  });
+  const server = app.listen(0, '127.0.0.1', () => {
+    process.send?.({ type: 'ready', port: (server.address() as AddressInfo).port });
+  });
+  process.on('message', (message: { type: string }) => {
+    if (message.type === 'cpu') process.send?.({ type: 'cpu', usage: process.cpuUsage() });
+  });
+  process.on('disconnect', () => process.exit(0));
+}
+
+// ------------------------------------------------------------------ parent: the load
+
+interface Child {
+  name: AppName;
+  port: number;
+  process: ChildProcess;
+  cpu(): Promise<number>;
+}
+
+async function startChild(name: AppName, redisUrl: string, secret: string): Promise<Child> {
+  const child = fork(fileURLToPath(import.meta.url), ['--serve', name, redisUrl], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, NODE_ENV: 'production', BENCH_SECRET: secret },
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`${name} exited with ${code}`)));
+    child.on('message', (m: { type: string; port?: number }) => {
+      if (m.type === 'ready') resolve(m.port as number);
+    });
+  });
+  return {
+    name,
+    port,
+    process: child,
+    cpu: () =>
+      new Promise((resolve) => {
+        const onMessage = (m: { type: string; usage?: NodeJS.CpuUsage }) => {
+          if (m.type !== 'cpu' || !m.usage) return;
+          child.off('message', onMessage);
+          resolve(m.usage.user + m.usage.system);
+        };
+        child.on('message', onMessage);
+        child.send({ type: 'cpu' });
+      }),
+  };
+}
+
+function headersFor(port: number, cookie?: string): Record<string, string> {
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    'sec-fetch-site': 'same-origin',
+    ...(cookie ? { cookie } : {}),
+  };
+}
+
+function call(
+  port: number,
+  method: string,
+  path: string,
+  cookie?: string,
+): Promise<{ status: number; cookie: string | null }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      { host: '127.0.0.1', port, method, path, headers: headersFor(port, cookie) },
+      (res) => {
+        res.resume();
+        res.on('end', () => {
+          const first = res.headers['set-cookie']?.[0];
+          resolve({
+            status: res.statusCode ?? 0,
+            cookie: first ? (first.split(';')[0] as string) : null,
+          });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Redis command counts by name, from `INFO commandstats` (the INFO calls themselves left out). */
+type Redis = import('ioredis').Redis;
+async function commandStats(redis: Redis): Promise<Map<string, number>> {
+  const text = await redis.info('commandstats');
+  const counts = new Map<string, number>();
+  for (const match of text.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
+    const name = match[1] as string;
+    if (name === 'info') continue;
+    counts.set(name, Number(match[2]));
+  }
+  return counts;
+}
+
+function delta(before: Map<string, number>, after: Map<string, number>): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [name, calls] of after) {
+    const diff = calls - (before.get(name) ?? 0);
+    if (diff > 0) out.set(name, diff);
+  }
+  return out;
+}
+
+/** The part of autocannon's API used here (the package ships no types). */
+interface LoadResult {
+  requests: { total: number };
+  latency: { p99: number };
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+}
+type Autocannon = (options: Record<string, unknown>) => Promise<LoadResult>;
+
+async function loadAutocannon(): Promise<Autocannon> {
+  // A computed specifier: autocannon has no type declarations, and none are needed here.
+  const name = 'autocannon';
+  return ((await import(name)) as { default: Autocannon }).default;
+}
+
+/** CPU seconds used by redis-server so far (main thread and children). */
+async function redisCpu(redis: Redis): Promise<number> {
+  const text = await redis.info('cpu');
+  let total = 0;
+  for (const match of text.matchAll(/^used_cpu_(?:sys|user):([\d.]+)/gm)) total += Number(match[1]);
+  return total;
+}
+
+interface Round {
+  rps: number;
+  redisCpuUs: number;
+  p99: number;
+  cpuUs: number;
+  commands: number;
+  byCommand: Record<string, number>;
+  errors: number;
+}
+
+async function load(
+  child: Child,
+  redis: Redis,
+  kase: CaseName,
+  cookies: string[],
+  seconds: number,
+): Promise<Round> {
+  const autocannon = await loadAutocannon();
+  let next = 0;
+  const cpuBefore = await child.cpu();
+  const statsBefore = await commandStats(redis);
+  const redisCpuBefore = await redisCpu(redis);
+  const result = await autocannon({
+    url: `http://127.0.0.1:${child.port}`,
+    connections: CONNECTIONS,
+    duration: seconds,
+    requests: [
+      {
+        method: kase === 'read' ? 'GET' : 'POST',
+        path: `/${kase}`,
+        setupRequest: (req: Record<string, unknown>) => ({
+          ...req,
+          headers: headersFor(child.port, cookies[next++ % cookies.length]),
+        }),
+      },
+    ],
+  });
+  const redisCpuAfter = await redisCpu(redis);
+  const statsAfter = await commandStats(redis);
+  const cpuAfter = await child.cpu();
+  const total = result.requests.total;
+  const byCommand = Object.fromEntries(delta(statsBefore, statsAfter));
+  const commands = Object.values(byCommand).reduce((sum, calls) => sum + calls, 0);
+  return {
+    rps: total / seconds,
+    p99: result.latency.p99,
+    cpuUs: total > 0 ? (cpuAfter - cpuBefore) / total : Number.NaN,
+    redisCpuUs: total > 0 ? ((redisCpuAfter - redisCpuBefore) * 1e6) / total : Number.NaN,
+    commands: total > 0 ? commands / total : Number.NaN,
+    byCommand: Object.fromEntries(
+      Object.entries(byCommand).map(([name, calls]) => [name, round2(calls / Math.max(1, total))]),
+    ),
+    errors: result.errors + result.timeouts + result.non2xx,
+  };
+}
+
+/** Round trips per request: client-sent commands seen by MONITOR over sequential requests. */
+async function roundTrips(
+  child: Child,
+  redis: Redis,
+  kase: CaseName,
+  cookies: string[],
+): Promise<{ roundTrips: number; scriptCalls: number; sent: Record<string, number> }> {
+  const monitor = await redis.monitor();
+  let sent = 0;
+  let inScripts = 0;
+  const byName: Record<string, number> = {};
+  monitor.on('monitor', (_time: string, args: string[], source: string) => {
+    if (source === 'lua') {
+      inScripts++;
+      return;
+    }
+    const name = String(args[0]).toLowerCase();
+    byName[name] = (byName[name] ?? 0) + 1;
+    sent++;
+  });
+  // Let MONITOR settle, so the sample holds only the requests below.
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  for (let i = 0; i < SAMPLE; i++) {
+    await call(
+      child.port,
+      kase === 'read' ? 'GET' : 'POST',
+      `/${kase}`,
+      cookies[i % cookies.length],
+    );
+  }
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  monitor.disconnect();
+  return {
+    roundTrips: sent / SAMPLE,
+    scriptCalls: inScripts / SAMPLE,
+    sent: Object.fromEntries(Object.entries(byName).map(([name, n]) => [name, round2(n / SAMPLE)])),
+  };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+function round2(value: number): number {
+  return Math.round(value * 100) / 100;
+}
+
+interface AppResult {
+  rps: number;
+  p99Ms: number;
+  cpuUsPerRequest: number;
+  redisCpuUsPerRequest: number;
+  commandsPerRequest: number;
+  commandsByName: Record<string, number>;
+  roundTripsPerRequest: number;
+  scriptCallsPerRequest: number;
+  sentByName: Record<string, number>;
+  errors: number;
+  rounds: number[];
+}
+
+async function main(): Promise<void> {
+  const { startRedisServer } = await import('../test/support/redis-server.js');
+  const { Redis } = await import('ioredis');
+  const server = await startRedisServer();
+  const secret = randomBytes(32).toString('base64url');
+  const children: Child[] = [];
+  const redis = new Redis(server.url);
+  try {
+    for (const name of APPS) children.push(await startChild(name, server.url, secret));
+    const cases: Record<CaseName, Record<string, AppResult>> = { read: {}, incr: {} };
+    for (const kase of ['read', 'incr'] as const) {
+      const cookies = new Map<Child, string[]>();
+      for (const child of children) {
+        const list: string[] = [];
+        for (let i = 0; i < SESSIONS; i++) {
+          const reply = await call(child.port, 'POST', '/incr');
+          if (reply.status !== 200 || !reply.cookie) {
+            throw new Error(`${child.name}: could not create a session (${reply.status})`);
+          }
+          list.push(reply.cookie);
+        }
+        cookies.set(child, list);
+        await load(child, redis, kase, list, 1); // warm-up
+      }
+      const rounds = new Map<Child, Round[]>(children.map((child) => [child, []]));
+      for (let r = 0; r < ROUNDS; r++) {
+        const order = r % 2 === 0 ? children : [...children].reverse();
+        for (const child of order) {
+          rounds
+            .get(child)
+            ?.push(await load(child, redis, kase, cookies.get(child) ?? [], ROUND_SECONDS));
+        }
+      }
+      for (const child of children) {
+        const list = rounds.get(child) ?? [];
+        const middle = [...list].sort((a, b) => a.rps - b.rps)[list.length >> 1] as Round;
+        const trips = await roundTrips(child, redis, kase, cookies.get(child) ?? []);
+        cases[kase][child.name] = {
+          rps: Math.round(median(list.map((m) => m.rps))),
+          p99Ms: median(list.map((m) => m.p99)),
+          cpuUsPerRequest: Math.round(median(list.map((m) => m.cpuUs))),
+          redisCpuUsPerRequest: round2(median(list.map((m) => m.redisCpuUs))),
+          commandsPerRequest: round2(median(list.map((m) => m.commands))),
+          commandsByName: middle.byCommand,
+          roundTripsPerRequest: round2(trips.roundTrips),
+          scriptCallsPerRequest: round2(trips.scriptCalls),
+          sentByName: trips.sent,
+          errors: list.reduce((sum, m) => sum + m.errors, 0),
+          rounds: list.map((m) => Math.round(m.rps)),
+        };
+      }
+    }
+    report(cases);
+  } finally {
+    redis.disconnect();
+    for (const child of children) child.process.kill('SIGTERM');
+    await server.destroy();
+  }
+}
+
+function report(cases: Record<CaseName, Record<string, AppResult>>): void {
+  const ratios = {
+    read: round2((cases.read.tessera?.rps ?? 0) / (cases.read['connect-redis']?.rps ?? Number.NaN)),
+    incr: round2((cases.incr.tessera?.rps ?? 0) / (cases.incr['connect-redis']?.rps ?? Number.NaN)),
+    readCached: round2(
+      (cases.read['tessera+cache']?.rps ?? 0) / (cases.read['connect-redis']?.rps ?? Number.NaN),
+    ),
+    incrCached: round2(
+      (cases.incr['tessera+cache']?.rps ?? 0) / (cases.incr['connect-redis']?.rps ?? Number.NaN),
+    ),
+  };
+  const met = {
+    read: ratios.read >= TARGETS.read,
+    incr: ratios.incr >= TARGETS.incr,
+    oneRoundTripOnRead: (cases.read.tessera?.roundTripsPerRequest ?? 99) <= 1,
+  };
+  const result = {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    /** 1-minute load average at the end: other work on the machine skews every figure. */
+    loadAverage: round2(loadavg()[0] ?? 0),
+    settings: {
+      connections: CONNECTIONS,
+      rounds: ROUNDS,
+      roundSeconds: ROUND_SECONDS,
+      sessions: SESSIONS,
+      monitorSample: SAMPLE,
+    },
+    cases,
+    ratios,
+    targets: TARGETS,
+    met,
+  };
+  mkdirSync('bench/results', { recursive: true });
+  writeFileSync('bench/results/redis.json', `${JSON.stringify(result, null, 2)}\n`);
+
+  const rows: string[] = [];
+  for (const kase of ['read', 'incr'] as const) {
+    for (const name of APPS) {
+      const r = cases[kase][name];
+      if (!r) continue;
+      const label = kase === 'read' ? 'read-only' : 'increment';
+      rows.push(
+        `| ${label} | ${name} | ${r.rps.toLocaleString('en-US')} | ${r.p99Ms} | ${r.cpuUsPerRequest} | ${r.redisCpuUsPerRequest} | ${r.commandsPerRequest} | ${r.roundTripsPerRequest} | ${Object.entries(
+          r.sentByName,
+        )
+          .map(([c, n]) => `${c} ${n}`)
+          .join(', ')} |`,
+      );
+    }
+  }
+  const total = (kase: CaseName, name: AppName): number => {
+    const r = cases[kase][name];
+    return r ? Math.round(r.cpuUsPerRequest + r.redisCpuUsPerRequest) : Number.NaN;
+  };
+  const redisRatio = round2(
+    (cases.incr.tessera?.redisCpuUsPerRequest ?? 0) /
+      (cases.incr['connect-redis']?.redisCpuUsPerRequest ?? Number.NaN),
+  );
+  const verdict = (ok: boolean): string => (ok ? 'met' : '**missed**');
+  const markdown = `## Redis: Express on a shared store
+
+One small Express 5 app on one Redis server (7.x, on the same machine, loopback), in three
+setups: express-session + connect-redis 9 (on node-redis, as its docs set it up, with
+\`resave: false, saveUninitialized: false\`); \`tessera/express\` + Tessera's Redis store; and the
+same with the read cache (\`withReadCache\` + \`createRedisInvalidation\`). Each app runs in its
+own process; autocannon drives it from another with ${CONNECTIONS} connections over ${SESSIONS}
+sessions, ${ROUNDS} rounds of ${ROUND_SECONDS} s per app and case (apps interleaved, medians).
+Read-only: \`GET\` reads a counter from the session. Increment: \`POST\` adds one to it.
+
+Redis commands per request come from \`INFO commandstats\` deltas (commands that Lua scripts
+run inside Redis included). Round trips per request count the commands a client sent, from a
+\`MONITOR\` sample of ${SAMPLE} sequential requests. Machine: ${result.cores} × ${result.cpu},
+Node ${result.node}, ${result.date.slice(0, 10)}; 1-minute load average at the end of
+the run: ${result.loadAverage} (other work on the machine skews every figure).
+
+| case | app | req/s | p99 ms | app CPU µs/req | Redis CPU µs/req | Redis commands/req | round trips/req | sent per request |
+| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |
+${rows.join('\n')}
+
+| target | measured | |
+| --- | --- | --- |
+| read-only: Tessera ≥ ${TARGETS.read}× connect-redis req/s | ${ratios.read}× (with the cache: ${ratios.readCached}×) | ${verdict(met.read)} |
+| increment: Tessera ≥ ${TARGETS.incr}× connect-redis req/s | ${ratios.incr}× (with the cache: ${ratios.incrCached}×) | ${verdict(met.incr)} |
+| read-only: at most one Redis round trip | ${cases.read.tessera?.roundTripsPerRequest} (with the cache: ${cases.read['tessera+cache']?.roundTripsPerRequest}) | ${verdict(met.oneRoundTripOnRead)} |
+
+### Where the time and the commands go
+
+Profiled with \`--cpu-prof\` on the app processes under the same load (see the figures above for
+this run):
+
+- **CPU, not round trips, sets the pace here.** autocannon, the app and Redis share
+  ${result.cores} cores, so req/s follows the CPU each request costs in the app plus in Redis.
+  In this run: read-only, connect-redis ${total('read', 'connect-redis')} µs and Tessera
+  ${total('read', 'tessera')} µs; increment, connect-redis ${total('incr', 'connect-redis')} µs
+  and Tessera ${total('incr', 'tessera')} µs. Fewer round trips pay off in latency (p99) and when
+  Redis is across a network, more than on loopback.
+- **Read-only.** Tessera sends one command (\`HGETALL\`). connect-redis sends two: \`GET\`, then
+  \`EXPIRE\` from express-session's touch. In the Tessera app, about a fifth of the CPU is ioredis
+  writing each command to its socket, one write call per command. Tessera's own code is under a
+  tenth: the cookie signature, the ID hash, record decoding and the request lifecycle. On the
+  Redis side, \`HGETALL\` of a session hash costs more than a \`GET\` of one string: the hash has
+  one field per data key plus about eight reserved fields.
+- **Increment.** Both send two commands. Tessera's patch is a Lua script (so a patch can never
+  recreate a session deleted meanwhile) that reads the reserved fields with one \`HMGET\` and
+  writes with one \`HSET\`: ${cases.incr.tessera?.commandsPerRequest} commands per request in
+  \`INFO commandstats\`, against ${cases.incr['connect-redis']?.commandsPerRequest}, and about
+  ${redisRatio}× connect-redis's Redis CPU per request (running a script costs Redis more than a
+  plain \`SET\`).
+- **The read cache** takes the Redis read off most read-only requests. On an increment it adds a
+  \`PUBLISH\`: every patch is announced to the other instances.
+- ioredis's \`enableAutoPipelining\` (tried through \`createRedisStore({ client })\`) made no
+  measurable difference at 10 connections.
+
+Reproduce: \`node --import tsx bench/redis.ts\` (or \`npm run bench -- redis\`); raw figures in
+\`bench/results/redis.json\`.
+`;
+  writeFileSync('bench/results/redis.md', markdown);
+  console.log(markdown);
+}
+
+if (process.argv[2] === '--serve') {
+  await serve(
+    process.argv[3] as AppName,
+    process.argv[4] as string,
+    process.env.BENCH_SECRET ?? '',
+  );
+} else {
+  await main();
+}
