@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm test`: makes sure the system services the suite runs against are installed (Redis,
-// PostgreSQL, Chromium, nginx, openssl from Debian's packages), builds the package, then runs
-// vitest.
+// PostgreSQL, Chromium, nginx, openssl from Debian's packages), checks format, lint and types,
+// builds the package, then runs vitest.
 // Tests start and stop their own server instances on free loopback ports.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
@@ -55,6 +55,9 @@ if (missing.length > 0) {
   apt(['install', '-y', '-qq', '--no-install-recommends', ...missing]);
 }
 
+// The same gates CI needs: format + lint (Biome), the typecheck, the build, then the tests.
+run('npm', ['run', '-s', 'lint']);
+run('npm', ['run', '-s', 'typecheck']);
 run('npm', ['run', '-s', 'build']);
 const result = spawnSync('npx', ['vitest', 'run', ...process.argv.slice(2)], { stdio: 'inherit' });
 process.exit(result.status ?? 1);

@@ -1,14 +1,78 @@
 import express from 'express';
+import Fastify from 'fastify';
 import request from 'supertest';
-import { describe, expect, it } from 'vitest';
-import { requireToken } from '../src/adapters/express/index.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { requireToken as expressRequireToken } from '../src/adapters/express/index.js';
+import { requireToken as fastifyRequireToken } from '../src/adapters/fastify/index.js';
+import { withToken } from '../src/adapters/fetch/index.js';
 import { createSessionManager } from '../src/core/manager.js';
-import { createTokenGuard } from '../src/core/token-guard.js';
+import { createTokenGuard, type TokenGuard } from '../src/core/token-guard.js';
 import { createMemoryStore } from '../src/stores/memory/index.js';
 import { createAccessTokens, generateKey } from '../src/tokens/index.js';
 
-// The jwt and hybrid strategies through the Express adapter: the guard is shared by every
-// adapter, so this checks the wiring (status, headers, claims on the request).
+// The jwt and hybrid strategies through every adapter: one guard behind all three, so this
+// checks each adapter's wiring (status, WWW-Authenticate, claims handed to the route).
+
+interface Reply {
+  status: number;
+  headers: Record<string, string | undefined>;
+  body: Record<string, unknown>;
+}
+type Call = (path: string, headers: Record<string, string>) => Promise<Reply>;
+
+function viaExpress(guard: TokenGuard): Call {
+  const app = express();
+  app.get('/me', expressRequireToken(guard), (req, res) => {
+    res.json({ sub: (req as { auth?: { sub: string } }).auth?.sub });
+  });
+  app.get('/admin', expressRequireToken(guard, { role: 'admin' }), (_req, res) => {
+    res.json({ ok: true });
+  });
+  return async (path, headers) => {
+    const res = await request(app).get(path).set(headers);
+    return { status: res.status, headers: res.headers, body: res.body };
+  };
+}
+
+const fastifyApps: Array<ReturnType<typeof Fastify>> = [];
+afterAll(async () => {
+  for (const app of fastifyApps) await app.close();
+});
+
+function viaFastify(guard: TokenGuard): Call {
+  const app = Fastify();
+  fastifyApps.push(app);
+  app.decorateRequest('auth', null);
+  app.get('/me', { preHandler: fastifyRequireToken(guard) }, async (req) => ({
+    sub: (req as unknown as { auth: { sub: string } }).auth.sub,
+  }));
+  app.get('/admin', { preHandler: fastifyRequireToken(guard, { role: 'admin' }) }, async () => ({
+    ok: true,
+  }));
+  return async (path, headers) => {
+    const res = await app.inject({ method: 'GET', url: path, headers });
+    return {
+      status: res.statusCode,
+      headers: res.headers as Record<string, string>,
+      body: res.json(),
+    };
+  };
+}
+
+function viaFetch(guard: TokenGuard): Call {
+  const me = withToken(async (_request, { auth }) => Response.json({ sub: auth.sub }), guard);
+  const admin = withToken(async () => Response.json({ ok: true }), guard, { role: 'admin' });
+  return async (path, headers) => {
+    const handler = path === '/me' ? me : admin;
+    const res = await handler(new Request(`http://app.test${path}`, { headers }));
+    return {
+      status: res.status,
+      headers: Object.fromEntries(res.headers),
+      body: (await res.json()) as Record<string, unknown>,
+    };
+  };
+}
+
 async function setup() {
   const store = createMemoryStore();
   const manager = createSessionManager({ store });
@@ -22,57 +86,56 @@ async function setup() {
     source: 'header-or-cookie',
     isSessionActive: async (sid) => (await store.getByHandle(sid)) !== null,
   });
-  const app = express();
-  app.get('/me', requireToken(guard), (req, res) => {
-    res.json({ sub: (req as { auth?: { sub: string } }).auth?.sub });
-  });
-  app.get('/admin', requireToken(guard, { role: 'admin' }), (_req, res) => {
-    res.json({ ok: true });
-  });
-  return { app, manager, tokens };
+  return { guard, manager, tokens };
 }
 
-describe('token strategies through Express', () => {
-  it('serves a valid Bearer token, refuses an absent one with WWW-Authenticate', async () => {
-    const { app, manager, tokens } = await setup();
+describe.each([
+  ['express', viaExpress],
+  ['fastify', viaFastify],
+  ['fetch', viaFetch],
+] as const)('token strategies through %s', (_name, make) => {
+  it('serves a valid Bearer token, refuses an absent or garbage one with WWW-Authenticate', async () => {
+    const { guard, manager, tokens } = await setup();
+    const call = make(guard);
     const session = await manager.login(null, 'alice', { strategy: 'hybrid' });
     const token = await tokens.sign({ sub: 'alice', sid: session.handle });
-    const ok = await request(app).get('/me').set('Authorization', `Bearer ${token}`);
+    const ok = await call('/me', { authorization: `Bearer ${token}` });
     expect(ok.status).toBe(200);
     expect(ok.body).toEqual({ sub: 'alice' });
-    const none = await request(app).get('/me');
-    expect(none.status).toBe(401);
-    expect(none.headers['www-authenticate']).toMatch(/^Bearer error="invalid_token"/);
-    const garbage = await request(app).get('/me').set('Authorization', 'Bearer %%%');
-    expect(garbage.status).toBe(401);
+    for (const headers of [{}, { authorization: 'Bearer %%%' }, { authorization: 'Basic x' }]) {
+      const refused = await call('/me', headers);
+      expect(refused.status).toBe(401);
+      expect(refused.headers['www-authenticate']).toMatch(/^Bearer error="invalid_token"/);
+      expect(refused.body.error).toBe('invalid_token');
+    }
   });
 
   it('reads the token from the HttpOnly cookie too', async () => {
-    const { app, manager, tokens } = await setup();
+    const { guard, manager, tokens } = await setup();
     const session = await manager.login(null, 'alice', { strategy: 'hybrid' });
     const token = await tokens.sign({ sub: 'alice', sid: session.handle });
-    const res = await request(app).get('/me').set('Cookie', `tessera.at=${token}`);
+    const res = await make(guard)('/me', { cookie: `tessera.at=${token}` });
     expect(res.status).toBe(200);
   });
 
   it('answers 403 when the token lacks the required claim', async () => {
-    const { app, manager, tokens } = await setup();
+    const { guard, manager, tokens } = await setup();
+    const call = make(guard);
     const session = await manager.login(null, 'bob', { strategy: 'hybrid' });
     const user = await tokens.sign({ sub: 'bob', sid: session.handle, role: 'user' });
     const admin = await tokens.sign({ sub: 'bob', sid: session.handle, role: 'admin' });
-    const denied = await request(app).get('/admin').set('Authorization', `Bearer ${user}`);
+    const denied = await call('/admin', { authorization: `Bearer ${user}` });
     expect(denied.status).toBe(403);
     expect(denied.headers['www-authenticate']).toMatch(/error="insufficient_scope"/);
-    const allowed = await request(app).get('/admin').set('Authorization', `Bearer ${admin}`);
-    expect(allowed.status).toBe(200);
+    expect((await call('/admin', { authorization: `Bearer ${admin}` })).status).toBe(200);
   });
 
   it('stops a revoked session’s access token at once', async () => {
-    const { app, manager, tokens } = await setup();
+    const { guard, manager, tokens } = await setup();
     const session = await manager.login(null, 'alice', { strategy: 'hybrid' });
     const token = await tokens.sign({ sub: 'alice', sid: session.handle });
     await manager.revoke(session.handle);
-    const res = await request(app).get('/me').set('Authorization', `Bearer ${token}`);
+    const res = await make(guard)('/me', { authorization: `Bearer ${token}` });
     expect(res.status).toBe(401);
     expect(res.body.error).toBe('invalid_token');
   });

@@ -15,5 +15,6 @@ export type {
   FastifySessionCallback,
   FastifySessionCookie,
 } from './session.js';
+export { requireToken } from './token.js';
 export { tessera };
 export default tessera;
