@@ -102,7 +102,12 @@ describe.each([
     const ok = await call('/me', { authorization: `Bearer ${token}` });
     expect(ok.status).toBe(200);
     expect(ok.body).toEqual({ sub: 'alice' });
-    for (const headers of [{}, { authorization: 'Bearer %%%' }, { authorization: 'Basic x' }]) {
+    const refusals: Array<Record<string, string>> = [
+      {},
+      { authorization: 'Bearer %%%' },
+      { authorization: 'Basic x' },
+    ];
+    for (const headers of refusals) {
       const refused = await call('/me', headers);
       expect(refused.status).toBe(401);
       expect(refused.headers['www-authenticate']).toMatch(/^Bearer error="invalid_token"/);

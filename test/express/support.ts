@@ -57,13 +57,21 @@ export type Loose = any;
 
 type Handler = (req: Request & { session: Loose }, res: Response, next: NextFunction) => unknown;
 
-/** An Express 5 app with tessera/express and the given routes; errors answer JSON with their status. */
+/** The Express the suites build apps with: Express 5 unless a suite switches (`useExpress`). */
+let currentExpress: () => Express = express;
+
+/** Makes `makeApp` build its apps with another Express major (the suites run on 4 and 5). */
+export function useExpress(factory: () => Express): void {
+  currentExpress = factory;
+}
+
+/** An app with tessera/express and the given routes; errors answer JSON with their status. */
 export function makeApp(
   options: Partial<ExpressSessionOptions>,
   routes: (app: Express) => void,
   before?: (app: Express) => void,
 ): Express {
-  const app = express();
+  const app = currentExpress();
   before?.(app);
   app.use(session({ secret: SECRET, logger: recordingLogger(), ...options }));
   routes(app);
