@@ -8,7 +8,8 @@ import { existsSync } from 'node:fs';
 const BENCHES = {
   stores: ['--expose-gc'], // memory and SQLite stores vs express-session's MemoryStore
   tokens: [], // sign/verify vs jose, jsonwebtoken, fast-jwt and the node:crypto floor
-  http: [], // Express and Fastify apps vs express-session and @fastify/session
+  http: [], // Express and Fastify apps vs express-session and @fastify/session, over sockets
+  'http-inprocess': [], // the same, in one process without sockets: the session layer's own cost
   redis: [], // Express on Redis vs express-session + connect-redis
 };
 

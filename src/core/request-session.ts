@@ -325,6 +325,23 @@ export function isLoopbackHost(host: string | undefined): boolean {
   );
 }
 
+/** Request facts read from the exchange on first use (getters on a class: cheap to make). */
+class LazyFacts {
+  readonly #exchange: HttpExchange;
+
+  constructor(exchange: HttpExchange) {
+    this.#exchange = exchange;
+  }
+
+  get ip(): string | undefined {
+    return this.#exchange.ip || undefined;
+  }
+
+  get userAgent(): string | undefined {
+    return this.#exchange.userAgent || undefined;
+  }
+}
+
 class Lifecycle implements RequestSession {
   readonly exchange: HttpExchange;
   readonly cookieId: string | null;
@@ -372,16 +389,8 @@ class Lifecycle implements RequestSession {
    * The same facts, read only if the manager needs them (a signed-in session's risk check):
    * working out the client address behind proxies is not free, and most loads never ask.
    */
-  #lazyFacts(): { readonly ip: string | undefined; readonly userAgent: string | undefined } {
-    const exchange = this.exchange;
-    return {
-      get ip() {
-        return exchange.ip || undefined;
-      },
-      get userAgent() {
-        return exchange.userAgent || undefined;
-      },
-    };
+  #lazyFacts(): LazyFacts {
+    return new LazyFacts(this.exchange);
   }
 
   #facts(): { ip?: string; userAgent?: string } {

@@ -241,8 +241,8 @@ class Controller implements SessionController {
     req.sessionID = core.id;
     const cookie = this.#cookieFor(core);
     const data = core.toJSON();
-    const session = new Session(req, data);
-    session.cookie = cookie;
+    // The cookie goes in with the data, so the constructor does not build a default one.
+    const session = new Session(req, { ...data, cookie });
     attachController(session, this);
     req.session = session;
     this.#express = session;
