@@ -32,7 +32,9 @@ export interface SessionController {
   signOutEverywhere(session: Session, options: { keepCurrent?: boolean }): Promise<number>;
 }
 
-const CONTROLLER = Symbol('tessera.controller');
+// Sessions' controllers, kept beside them rather than as a (hidden) property on each one,
+// which would give every request's session object an extra shape transition.
+const controllers = new WeakMap<Session, SessionController>();
 
 /** A request as far as a Session needs it (express-session's `Store` methods pass these). */
 export interface SessionRequest {
@@ -58,7 +60,7 @@ function run(work: Promise<unknown>, callback: SessionCallback | undefined): voi
 }
 
 function controllerOf(session: Session): SessionController | undefined {
-  return (session as unknown as Record<symbol, SessionController | undefined>)[CONTROLLER];
+  return controllers.get(session);
 }
 
 /**
@@ -66,7 +68,7 @@ function controllerOf(session: Session): SessionController | undefined {
  * @example attachController(session, controller);
  */
 export function attachController(session: Session, controller: SessionController): void {
-  Object.defineProperty(session, CONTROLLER, { value: controller, configurable: true });
+  controllers.set(session, controller);
 }
 
 /**
