@@ -6,6 +6,7 @@
  */
 import { parse } from 'cookie';
 import { TesseraError } from '../core/errors.js';
+import { normalizeSecrets } from '../internal/secrets.js';
 import {
   buildSetCookie,
   type CookieAttributeOptions,
@@ -17,7 +18,6 @@ import {
   resolveAttributes,
   validateCookieName,
 } from './internal/attributes.js';
-import { normalizeSecrets } from './internal/secrets.js';
 import { signCookieValue, unsignCookieValue } from './sign.js';
 
 /** Options of {@link createCookieCodec}. */

@@ -8,6 +8,7 @@
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { TesseraError } from '../core/errors.js';
+import { decodeBase64urlStrict } from '../internal/base64url.js';
 import {
   buildSetCookie,
   type CookieAttributeOptions,
@@ -18,7 +19,6 @@ import {
   resolveAttributes,
   validateCookieName,
 } from './internal/attributes.js';
-import { decodeBase64urlStrict } from './internal/base64url.js';
 import { joinChunks, parseHeader, presentNames } from './internal/chunks.js';
 import {
   type ResolvedSealerKey,

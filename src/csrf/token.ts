@@ -6,7 +6,8 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { TesseraError } from '../core/errors.js';
-import { decodeBase64urlStrict, normalizeSecrets } from './internal/secrets.js';
+import { decodeBase64urlStrict } from '../internal/base64url.js';
+import { normalizeSecrets } from '../internal/secrets.js';
 
 const MAC_BYTES = 32;
 const LABEL = 'tessera.csrf.v1\0';

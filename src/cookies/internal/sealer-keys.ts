@@ -4,7 +4,7 @@
  */
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import { TesseraError } from '../../core/errors.js';
-import { decodeBase64urlStrict } from './base64url.js';
+import { decodeBase64urlStrict } from '../../internal/base64url.js';
 
 /** One sealing key. */
 export interface SealerKey {

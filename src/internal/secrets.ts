@@ -1,8 +1,8 @@
 /**
- * Validation of HMAC secret lists (`secrets` options): the first secret signs, every secret
- * verifies, and each must be at least 32 characters.
+ * Validation of HMAC secret lists (the `secrets` options of cookies and CSRF tokens): the
+ * first secret signs, every secret verifies, and each must be at least 32 characters.
  */
-import { TesseraError } from '../../core/errors.js';
+import { TesseraError } from '../core/errors.js';
 
 /** Minimum length of an HMAC secret, in characters. */
 export const MIN_SECRET_LENGTH = 32;
