@@ -9,6 +9,7 @@
  */
 import pg from 'pg';
 import { isTesseraError, TesseraError } from '../../core/errors.js';
+import { withDeadline } from '../../internal/deadline.js';
 import { storeClosedError, storeConflictError } from '../internal/errors.js';
 import { parseJsonText } from '../internal/json.js';
 import {
@@ -225,28 +226,18 @@ export function createPostgresStore(
       await ensureSchema();
       return body();
     })();
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new TesseraError(
-              'ERR_STORE_UNAVAILABLE',
-              `PostgresStore.${operation}: no answer within ${timeoutMs} ms.`,
-            ),
-          ),
-        timeoutMs,
-      );
-    });
     try {
-      return await Promise.race([work, timeout]);
+      return await withDeadline(
+        work,
+        timeoutMs,
+        () =>
+          new TesseraError(
+            'ERR_STORE_UNAVAILABLE',
+            `PostgresStore.${operation}: no answer within ${timeoutMs} ms.`,
+          ),
+      );
     } catch (error) {
       throw mapError(operation, error);
-    } finally {
-      clearTimeout(timer);
-      work.catch(() => {
-        // Settled after the timeout: already reported.
-      });
     }
   }
 

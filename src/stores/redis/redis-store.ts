@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import { Cluster, Redis } from 'ioredis';
 import { isTesseraError, TesseraError } from '../../core/errors.js';
+import { withDeadline } from '../../internal/deadline.js';
 import { parseJsonText } from '../internal/json.js';
 import {
   validateExpiry,
@@ -232,24 +233,13 @@ export function createRedisStore(
     if (FAILING_STATES.has(client.status)) {
       throw unavailable(`RedisStore.${operation}: Redis is unreachable (${client.status}).`);
     }
-    const work = body();
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(unavailable(`RedisStore.${operation}: no answer within ${timeoutMs} ms.`)),
-        timeoutMs,
-      );
-    });
     try {
-      return await Promise.race([work, timeout]);
+      return await withDeadline(body(), timeoutMs, () =>
+        unavailable(`RedisStore.${operation}: no answer within ${timeoutMs} ms.`),
+      );
     } catch (error) {
       if (isTesseraError(error)) throw error;
       throw unavailable(`RedisStore.${operation}: Redis command failed.`, error);
-    } finally {
-      clearTimeout(timer);
-      work.catch(() => {
-        // Settled after the timeout: already reported.
-      });
     }
   }
 
