@@ -89,6 +89,36 @@ describe('session manager', () => {
     expect(await manager.load(session.id)).toBeNull();
   });
 
+  it('applies tightened timeouts to sessions stored under the old ones, and says why', async () => {
+    const { manager, inner, clock } = setup({ idleTimeout: 1800, absoluteTimeout: 43_200 });
+    const idle = await manager.login(null, 'alice');
+    const busy = await manager.login(null, 'bob');
+    const stricter = createSessionManager({
+      store: inner,
+      now: clock.now,
+      idleTimeout: 600,
+      absoluteTimeout: 3600,
+      touchInterval: 60,
+    });
+    const expired: Array<{ handle: string; reason: string }> = [];
+    stricter.on('expired', (event) => expired.push({ handle: event.handle, reason: event.reason }));
+    clock.advance(5 * MINUTE);
+    expect(await stricter.load(busy.id)).not.toBeNull();
+    // 11 minutes idle: past the new 10-minute limit, though stored under the old 30.
+    clock.advance(6 * MINUTE);
+    expect(await stricter.load(idle.id)).toBeNull();
+    // Active every 9 minutes, but past the new 1-hour absolute limit at 65 minutes.
+    for (let i = 0; i < 6; i++) {
+      expect(await stricter.load(busy.id)).not.toBeNull();
+      clock.advance(9 * MINUTE);
+    }
+    expect(await stricter.load(busy.id)).toBeNull();
+    expect(expired).toEqual([
+      { handle: idle.handle, reason: 'idle' },
+      { handle: busy.handle, reason: 'absolute' },
+    ]);
+  });
+
   it('slides the idle timeout with throttled writes', async () => {
     const { manager, clock, calls } = setup({ idleTimeout: 1800, touchInterval: 60 });
     const session = await manager.create();

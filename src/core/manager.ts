@@ -155,11 +155,18 @@ class Manager implements SessionManager {
     const record = await this.#call('get', () => this.store.get(key));
     if (!record) return null;
     const now = this.#config.now();
-    if (record.expiresAt <= now || record.absoluteExpiresAt <= now) {
+    // The limits in force now apply to every session, also to one stored under longer ones
+    // (timeouts tightened after an incident take effect at once).
+    const idleEnd = Math.min(record.expiresAt, record.lastSeenAt + this.#config.idleMs);
+    const absoluteEnd = Math.min(
+      record.absoluteExpiresAt,
+      (record.authAt ?? record.createdAt) + this.#config.absoluteMs,
+    );
+    if (idleEnd <= now || absoluteEnd <= now) {
       await this.#call('delete', () => this.store.delete(key));
       this.#events.emit('expired', {
         ...eventBase(record, now),
-        reason: record.absoluteExpiresAt <= now ? 'absolute' : 'idle',
+        reason: absoluteEnd <= now ? 'absolute' : 'idle',
       });
       return null;
     }
