@@ -143,6 +143,29 @@ describe('tessera CLI beside a running service', () => {
       headers: { authorization: `Bearer ${before.access_token}` },
     });
     expect(old.status).toBe(200);
+
+    // Retiring the active key is refused; retiring the old one ends its tokens.
+    const refused = await cli('keys', 'retire', String(kid));
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/active/);
+    const oldKid = keys.find((k) => k.active)!.kid;
+    const retired = await cli('keys', 'retire', oldKid);
+    expect(retired.code).toBe(0);
+    let status = 200;
+    for (let i = 0; i < 60 && status === 200; i++) {
+      status = (
+        await call(`${service.url}/api/me`, {
+          headers: { authorization: `Bearer ${before.access_token}` },
+        })
+      ).status;
+      if (status === 200) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(status).toBe(401);
+    const jwks = (await (await call(`${service.url}/.well-known/jwks.json`)).json()) as {
+      keys: Array<{ kid: string }>;
+    };
+    expect(jwks.keys.map((k) => k.kid)).not.toContain(oldKid);
+    expect((await cli('keys', 'retire', 'no-such-key')).code).not.toBe(0);
   });
 
   it('purges expired records with gc', async () => {

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { TesseraError } from '../core/errors.js';
 import { createSessionManager, type SessionInfo } from '../core/manager.js';
-import { rotateSigningKey } from '../server/keys.js';
+import { retireSigningKey, rotateSigningKey } from '../server/keys.js';
 import { DEFAULT_STORE_URL, openStore } from '../server/open-store.js';
 import { sessionJson } from '../server/session-json.js';
 import { createUserDirectory, normalizeUserName } from '../server/users.js';
@@ -79,6 +79,16 @@ Running services pick the new key up within 5 seconds.
 Options:
 ${STORE_HELP}
   -h, --help             show this help`,
+  'keys retire': `Usage: tessera keys retire KID [--store URL]
+
+Removes a signing key that is no longer active: tokens it signed stop verifying and it leaves
+the JWKS. Running services drop it within 5 seconds. The active key cannot be retired:
+rotate first, then retire the old key once its tokens have expired (the access-token
+lifetime, 5 minutes by default).
+
+Options:
+${STORE_HELP}
+  -h, --help             show this help`,
   gc: `Usage: tessera gc [--store URL]
 
 Purges expired sessions and key-value entries from the store; prints how many.
@@ -91,7 +101,7 @@ ${STORE_HELP}
 export const GROUP_USAGES: Record<string, string> = {
   users: `Usage: tessera users <add|list> [options]\n\n  users add NAME [--password PW]\n  users list [--json]`,
   sessions: `Usage: tessera sessions <list|revoke> [options]\n\n  sessions list [--user NAME] [--json]\n  sessions revoke ID | --user NAME`,
-  keys: `Usage: tessera keys <list|rotate> [options]\n\n  keys list [--json]\n  keys rotate`,
+  keys: `Usage: tessera keys <list|rotate|retire> [options]\n\n  keys list [--json]\n  keys rotate\n  keys retire KID`,
 };
 
 interface Parsed {
@@ -301,6 +311,19 @@ export async function runCommand(
         rotateSigningKey(store, env.TESSERA_MASTER_KEY || undefined),
       );
       io.out(`new active key ${kid} (running services use it within 5 s; older keys still verify)`);
+      return 0;
+    }
+    case 'keys retire': {
+      const parsed = parse(restArgs, {});
+      if (parsed.values.help) return help(io, usage);
+      const [kid, ...extra] = parsed.positionals;
+      if (kid === undefined || extra.length > 0) {
+        throw usageError('keys retire takes one key ID (see tessera keys list)');
+      }
+      await withStore(parsed, env, (store) =>
+        retireSigningKey(store, kid, env.TESSERA_MASTER_KEY || undefined),
+      );
+      io.out(`retired key ${kid} (running services stop accepting its tokens within 5 s)`);
       return 0;
     }
     case 'gc': {

@@ -19,6 +19,7 @@ Commands:
   sessions revoke --user NAME        end every session of a user
   keys list [--json]                 list access-token signing keys
   keys rotate                        make a new signing key active
+  keys retire KID                    remove a key that no longer signs
   gc                                 purge expired records
 
 Every command takes --store URL (env TESSERA_STORE, default sqlite:./data/tessera.db).

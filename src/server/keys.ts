@@ -47,6 +47,30 @@ export async function rotateSigningKey(
   return String(jwk.kid);
 }
 
+/**
+ * Removes a key that no longer signs, so its tokens stop verifying and it leaves the JWKS.
+ * Throws `ERR_INVALID_ARGUMENT` for an unknown key and `ERR_CONFIG` for the active one.
+ * @example await retireSigningKey(store, 'old-kid', undefined);
+ */
+export async function retireSigningKey(
+  store: Store,
+  kid: string,
+  masterKey: string | undefined,
+): Promise<void> {
+  const keyring = await loadKeyring(store, keyOptions(masterKey));
+  if (!keyring.has(kid)) {
+    throw new TesseraError('ERR_INVALID_ARGUMENT', `no signing key with ID "${kid}"`);
+  }
+  if (keyring.activeKid === kid) {
+    throw new TesseraError(
+      'ERR_CONFIG',
+      `key "${kid}" is the active signing key; run tessera keys rotate first`,
+    );
+  }
+  keyring.retire(kid);
+  await saveKeyring(store, keyring, keyOptions(masterKey));
+}
+
 function masterBytes(masterKey: string): Buffer {
   // Any master key form loadKeyring accepts works; derive a separate key for secrets.
   return createHash('sha256').update(`tessera/service-secret\0${masterKey}`).digest();
