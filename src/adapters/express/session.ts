@@ -32,9 +32,12 @@ export interface SessionController {
   signOutEverywhere(session: Session, options: { keepCurrent?: boolean }): Promise<number>;
 }
 
-// Sessions' controllers, kept beside them rather than as a (hidden) property on each one,
-// which would give every request's session object an extra shape transition.
-const controllers = new WeakMap<Session, SessionController>();
+// A session's ID, request and controller live under symbol keys: invisible to the data (not
+// in Object.keys, for...in or JSON, like express-session's non-enumerable `id` and `req`),
+// and cheaper to set on every request than defineProperty or a WeakMap entry.
+const ID: unique symbol = Symbol('tessera.id');
+const REQ: unique symbol = Symbol('tessera.req');
+const CONTROLLER: unique symbol = Symbol('tessera.controller');
 
 /** A request as far as a Session needs it (express-session's `Store` methods pass these). */
 export interface SessionRequest {
@@ -60,7 +63,7 @@ function run(work: Promise<unknown>, callback: SessionCallback | undefined): voi
 }
 
 function controllerOf(session: Session): SessionController | undefined {
-  return controllers.get(session);
+  return session[CONTROLLER];
 }
 
 /**
@@ -68,7 +71,7 @@ function controllerOf(session: Session): SessionController | undefined {
  * @example attachController(session, controller);
  */
 export function attachController(session: Session, controller: SessionController): void {
-  controllers.set(session, controller);
+  session[CONTROLLER] = controller;
 }
 
 /**
@@ -78,14 +81,15 @@ export function attachController(session: Session, controller: SessionController
  * req.session.regenerate((err) => { if (err) return next(err); req.session.user = name; … });
  */
 export class Session {
-  /** The session ID (secret: never log it). */
-  declare readonly id: string;
   declare cookie: Cookie;
+  declare [ID]: string;
+  declare [REQ]: SessionRequest;
+  declare [CONTROLLER]: SessionController | undefined;
   [key: string]: unknown;
 
   constructor(req: SessionRequest, data?: Record<string, unknown>) {
-    Object.defineProperty(this, 'id', { value: req.sessionID, enumerable: false });
-    Object.defineProperty(this, 'req', { value: req, enumerable: false, configurable: true });
+    this[ID] = req.sessionID as string;
+    this[REQ] = req;
     if (data !== undefined && data !== null && typeof data === 'object') {
       for (const [key, value] of Object.entries(data)) {
         if (!(key in this)) this[key] = value;
@@ -204,7 +208,17 @@ export class Session {
     return controller;
   }
 
+  /** The session ID (secret: never log it). */
+  get id(): string {
+    return this[ID];
+  }
+
+  /** The request this session belongs to. */
+  get req(): SessionRequest {
+    return this[REQ];
+  }
+
   #req(): SessionRequest & { sessionStore?: FallbackStore } {
-    return (this as unknown as { req: SessionRequest & { sessionStore?: FallbackStore } }).req;
+    return this.req as SessionRequest & { sessionStore?: FallbackStore };
   }
 }
