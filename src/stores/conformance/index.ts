@@ -35,6 +35,27 @@ const OUTAGE_FAIL_MS = 5_000;
 const OUTAGE_RECOVER_MS = 15_000;
 
 /**
+ * A live session record created at `now`, with a random key and handle and an hour of life
+ * (12 h absolute); any field can be overridden. For store tests beyond the suite.
+ * @example await store.create(makeRecord(clock.now(), { userId: 'alice' }));
+ */
+export function makeRecord(now: number, overrides: Partial<SessionRecord> = {}): SessionRecord {
+  return {
+    key: hashSessionId(generateSessionId()),
+    handle: generateHandle(),
+    userId: null,
+    data: {},
+    meta: {},
+    createdAt: now,
+    lastSeenAt: now,
+    authAt: null,
+    expiresAt: now + HOUR,
+    absoluteExpiresAt: now + 12 * HOUR,
+    ...overrides,
+  };
+}
+
+/**
  * Registers the conformance suite for one store as `describe('store conformance: NAME')`.
  * Each case builds a fresh store with `makeStore({ now })` on a manual clock that starts at
  * the real current time (so backends that also expire on their own, like Redis, keep the
@@ -66,20 +87,7 @@ export function testStore(
 
     /** A live record created "now" with random key and handle; fields overridable. */
     function record(overrides: Partial<SessionRecord> = {}): SessionRecord {
-      const now = clock.now();
-      return {
-        key: hashSessionId(generateSessionId()),
-        handle: generateHandle(),
-        userId: null,
-        data: {},
-        meta: {},
-        createdAt: now,
-        lastSeenAt: now,
-        authAt: null,
-        expiresAt: now + HOUR,
-        absoluteExpiresAt: now + 12 * HOUR,
-        ...overrides,
-      };
+      return makeRecord(clock.now(), overrides);
     }
 
     it('round-trips every field of a record', async () => {

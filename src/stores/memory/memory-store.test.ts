@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { generateHandle, generateSessionId, hashSessionId } from '../../core/ids.js';
-import { testStore } from '../conformance/index.js';
+import { makeRecord, testStore } from '../conformance/index.js';
 import { createManualClock } from '../conformance/manual-clock.js';
-import type { SessionRecord } from '../store.js';
 import { createMemoryStore } from './index.js';
 
 testStore('memory', ({ now }) => createMemoryStore({ now }));
@@ -10,21 +8,7 @@ testStore('memory', ({ now }) => createMemoryStore({ now }));
 const T0 = Date.UTC(2030, 0, 1);
 const HOUR = 3_600_000;
 
-function record(now: number, overrides: Partial<SessionRecord> = {}): SessionRecord {
-  return {
-    key: hashSessionId(generateSessionId()),
-    handle: generateHandle(),
-    userId: null,
-    data: {},
-    meta: {},
-    createdAt: now,
-    lastSeenAt: now,
-    authAt: null,
-    expiresAt: now + HOUR,
-    absoluteExpiresAt: now + 12 * HOUR,
-    ...overrides,
-  };
-}
+const record = makeRecord;
 
 describe('memory store', () => {
   it('evicts the least recently used session when full, and counts it', async () => {

@@ -6,9 +6,8 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateHandle, generateSessionId, hashSessionId } from '../../core/ids.js';
-import { testStore } from '../conformance/index.js';
+import { makeRecord, testStore } from '../conformance/index.js';
 import { createManualClock } from '../conformance/manual-clock.js';
-import type { SessionRecord } from '../store.js';
 import { createSqliteStore, SQLITE_SCHEMA_VERSION, type SqliteStore } from './index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tessera-sqlite-'));
@@ -31,23 +30,8 @@ testStore('sqlite', ({ now }) => createSqliteStore({ path: freshPath(), now }), 
 
 testStore('sqlite :memory:', ({ now }) => createSqliteStore({ path: ':memory:', now }));
 
-const HOUR = 3_600_000;
 
-function record(now: number, overrides: Partial<SessionRecord> = {}): SessionRecord {
-  return {
-    key: hashSessionId(generateSessionId()),
-    handle: generateHandle(),
-    userId: null,
-    data: {},
-    meta: {},
-    createdAt: now,
-    lastSeenAt: now,
-    authAt: null,
-    expiresAt: now + HOUR,
-    absoluteExpiresAt: now + 12 * HOUR,
-    ...overrides,
-  };
-}
+const record = makeRecord;
 
 describe('sqlite store', () => {
   it('keeps every session and key-value entry across close and reopen', async () => {
