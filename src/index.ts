@@ -63,3 +63,4 @@ export type {
   Store,
   StoreClockOptions,
 } from './stores/store.js';
+export { STORE_METHODS } from './stores/store.js';

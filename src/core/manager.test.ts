@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createMemoryStore } from '../stores/memory/index.js';
-import type { Store } from '../stores/store.js';
+import { STORE_METHODS, type Store } from '../stores/store.js';
 import { TesseraError } from './errors.js';
 import type { SessionEventName, SessionEvents } from './events.js';
 import { hashSessionId } from './ids.js';
@@ -328,22 +328,7 @@ describe('session manager', () => {
 
 function bind(store: Store): Store {
   const out: Record<string, unknown> = { kind: store.kind };
-  for (const name of [
-    'get',
-    'getByHandle',
-    'create',
-    'patch',
-    'touch',
-    'delete',
-    'listByUser',
-    'deleteByUser',
-    'purgeExpired',
-    'kvGet',
-    'kvSet',
-    'kvDelete',
-    'kvList',
-    'close',
-  ] as const) {
+  for (const name of [...STORE_METHODS, 'close'] as const) {
     out[name] = (store[name] as (...args: unknown[]) => unknown).bind(store);
   }
   return out as unknown as Store;

@@ -4,7 +4,7 @@
  * throttling, and a latency histogram of every store call (through `instrumentStore`).
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Store } from '../stores/store.js';
+import { STORE_METHODS, type Store } from '../stores/store.js';
 
 export interface ServiceMetrics {
   readonly registry: Registry;
@@ -103,21 +103,7 @@ export function createServiceMetrics(): ServiceMetrics {
   return metrics;
 }
 
-const TIMED = [
-  'get',
-  'getByHandle',
-  'create',
-  'patch',
-  'touch',
-  'delete',
-  'listByUser',
-  'deleteByUser',
-  'purgeExpired',
-  'kvGet',
-  'kvSet',
-  'kvDelete',
-  'kvList',
-] as const;
+const TIMED = STORE_METHODS;
 
 /**
  * The same store with every call timed into `histogram`.

@@ -117,3 +117,20 @@ export interface StoreClockOptions {
   /** Clock in milliseconds since the epoch; injected by tests. Default `Date.now`. */
   now?: () => number;
 }
+
+/** The names of the methods every store has, besides `kind` and `close` (for wrappers). */
+export const STORE_METHODS = [
+  'get',
+  'getByHandle',
+  'create',
+  'patch',
+  'touch',
+  'delete',
+  'listByUser',
+  'deleteByUser',
+  'purgeExpired',
+  'kvGet',
+  'kvSet',
+  'kvDelete',
+  'kvList',
+] as const satisfies ReadonlyArray<keyof Store>;

@@ -30,7 +30,6 @@ testStore('sqlite', ({ now }) => createSqliteStore({ path: freshPath(), now }), 
 
 testStore('sqlite :memory:', ({ now }) => createSqliteStore({ path: ':memory:', now }));
 
-
 const record = makeRecord;
 
 describe('sqlite store', () => {
