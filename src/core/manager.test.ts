@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { recordStoreCalls } from '../stores/conformance/index.js';
 import { createMemoryStore } from '../stores/memory/index.js';
 import { STORE_METHODS, type Store } from '../stores/store.js';
 import { TesseraError } from './errors.js';
@@ -18,19 +19,7 @@ function setup(options: Partial<SessionManagerOptions> = {}) {
     },
   };
   const inner = createMemoryStore({ now: clock.now });
-  const calls: string[] = [];
-  // Counts every call that reaches the store, so tests can assert "no store call" and
-  // "no write" (the store itself is real).
-  const store = new Proxy(inner, {
-    get(target, property, receiver) {
-      const value = Reflect.get(target, property, receiver);
-      if (typeof value !== 'function') return value;
-      return (...args: unknown[]) => {
-        calls.push(String(property));
-        return value.apply(target, args);
-      };
-    },
-  }) as Store;
+  const { store, calls } = recordStoreCalls(inner);
   const manager = createSessionManager({ store, now: clock.now, ...options });
   const events: Array<{ name: SessionEventName; event: unknown }> = [];
   for (const name of [

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createCookieCodec } from '../cookies/index.js';
+import { recordStoreCalls } from '../stores/conformance/index.js';
 import { createMemoryStore } from '../stores/memory/index.js';
-import type { Store } from '../stores/store.js';
 import { TesseraError } from './errors.js';
 import { createSessionManager } from './manager.js';
 import {
@@ -20,17 +20,7 @@ function setup(options: Partial<RequestSessionsOptions> = {}, codecOptions = {})
   let time = 1_800_000_000_000;
   const now = () => time;
   const inner = createMemoryStore({ now, purgeIntervalMs: 0 });
-  const calls: string[] = [];
-  const store = new Proxy(inner, {
-    get(target, property, receiver) {
-      const value = Reflect.get(target, property, receiver);
-      if (typeof value !== 'function') return value;
-      return (...args: unknown[]) => {
-        calls.push(String(property));
-        return value.apply(target, args);
-      };
-    },
-  }) as Store;
+  const { store, calls } = recordStoreCalls(inner);
   const manager = createSessionManager({ store, now });
   const warnings: string[] = [];
   const sessions = createRequestSessions({

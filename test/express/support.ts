@@ -6,6 +6,7 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { ExpressSessionOptions } from '../../src/adapters/express/index.js';
 import session from '../../src/adapters/express/index.js';
+import { recordStoreCalls } from '../../src/stores/conformance/index.js';
 import { createMemoryStore } from '../../src/stores/memory/index.js';
 import type { Store } from '../../src/stores/store.js';
 
@@ -27,17 +28,7 @@ export function clock(start = 1_800_000_000_000): {
 /** A real memory store; `calls` lists every method called on it, in order. */
 export function countedStore(now?: () => number): { store: Store; inner: Store; calls: string[] } {
   const inner = createMemoryStore({ now, purgeIntervalMs: 0 });
-  const calls: string[] = [];
-  const store = new Proxy(inner, {
-    get(target, property, receiver) {
-      const value = Reflect.get(target, property, receiver);
-      if (typeof value !== 'function') return value;
-      return (...args: unknown[]) => {
-        calls.push(String(property));
-        return value.apply(target, args);
-      };
-    },
-  }) as Store;
+  const { store, calls } = recordStoreCalls(inner);
   return { store, inner, calls };
 }
 

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startRedisServer } from '../../../test/support/redis-server.js';
-import { generateHandle, generateSessionId, hashSessionId } from '../../core/ids.js';
+import { makeRecord } from '../conformance/index.js';
 import { createRedisInvalidation } from '../redis/redis-invalidation.js';
 import { createRedisStore } from '../redis/redis-store.js';
 import type { SessionRecord } from '../store.js';
@@ -11,19 +11,13 @@ afterAll(() => redis.destroy());
 
 function record(overrides: Partial<SessionRecord> = {}): SessionRecord {
   const now = Date.now();
-  return {
-    key: hashSessionId(generateSessionId()),
-    handle: generateHandle(),
+  return makeRecord(now, {
     userId: 'cache-user',
     data: { n: 0 },
-    meta: {},
-    createdAt: now,
-    lastSeenAt: now,
-    authAt: null,
     expiresAt: now + 60_000,
     absoluteExpiresAt: now + 3_600_000,
     ...overrides,
-  };
+  });
 }
 
 /** Polls until `check` is true; answers how long it took (ms). */

@@ -35,6 +35,26 @@ const OUTAGE_FAIL_MS = 5_000;
 const OUTAGE_RECOVER_MS = 15_000;
 
 /**
+ * `store` with every method call recorded by name, in order (the store itself stays real), so
+ * tests can assert "no store call" or "no write".
+ * @example const { store, calls } = recordStoreCalls(createMemoryStore()); // later: calls
+ */
+export function recordStoreCalls<S extends Store>(inner: S): { store: S; calls: string[] } {
+  const calls: string[] = [];
+  const store = new Proxy(inner, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        calls.push(String(property));
+        return value.apply(target, args);
+      };
+    },
+  });
+  return { store, calls };
+}
+
+/**
  * A live session record created at `now`, with a random key and handle and an hour of life
  * (12 h absolute); any field can be overridden. For store tests beyond the suite.
  * @example await store.create(makeRecord(clock.now(), { userId: 'alice' }));

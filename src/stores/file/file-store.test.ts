@@ -2,8 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { generateHandle, generateSessionId, hashSessionId } from '../../core/ids.js';
-import { testStore } from '../conformance/index.js';
+import { makeRecord, testStore } from '../conformance/index.js';
 import type { SessionRecord } from '../store.js';
 import { createFileStore } from './file-store.js';
 
@@ -33,19 +32,13 @@ testStore(
 
 function record(overrides: Partial<SessionRecord> = {}): SessionRecord {
   const now = Date.now();
-  return {
-    key: hashSessionId(generateSessionId()),
-    handle: generateHandle(),
+  return makeRecord(now, {
     userId: 'u1',
     data: { a: 1 },
-    meta: {},
-    createdAt: now,
-    lastSeenAt: now,
-    authAt: null,
     expiresAt: now + 60_000,
     absoluteExpiresAt: now + 3_600_000,
     ...overrides,
-  };
+  });
 }
 
 describe('file store specifics', () => {

@@ -1,8 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgresServer } from '../../../test/support/postgres-server.js';
-import { generateHandle, generateSessionId, hashSessionId } from '../../core/ids.js';
-import { testStore } from '../conformance/index.js';
+import { makeRecord, testStore } from '../conformance/index.js';
 import type { SessionRecord } from '../store.js';
 import { createPostgresStore, type PostgresStore } from './postgres-store.js';
 import { schemaStatements } from './schema.js';
@@ -28,19 +27,12 @@ testStore(
 
 function record(overrides: Partial<SessionRecord> = {}): SessionRecord {
   const now = Date.now();
-  return {
-    key: hashSessionId(generateSessionId()),
-    handle: generateHandle(),
-    userId: null,
+  return makeRecord(now, {
     data: { a: 1 },
-    meta: {},
-    createdAt: now,
-    lastSeenAt: now,
-    authAt: null,
     expiresAt: now + 60_000,
     absoluteExpiresAt: now + 3_600_000,
     ...overrides,
-  };
+  });
 }
 
 describe('postgres store specifics', () => {

@@ -1,8 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedisCluster, startRedisServer } from '../../../test/support/redis-server.js';
-import { generateHandle, generateSessionId, hashSessionId } from '../../core/ids.js';
-import { testStore } from '../conformance/index.js';
+import { makeRecord, testStore } from '../conformance/index.js';
 import type { SessionRecord, Store } from '../store.js';
 import { createRedisStore, type RedisClient, type RedisStore } from './redis-store.js';
 
@@ -40,19 +39,12 @@ testStore('redis cluster', ({ now }) => createRedisStore({ url: cluster.url }, {
 
 function record(overrides: Partial<SessionRecord> = {}): SessionRecord {
   const now = Date.now();
-  return {
-    key: hashSessionId(generateSessionId()),
-    handle: generateHandle(),
-    userId: null,
+  return makeRecord(now, {
     data: { a: 1 },
-    meta: {},
-    createdAt: now,
-    lastSeenAt: now,
-    authAt: null,
     expiresAt: now + 60_000,
     absoluteExpiresAt: now + 3_600_000,
     ...overrides,
-  };
+  });
 }
 
 describe('redis store specifics', () => {
