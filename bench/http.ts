@@ -1,7 +1,7 @@
 /**
  * HTTP benchmark: the same small app on express-session (+ its MemoryStore) and on
- * `tessera/express` (+ Tessera's memory store), and on @fastify/session (+ @fastify/cookie)
- * and on `tessera/fastify`, in one run.
+ * `tessera-session/express` (+ Tessera's memory store), and on @fastify/session (+ @fastify/cookie)
+ * and on `tessera-session/fastify`, in one run.
  *
  * Each server runs in its own child process on 127.0.0.1, so its CPU time is measured with
  * `process.cpuUsage()` around each round and reported per request. Load comes from
@@ -95,8 +95,8 @@ async function expressApp(
       }),
     );
   } else {
-    const { default: session } = await import('../src/adapters/express/index.js');
-    const { createMemoryStore } = await import('../src/stores/memory/index.js');
+    const { default: session } = await import('../packages/session/src/adapters/express/index.js');
+    const { createMemoryStore } = await import('../packages/session/src/stores/memory/index.js');
     app.use(
       session({
         secret: SECRET,
@@ -165,8 +165,8 @@ async function fastifyApp(
       saveUninitialized: false,
     });
   } else {
-    const { default: tessera } = await import('../src/adapters/fastify/index.js');
-    const { createMemoryStore } = await import('../src/stores/memory/index.js');
+    const { default: tessera } = await import('../packages/session/src/adapters/fastify/index.js');
+    const { createMemoryStore } = await import('../packages/session/src/stores/memory/index.js');
     // Tessera's documented default: no cookie signature. The ID is 256 random bits and only
     // its hash is stored, so a signature adds no protection; @fastify/session requires one.
     await app.register(tessera, { store: createMemoryStore({ maxEntries: 50_000 }) });

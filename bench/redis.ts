@@ -1,6 +1,6 @@
 /**
  * Redis benchmark: one small Express 5 app on one shared Redis, three ways, in one run:
- * express-session + connect-redis (v9, on its documented node-redis client), `tessera/express`
+ * express-session + connect-redis (v9, on its documented node-redis client), `tessera-session/express`
  * + Tessera's Redis store, and the same with the invalidated read cache (`withReadCache`).
  *
  * The Redis server is started here (test/support/redis-server.ts, 127.0.0.1, no persistence).
@@ -58,11 +58,11 @@ async function serve(name: AppName, redisUrl: string, secret: string): Promise<v
       }),
     );
   } else {
-    const { default: session } = await import('../src/adapters/express/index.js');
+    const { default: session } = await import('../packages/session/src/adapters/express/index.js');
     const { createRedisStore, createRedisInvalidation } = await import(
-      '../src/stores/redis/index.js'
+      '../packages/session/src/stores/redis/index.js'
     );
-    const { withReadCache } = await import('../src/stores/cache/index.js');
+    const { withReadCache } = await import('../packages/session/src/stores/cache/index.js');
     const redis = createRedisStore(
       { url: redisUrl },
       { prefix: name === 'tessera' ? 'ts:' : 'tc:' },
@@ -456,7 +456,7 @@ function report(cases: Record<CaseName, Record<string, AppResult>>): void {
 
 One small Express 5 app on one Redis server (7.x, on the same machine, loopback), in three
 setups: express-session + connect-redis 9 (on node-redis, as its docs set it up, with
-\`resave: false, saveUninitialized: false\`); \`tessera/express\` + Tessera's Redis store; and the
+\`resave: false, saveUninitialized: false\`); \`tessera-session/express\` + Tessera's Redis store; and the
 same with the read cache (\`withReadCache\` + \`createRedisInvalidation\`). Each app runs in its
 own process; autocannon drives it from another with ${CONNECTIONS} connections over ${SESSIONS}
 sessions, ${ROUNDS} rounds of ${ROUND_SECONDS} s per app and case (apps interleaved, medians).

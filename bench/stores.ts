@@ -17,10 +17,14 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import session from 'express-session';
-import { generateHandle, generateSessionId, hashSessionId } from '../src/core/ids.js';
-import { createMemoryStore } from '../src/stores/memory/index.js';
-import { createSqliteStore } from '../src/stores/sqlite/index.js';
-import type { SessionData, SessionRecord, Store } from '../src/stores/store.js';
+import {
+  generateHandle,
+  generateSessionId,
+  hashSessionId,
+} from '../packages/session/src/shared/ids.js';
+import { createMemoryStore } from '../packages/session/src/stores/memory/index.js';
+import { createSqliteStore } from '../packages/session/src/stores/sqlite/index.js';
+import type { SessionData, SessionRecord, Store } from '../packages/session/src/stores/store.js';
 
 const MANY = 100_000;
 const ROUNDS = 15;

@@ -23,8 +23,8 @@ import { cpus, loadavg } from 'node:os';
 import { createSigner, createVerifier } from 'fast-jwt';
 import { jwtVerify, SignJWT } from 'jose';
 import jsonwebtoken from 'jsonwebtoken';
-import { createAccessTokens } from '../src/tokens/access-tokens.js';
-import { generateKey, type TokenAlg } from '../src/tokens/keyring.js';
+import { createAccessTokens } from '../packages/session/src/tokens/access-tokens.js';
+import { generateKey, type TokenAlg } from '../packages/session/src/tokens/keyring.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SLICE_MS = Number(process.env.BENCH_SLICE_MS ?? 160);

@@ -6,8 +6,8 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
-import { resolveServiceConfig } from '../src/server/config.js';
-import { startService } from '../src/server/serve.js';
+import { resolveServiceConfig } from '../packages/server/src/service/config.js';
+import { startService } from '../packages/server/src/service/serve.js';
 
 const out = resolve(import.meta.dirname, '../docs/screenshots');
 mkdirSync(out, { recursive: true });

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ERROR_CODES, TesseraError } from '../src/core/errors.js';
+import { ERROR_CODES, TesseraError } from '../packages/session/src/shared/errors.js';
 
 describe('error codes', () => {
   it('documents every code in docs/errors.md', () => {

@@ -1,6 +1,6 @@
 /**
  * The tested scale-out deployment (docs/scaling.md): nginx with TLS, round-robin and no sticky
- * sessions, in front of two instances of an Express 5 app on `tessera/express`, sharing one
+ * sessions, in front of two instances of an Express 5 app on `tessera-session/express`, sharing one
  * Redis (and, in a second case, one PostgreSQL) with the invalidated read cache on. Everything
  * is real and on 127.0.0.1: nginx, the two app processes, redis-server, PostgreSQL.
  */

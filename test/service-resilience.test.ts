@@ -5,8 +5,8 @@
  */
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveServiceConfig } from '../src/server/config.js';
-import { type RunningService, startService } from '../src/server/serve.js';
+import { resolveServiceConfig } from '../packages/server/src/service/config.js';
+import { type RunningService, startService } from '../packages/server/src/service/serve.js';
 import { call } from './support/service.js';
 
 let service: RunningService;

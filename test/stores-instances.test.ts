@@ -4,13 +4,20 @@
  * one instance is honoured by the other within one second.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { generateHandle, generateSessionId, hashSessionId } from '../src/core/ids.js';
-import { type CachedStore, withReadCache } from '../src/stores/cache/read-cache.js';
-import { createPostgresInvalidation } from '../src/stores/postgres/postgres-invalidation.js';
-import { createPostgresStore } from '../src/stores/postgres/postgres-store.js';
-import { createRedisInvalidation } from '../src/stores/redis/redis-invalidation.js';
-import { createRedisStore } from '../src/stores/redis/redis-store.js';
-import type { SessionRecord, Store } from '../src/stores/store.js';
+import {
+  generateHandle,
+  generateSessionId,
+  hashSessionId,
+} from '../packages/session/src/shared/ids.js';
+import {
+  type CachedStore,
+  withReadCache,
+} from '../packages/session/src/stores/cache/read-cache.js';
+import { createPostgresInvalidation } from '../packages/session/src/stores/postgres/postgres-invalidation.js';
+import { createPostgresStore } from '../packages/session/src/stores/postgres/postgres-store.js';
+import { createRedisInvalidation } from '../packages/session/src/stores/redis/redis-invalidation.js';
+import { createRedisStore } from '../packages/session/src/stores/redis/redis-store.js';
+import type { SessionRecord, Store } from '../packages/session/src/stores/store.js';
 import { startPostgresServer } from './support/postgres-server.js';
 import { startRedisCluster, startRedisServer } from './support/redis-server.js';
 

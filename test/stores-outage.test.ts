@@ -4,11 +4,15 @@
  * recovers by itself when the server is back, and no session whose create succeeded is lost.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { isTesseraError } from '../src/core/errors.js';
-import { generateHandle, generateSessionId, hashSessionId } from '../src/core/ids.js';
-import { createPostgresStore } from '../src/stores/postgres/postgres-store.js';
-import { createRedisStore } from '../src/stores/redis/redis-store.js';
-import type { SessionRecord, Store } from '../src/stores/store.js';
+import { isTesseraError } from '../packages/session/src/shared/errors.js';
+import {
+  generateHandle,
+  generateSessionId,
+  hashSessionId,
+} from '../packages/session/src/shared/ids.js';
+import { createPostgresStore } from '../packages/session/src/stores/postgres/postgres-store.js';
+import { createRedisStore } from '../packages/session/src/stores/redis/redis-store.js';
+import type { SessionRecord, Store } from '../packages/session/src/stores/store.js';
 import { startPostgresServer } from './support/postgres-server.js';
 import { startRedisServer } from './support/redis-server.js';
 

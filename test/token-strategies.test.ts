@@ -2,13 +2,13 @@ import express from 'express';
 import Fastify from 'fastify';
 import request from 'supertest';
 import { afterAll, describe, expect, it } from 'vitest';
-import { requireToken as expressRequireToken } from '../src/adapters/express/index.js';
-import { requireToken as fastifyRequireToken } from '../src/adapters/fastify/index.js';
-import { withToken } from '../src/adapters/fetch/index.js';
-import { createSessionManager } from '../src/core/manager.js';
-import { createTokenGuard, type TokenGuard } from '../src/core/token-guard.js';
-import { createMemoryStore } from '../src/stores/memory/index.js';
-import { createAccessTokens, generateKey } from '../src/tokens/index.js';
+import { requireToken as expressRequireToken } from '../packages/session/src/adapters/express/index.js';
+import { requireToken as fastifyRequireToken } from '../packages/session/src/adapters/fastify/index.js';
+import { withToken } from '../packages/session/src/adapters/fetch/index.js';
+import { createSessionManager } from '../packages/session/src/core/manager.js';
+import { createTokenGuard, type TokenGuard } from '../packages/session/src/http/token-guard.js';
+import { createMemoryStore } from '../packages/session/src/stores/memory/index.js';
+import { createAccessTokens, generateKey } from '../packages/session/src/tokens/index.js';
 
 // The jwt and hybrid strategies through every adapter: one guard behind all three, so this
 // checks each adapter's wiring (status, WWW-Authenticate, claims handed to the route).

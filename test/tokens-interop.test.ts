@@ -6,7 +6,11 @@
 import { randomUUID } from 'node:crypto';
 import { createLocalJWKSet, importJWK, type JWK, jwtVerify, SignJWT } from 'jose';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createAccessTokens, generateKey, type TokenAlg } from '../src/tokens/index.js';
+import {
+  createAccessTokens,
+  generateKey,
+  type TokenAlg,
+} from '../packages/session/src/tokens/index.js';
 import {
   call,
   postJson,

@@ -14,10 +14,13 @@ import {
 } from 'node:crypto';
 import type { JWK } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { TesseraError } from '../src/core/errors.js';
-import { type AccessTokens, createAccessTokens } from '../src/tokens/access-tokens.js';
-import { signJws, type TokenAlg } from '../src/tokens/internal/jws.js';
-import { createKeyring, generateKey } from '../src/tokens/keyring.js';
+import { TesseraError } from '../packages/session/src/shared/errors.js';
+import {
+  type AccessTokens,
+  createAccessTokens,
+} from '../packages/session/src/tokens/access-tokens.js';
+import { signJws, type TokenAlg } from '../packages/session/src/tokens/internal/jws.js';
+import { createKeyring, generateKey } from '../packages/session/src/tokens/keyring.js';
 
 const NOW_MS = 1_800_000_000_000;
 const NOW = NOW_MS / 1000;

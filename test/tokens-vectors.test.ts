@@ -9,10 +9,10 @@ import { createPrivateKey, createPublicKey, createSecretKey, type JsonWebKey } f
 import { readFileSync } from 'node:fs';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { TesseraError } from '../src/core/errors.js';
-import { createAccessTokens } from '../src/tokens/access-tokens.js';
-import { isTokenAlg, signJws, verifyJws } from '../src/tokens/internal/jws.js';
-import { createKeyring } from '../src/tokens/keyring.js';
+import { TesseraError } from '../packages/session/src/shared/errors.js';
+import { createAccessTokens } from '../packages/session/src/tokens/access-tokens.js';
+import { isTokenAlg, signJws, verifyJws } from '../packages/session/src/tokens/internal/jws.js';
+import { createKeyring } from '../packages/session/src/tokens/keyring.js';
 
 interface Vector {
   id: string;

@@ -1,5 +1,5 @@
 /**
- * tessera/express on a real connect-redis store (RedisStore from connect-redis 9 on its
+ * tessera-session/express on a real connect-redis store (RedisStore from connect-redis 9 on its
  * node-redis client, against a real redis-server): sessions written by express-session move to
  * Tessera and back with the same store object, the stored JSON keeps express-session's shape,
  * and a Redis outage answers 503 instead of hanging or signing anyone in.
@@ -10,7 +10,7 @@ import expressSession from 'express-session';
 import { createClient } from 'redis';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import session from '../../src/adapters/express/index.js';
+import session from '../../packages/session/src/adapters/express/index.js';
 import { type RedisServerHandle, startRedisServer } from '../support/redis-server.js';
 import { cookieOf, recordingLogger, route, SECRET } from './support.js';
 
@@ -83,7 +83,7 @@ function tesseraApp(storeTimeout = 2000): Express {
 
 const cookieLine = (headers: Record<string, unknown>) => cookieOf(headers)!.split(';')[0]!;
 
-describe('tessera/express on connect-redis', () => {
+describe('tessera-session/express on connect-redis', () => {
   it('moves a session from express-session to Tessera and back through one RedisStore', async () => {
     const first = await request(expressSessionApp()).get('/');
     expect(first.body.views).toBe(1);

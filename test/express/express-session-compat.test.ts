@@ -1,5 +1,5 @@
 /**
- * express-session's documented behaviour, run against tessera/express through supertest:
+ * express-session's documented behaviour, run against tessera-session/express through supertest:
  * each option, each `req.session` method and callback, `req.sessionID`, and the README's
  * examples unchanged apart from the import line.
  */
@@ -8,9 +8,9 @@ import express, { type Express } from 'express';
 import express4 from 'express4';
 import request from 'supertest';
 import { beforeAll, describe, expect, it } from 'vitest';
-import session, { MemoryStore } from '../../src/adapters/express/index.js';
-import { TesseraError } from '../../src/core/errors.js';
-import { hashSessionId } from '../../src/core/ids.js';
+import session, { MemoryStore } from '../../packages/session/src/adapters/express/index.js';
+import { TesseraError } from '../../packages/session/src/shared/errors.js';
+import { hashSessionId } from '../../packages/session/src/shared/ids.js';
 import {
   cookieOf,
   countedStore,
@@ -37,7 +37,7 @@ const look = route((req, res) => {
   });
 });
 
-// Every behaviour below runs on Express 5 and on Express 4: tessera/express supports both.
+// Every behaviour below runs on Express 5 and on Express 4: tessera-session/express supports both.
 describe.each([
   ['Express 5', express as unknown as () => Express],
   ['Express 4', express4 as unknown as () => Express],

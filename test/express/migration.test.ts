@@ -1,5 +1,5 @@
 /**
- * Migration between express-session and tessera/express on an express-session-compatible
+ * Migration between express-session and tessera-session/express on an express-session-compatible
  * store: the same store object and secret serve both, the cookie and the stored data keep
  * express-session's format, so sessions move both ways. Also: stores written against
  * express-session's `Store` class plug in, in the class and in the older `Store.call` style.
@@ -9,7 +9,7 @@ import express, { type Express } from 'express';
 import expressSession from 'express-session';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import session, { MemoryStore, Store } from '../../src/adapters/express/index.js';
+import session, { MemoryStore, Store } from '../../packages/session/src/adapters/express/index.js';
 import { cookieOf, type Loose, recordingLogger, route, SECRET, writes } from './support.js';
 
 const count = route((req, res) => {
@@ -83,7 +83,7 @@ describe('migration with an express-session store', () => {
     expect(back.body.views).toBe(3);
   });
 
-  it('works with tessera/express’s own MemoryStore and slides its expiry like express-session', async () => {
+  it('works with tessera-session/express’s own MemoryStore and slides its expiry like express-session', async () => {
     const store = new MemoryStore();
     const calls: string[] = [];
     const touch = store.touch.bind(store);

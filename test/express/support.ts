@@ -1,14 +1,14 @@
 /**
- * Shared set-up of the tessera/express suites: a real Tessera memory store whose calls are
+ * Shared set-up of the tessera-session/express suites: a real Tessera memory store whose calls are
  * counted (so tests can assert "no write"), an injected clock, a logger that records
  * warnings, and the headers a same-origin browser form post carries.
  */
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import type { ExpressSessionOptions } from '../../src/adapters/express/index.js';
-import session from '../../src/adapters/express/index.js';
-import { recordStoreCalls } from '../../src/stores/conformance/index.js';
-import { createMemoryStore } from '../../src/stores/memory/index.js';
-import type { Store } from '../../src/stores/store.js';
+import type { ExpressSessionOptions } from '../../packages/session/src/adapters/express/index.js';
+import session from '../../packages/session/src/adapters/express/index.js';
+import { recordStoreCalls } from '../../packages/session/src/stores/conformance/index.js';
+import { createMemoryStore } from '../../packages/session/src/stores/memory/index.js';
+import type { Store } from '../../packages/session/src/stores/store.js';
 
 export const SECRET = 'test-secret-with-at-least-32-characters!';
 
@@ -56,7 +56,7 @@ export function useExpress(factory: () => Express): void {
   currentExpress = factory;
 }
 
-/** An app with tessera/express and the given routes; errors answer JSON with their status. */
+/** An app with tessera-session/express and the given routes; errors answer JSON with their status. */
 export function makeApp(
   options: Partial<ExpressSessionOptions>,
   routes: (app: Express) => void,

@@ -1,5 +1,5 @@
 /**
- * What tessera/express adds to express-session, through supertest: patches (no lost
+ * What tessera-session/express adds to express-session, through supertest: patches (no lost
  * writes), no write when nothing changed, hashed IDs at rest, server-side timeouts, login
  * with a new ID and the device-list helpers, CSRF, and a store outage answered with 503.
  */
@@ -7,9 +7,9 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { MemoryStore } from '../../src/adapters/express/index.js';
-import { hashSessionId } from '../../src/core/ids.js';
-import type { Store } from '../../src/stores/store.js';
+import { MemoryStore } from '../../packages/session/src/adapters/express/index.js';
+import { hashSessionId } from '../../packages/session/src/shared/ids.js';
+import type { Store } from '../../packages/session/src/stores/store.js';
 import { clock, cookieOf, countedStore, makeApp, route, SAME_ORIGIN, writes } from './support.js';
 
 const views = route((req, res) => {

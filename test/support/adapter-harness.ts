@@ -14,17 +14,17 @@ import express, {
 import Fastify from 'fastify';
 import { Hono } from 'hono';
 import supertest from 'supertest';
-import session from '../../src/adapters/express/index.js';
-import tessera from '../../src/adapters/fastify/index.js';
-import type { TesseraHonoEnv } from '../../src/adapters/fetch/index.js';
+import session from '../../packages/session/src/adapters/express/index.js';
+import tessera from '../../packages/session/src/adapters/fastify/index.js';
+import type { TesseraHonoEnv } from '../../packages/session/src/adapters/fetch/index.js';
 import {
   type FetchSessionOptions,
   tesseraHono,
   withSession,
-} from '../../src/adapters/fetch/index.js';
-import type { SessionLogger } from '../../src/core/request-session.js';
-import { createMemoryStore } from '../../src/stores/memory/index.js';
-import type { Store } from '../../src/stores/store.js';
+} from '../../packages/session/src/adapters/fetch/index.js';
+import type { SessionLogger } from '../../packages/session/src/http/request-session.js';
+import { createMemoryStore } from '../../packages/session/src/stores/memory/index.js';
+import type { Store } from '../../packages/session/src/stores/store.js';
 
 export const HOST = 'app.test';
 export const SECRET = 'behaviour-suite-secret-0123456789abcdef';

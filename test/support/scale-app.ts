@@ -1,5 +1,5 @@
 /**
- * The small Express 5 app that the scale-out test runs twice behind nginx: `tessera/express`
+ * The small Express 5 app that the scale-out test runs twice behind nginx: `tessera-session/express`
  * on a shared Redis or PostgreSQL store with the invalidated read cache. Run as a child
  * process (`node --import tsx test/support/scale-app.ts`), configured by environment:
  * `SCALE_APP_ID` (reported in `X-Instance`), `SCALE_STORE_URL` (`redis://…` or
@@ -7,13 +7,16 @@
  * and prints `{"port":N}` on stdout when ready; SIGTERM closes it.
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
-import session, { type Session } from '../../src/adapters/express/index.js';
-import { withReadCache } from '../../src/stores/cache/index.js';
+import session, { type Session } from '../../packages/session/src/adapters/express/index.js';
+import { withReadCache } from '../../packages/session/src/stores/cache/index.js';
 import {
   createPostgresInvalidation,
   createPostgresStore,
-} from '../../src/stores/postgres/index.js';
-import { createRedisInvalidation, createRedisStore } from '../../src/stores/redis/index.js';
+} from '../../packages/session/src/stores/postgres/index.js';
+import {
+  createRedisInvalidation,
+  createRedisStore,
+} from '../../packages/session/src/stores/redis/index.js';
 
 type AppRequest = Request & { session: Session & { count?: number; user?: string } };
 

@@ -1,6 +1,6 @@
 /**
  * Starts the reference service as a child process from source (`node --import tsx
- * src/cli/run.ts serve --port 0 …`), reads its URL from the "listening on" line, keeps its
+ * packages/server/src/cli/run.ts serve --port 0 …`), reads its URL from the "listening on" line, keeps its
  * output for log assertions, and stops it by PID with SIGTERM.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 const TSX = join(ROOT, 'node_modules/tsx/dist/esm/index.mjs');
-const ENTRY = join(ROOT, 'src/cli/run.ts');
+const ENTRY = join(ROOT, 'packages/server/src/cli/run.ts');
 
 export interface StartedService {
   url: string;

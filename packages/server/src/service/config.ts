@@ -1,0 +1,126 @@
+/**
+ * Configuration of `tessera serve`: flags win over environment variables, which win over the
+ * defaults in CONTRACTS.md. Every value is checked here, once, with a message naming it.
+ */
+
+import type { AnomalyAction } from 'tessera-session';
+import { TesseraError } from 'tessera-session';
+import { DEFAULT_STORE_URL } from './open-store.js';
+
+export interface ServiceConfig {
+  port: number;
+  host: string;
+  store: string;
+  demo: boolean;
+  secureCookies: 'auto' | boolean;
+  accessTtl: number;
+  idleTtl: number;
+  absoluteTtl: number;
+  clockTolerance: number;
+  refreshGrace: number;
+  masterKey: string | undefined;
+  /** What to do when a signed-in session shows up from another browser family or network. */
+  anomalyAction: AnomalyAction;
+  /** pino level: fatal, error, warn, info (default), debug, trace or silent. */
+  logLevel: string;
+  /** Express 'trust proxy' hops (0: trust no proxy header). */
+  trustProxy: number;
+}
+
+export interface ServeFlags {
+  port?: string;
+  host?: string;
+  store?: string;
+  demo?: boolean;
+  'secure-cookies'?: string;
+}
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * The service configuration from flags and environment.
+ * @example const config = resolveServiceConfig({ port: '0', store: 'memory:' });
+ */
+export function resolveServiceConfig(flags: ServeFlags, env: Env = process.env): ServiceConfig {
+  const port = integer('--port / PORT', flags.port ?? env.PORT, 3000, 0, 65_535);
+  const host = (flags.host ?? env.HOST ?? '127.0.0.1').trim();
+  if (!host) throw new TesseraError('ERR_CONFIG', '--host / HOST must not be empty');
+  const idleTtl = integer('TESSERA_IDLE_TTL', env.TESSERA_IDLE_TTL, 1800, 1);
+  const absoluteTtl = integer('TESSERA_ABSOLUTE_TTL', env.TESSERA_ABSOLUTE_TTL, 43_200, 1);
+  if (idleTtl > absoluteTtl) {
+    throw new TesseraError(
+      'ERR_CONFIG',
+      `TESSERA_IDLE_TTL (${idleTtl}) must not exceed TESSERA_ABSOLUTE_TTL (${absoluteTtl})`,
+    );
+  }
+  return {
+    port,
+    host,
+    store: (flags.store ?? env.TESSERA_STORE ?? DEFAULT_STORE_URL).trim() || DEFAULT_STORE_URL,
+    demo: flags.demo === true || isOn(env.TESSERA_DEMO),
+    secureCookies: secureCookies(flags['secure-cookies'] ?? env.TESSERA_SECURE_COOKIES),
+    accessTtl: integer('TESSERA_ACCESS_TTL', env.TESSERA_ACCESS_TTL, 300, 1, 86_400),
+    idleTtl,
+    absoluteTtl,
+    clockTolerance: integer('TESSERA_CLOCK_TOLERANCE', env.TESSERA_CLOCK_TOLERANCE, 5, 0, 60),
+    refreshGrace: integer('TESSERA_REFRESH_GRACE', env.TESSERA_REFRESH_GRACE, 10, 0, 60),
+    masterKey: env.TESSERA_MASTER_KEY || undefined,
+    anomalyAction: anomalyAction(env.TESSERA_ANOMALY_ACTION),
+    logLevel: logLevel(env.TESSERA_LOG_LEVEL),
+    trustProxy: integer('TESSERA_TRUST_PROXY', env.TESSERA_TRUST_PROXY, 0, 0, 10),
+  };
+}
+
+function integer(
+  name: string,
+  raw: string | undefined,
+  fallback: number,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new TesseraError(
+      'ERR_CONFIG',
+      `${name} must be a whole number from ${min} to ${max} (got "${raw}")`,
+    );
+  }
+  return value;
+}
+
+function isOn(value: string | undefined): boolean {
+  return value !== undefined && /^(1|true|yes|on)$/i.test(value.trim());
+}
+
+function secureCookies(value: string | undefined): 'auto' | boolean {
+  if (value === undefined || value === '' || value === 'auto') return 'auto';
+  if (/^(1|true|yes|on)$/i.test(value)) return true;
+  if (/^(0|false|no|off)$/i.test(value)) return false;
+  throw new TesseraError(
+    'ERR_CONFIG',
+    `--secure-cookies / TESSERA_SECURE_COOKIES must be auto, true or false (got "${value}")`,
+  );
+}
+
+function anomalyAction(value: string | undefined): AnomalyAction {
+  const v = (value ?? '').trim().toLowerCase();
+  if (v === '') return 'note';
+  if (v === 'note' || v === 'reauthenticate' || v === 'revoke') return v;
+  throw new TesseraError(
+    'ERR_CONFIG',
+    `TESSERA_ANOMALY_ACTION must be note, reauthenticate or revoke (got "${value}")`,
+  );
+}
+
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function logLevel(value: string | undefined): string {
+  const v = (value ?? '').trim().toLowerCase();
+  if (v === '') return 'info';
+  if (LEVELS.includes(v)) return v;
+  throw new TesseraError(
+    'ERR_CONFIG',
+    `TESSERA_LOG_LEVEL must be one of ${LEVELS.join(', ')} (got "${value}")`,
+  );
+}

@@ -1,0 +1,76 @@
+/**
+ * Opens a store from a URL, as `tessera serve --store` and the CLI take it. Each driver is
+ * imported only when its URL is used, so a service on SQLite never loads `pg` or `ioredis`.
+ */
+
+import type { Store } from 'tessera-session';
+import { TesseraError } from 'tessera-session';
+
+export const DEFAULT_STORE_URL = 'sqlite:./data/tessera.db';
+
+/**
+ * @example const store = await openStore('sqlite:./data/tessera.db');
+ */
+export async function openStore(url: string): Promise<Store> {
+  const value = url.trim();
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(value)?.[1]?.toLowerCase();
+  switch (scheme) {
+    case 'memory': {
+      const { createMemoryStore } = await import('tessera-session/stores/memory');
+      return createMemoryStore();
+    }
+    case 'sqlite': {
+      const path = value.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+      if (!path) throw badUrl(url, 'sqlite: needs a file path, e.g. sqlite:./data/tessera.db');
+      const { createSqliteStore } = await import('tessera-session/stores/sqlite');
+      return createSqliteStore({ path });
+    }
+    case 'file': {
+      const dir = value.slice('file:'.length).replace(/^\/\/(?=\/)/, '');
+      if (!dir) throw badUrl(url, 'file: needs a folder, e.g. file:./data/sessions');
+      const { createFileStore } = await importOptional<{
+        createFileStore(options: { dir: string }): Store;
+      }>('tessera-session/stores/file', url);
+      return createFileStore({ dir });
+    }
+    case 'redis':
+    case 'rediss':
+    case 'redis+cluster': {
+      const { createRedisStore } = await importOptional<{
+        createRedisStore(options: { url: string }): Store;
+      }>('tessera-session/stores/redis', url);
+      return createRedisStore({ url: value });
+    }
+    case 'postgres':
+    case 'postgresql': {
+      const { createPostgresStore } = await importOptional<{
+        createPostgresStore(options: { connectionString: string }): Store;
+      }>('tessera-session/stores/postgres', url);
+      return createPostgresStore({ connectionString: value });
+    }
+    default:
+      throw badUrl(
+        url,
+        'use sqlite:PATH, memory:, file:DIR, redis://…, rediss://…, redis+cluster://h1:p1,h2:p2 or postgres://…',
+      );
+  }
+}
+
+async function importOptional<T>(specifier: string, url: string): Promise<T> {
+  try {
+    return (await import(specifier)) as T;
+  } catch (error) {
+    throw new TesseraError('ERR_CONFIG', `cannot open store ${redact(url)}: ${String(error)}`, {
+      cause: error,
+    });
+  }
+}
+
+function badUrl(url: string, hint: string): TesseraError {
+  return new TesseraError('ERR_CONFIG', `unsupported store URL "${redact(url)}": ${hint}`);
+}
+
+/** A store URL without its password, for messages and logs. */
+export function redact(url: string): string {
+  return url.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@');
+}

@@ -1,0 +1,224 @@
+/**
+ * `Session`: the `req.session` object of express-session. Session data are its own
+ * enumerable properties; `id` and `cookie` are there too, and the methods (`regenerate`,
+ * `destroy`, `reload`, `save`, `touch`) call back exactly as express-session's do. Tessera's
+ * additions (`login`, `sessions`, `revoke`, `signOutEverywhere`, `handle`) sit beside them.
+ */
+import type { RequestSessionInfo } from '../../http/request-session.js';
+import { Cookie } from './cookie.js';
+
+/** Callback of the session methods: the error, if any, first. */
+export type SessionCallback = (error?: unknown) => void;
+
+/** Options of `req.session.login`. */
+export interface ExpressLoginOptions {
+  /** Keep the cookie across browser restarts ("remember me"). */
+  remember?: boolean;
+  /** Lifetime of the remembered cookie in seconds (capped by the session's absolute lifetime). */
+  rememberSeconds?: number;
+}
+
+/** What a Session's methods do; the middleware provides one per request. */
+export interface SessionController {
+  readonly handle: string | undefined;
+  regenerate(session: Session): Promise<void>;
+  destroy(session: Session): Promise<void>;
+  reload(session: Session): Promise<void>;
+  save(session: Session): Promise<void>;
+  touch(session: Session): void;
+  login(session: Session, userId: string, options: ExpressLoginOptions): Promise<void>;
+  sessions(session: Session): Promise<RequestSessionInfo[]>;
+  revoke(session: Session, handle: string): Promise<boolean>;
+  signOutEverywhere(session: Session, options: { keepCurrent?: boolean }): Promise<number>;
+}
+
+// A session's ID, request and controller live under symbol keys: invisible to the data (not
+// in Object.keys, for...in or JSON, like express-session's non-enumerable `id` and `req`),
+// and cheaper to set on every request than defineProperty or a WeakMap entry.
+const ID: unique symbol = Symbol('tessera.id');
+const REQ: unique symbol = Symbol('tessera.req');
+const CONTROLLER: unique symbol = Symbol('tessera.controller');
+
+/** A request as far as a Session needs it (express-session's `Store` methods pass these). */
+export interface SessionRequest {
+  sessionID?: string;
+  sessionStore?: unknown;
+  session?: unknown;
+}
+
+/** The store methods a detached Session falls back on, like express-session's. */
+interface FallbackStore {
+  set(sid: string, session: unknown, callback: SessionCallback): void;
+  get(sid: string, callback: (error: unknown, session?: unknown) => void): void;
+  destroy(sid: string, callback: SessionCallback): void;
+  regenerate?(req: unknown, callback: SessionCallback): void;
+  createSession?(req: unknown, session: unknown): unknown;
+}
+
+function run(work: Promise<unknown>, callback: SessionCallback | undefined): void {
+  work.then(
+    () => callback?.(),
+    (error: unknown) => callback?.(error),
+  );
+}
+
+function controllerOf(session: Session): SessionController | undefined {
+  return session[CONTROLLER];
+}
+
+/**
+ * Binds a controller to a session (used by the middleware; invisible to the app and to JSON).
+ * @example attachController(session, controller);
+ */
+export function attachController(session: Session, controller: SessionController): void {
+  session[CONTROLLER] = controller;
+}
+
+/**
+ * The session of one request.
+ * @example
+ * req.session.views = (req.session.views ?? 0) + 1;
+ * req.session.regenerate((err) => { if (err) return next(err); req.session.user = name; … });
+ */
+export class Session {
+  declare cookie: Cookie;
+  declare [ID]: string;
+  declare [REQ]: SessionRequest;
+  declare [CONTROLLER]: SessionController | undefined;
+  [key: string]: unknown;
+
+  constructor(req: SessionRequest, data?: Record<string, unknown>) {
+    this[ID] = req.sessionID as string;
+    this[REQ] = req;
+    if (data !== undefined && data !== null && typeof data === 'object') {
+      for (const [key, value] of Object.entries(data)) {
+        if (!(key in this)) this[key] = value;
+      }
+    }
+    if (!(this.cookie instanceof Cookie)) this.cookie = new Cookie(this.cookie as never);
+  }
+
+  /** A new ID and empty data; the old session ends. */
+  regenerate(callback: SessionCallback): void {
+    const controller = controllerOf(this);
+    if (controller) {
+      run(controller.regenerate(this), callback);
+      return;
+    }
+    const req = this.#req();
+    req.sessionStore?.regenerate?.(req, callback);
+  }
+
+  /** Ends the session; `req.session` is undefined afterwards. */
+  destroy(callback?: SessionCallback): void {
+    const controller = controllerOf(this);
+    if (controller) {
+      run(controller.destroy(this), callback);
+      return;
+    }
+    const req = this.#req();
+    delete req.session;
+    req.sessionStore?.destroy(this.id, callback ?? (() => {}));
+  }
+
+  /** Re-reads the data from the store. */
+  reload(callback: SessionCallback): void {
+    const controller = controllerOf(this);
+    if (controller) {
+      run(controller.reload(this), callback);
+      return;
+    }
+    const req = this.#req();
+    req.sessionStore?.get(this.id, (error, stored) => {
+      if (error) return callback(error);
+      if (!stored) return callback(new Error('failed to load session'));
+      req.sessionStore?.createSession?.(req, stored);
+      callback();
+    });
+  }
+
+  /** Writes the session now (otherwise it is written at the end of the response). */
+  save(callback?: SessionCallback): this {
+    const controller = controllerOf(this);
+    if (controller) {
+      run(controller.save(this), callback);
+      return this;
+    }
+    this.#req().sessionStore?.set(this.id, this, callback ?? (() => {}));
+    return this;
+  }
+
+  /** Restarts the cookie's lifetime and slides the session's expiry in the store. */
+  touch(): this {
+    this.cookie.resetMaxAge();
+    controllerOf(this)?.touch(this);
+    return this;
+  }
+
+  /** Restarts the cookie's lifetime. */
+  resetMaxAge(): this {
+    this.cookie.resetMaxAge();
+    return this;
+  }
+
+  /** Tessera: the session's public handle (safe to show and to pass to `revoke`). */
+  get handle(): string | undefined {
+    return controllerOf(this)?.handle;
+  }
+
+  /**
+   * Tessera: signs `userId` in with a new session ID (data kept), so a session fixed by an
+   * attacker before login is worthless. With a callback it calls back; else a Promise.
+   * @example await req.session.login(user.id, { remember: true });
+   */
+  login(
+    userId: string,
+    options?: ExpressLoginOptions | SessionCallback,
+    callback?: SessionCallback,
+  ): Promise<void> {
+    const cb = typeof options === 'function' ? options : callback;
+    const opts = typeof options === 'object' && options !== null ? options : {};
+    const controller = this.#controller();
+    const work = controller.login(this, userId, opts);
+    if (cb) {
+      run(work, cb);
+      return work.catch(() => {});
+    }
+    return work;
+  }
+
+  /** Tessera: the signed-in user's sessions (devices), this one flagged `current`. */
+  sessions(): Promise<RequestSessionInfo[]> {
+    return this.#controller().sessions(this);
+  }
+
+  /** Tessera: ends one of the signed-in user's sessions by handle. */
+  revoke(handle: string): Promise<boolean> {
+    return this.#controller().revoke(this, handle);
+  }
+
+  /** Tessera: ends the user's other sessions (`keepCurrent: true`) or all of them. */
+  signOutEverywhere(options: { keepCurrent?: boolean } = {}): Promise<number> {
+    return this.#controller().signOutEverywhere(this, options);
+  }
+
+  #controller(): SessionController {
+    const controller = controllerOf(this);
+    if (!controller) throw new Error('this session is not attached to a tessera-session/express request');
+    return controller;
+  }
+
+  /** The session ID (secret: never log it). */
+  get id(): string {
+    return this[ID];
+  }
+
+  /** The request this session belongs to. */
+  get req(): SessionRequest {
+    return this[REQ];
+  }
+
+  #req(): SessionRequest & { sessionStore?: FallbackStore } {
+    return this.req as SessionRequest & { sessionStore?: FallbackStore };
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * `requireToken`: Express middleware for the `jwt` and `hybrid` strategies. It verifies the
+ * access token (Bearer header or HttpOnly cookie) with a token guard and answers 401 with
+ * `WWW-Authenticate: Bearer error="invalid_token"` when it is absent or invalid, 403 when it
+ * lacks a required claim, and 503 when the session check cannot reach the store.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  type ClaimRequirement,
+  createTokenGuard,
+  type TokenGuard,
+  type TokenGuardOptions,
+} from '../../http/token-guard.js';
+import type { AccessTokenClaims } from '../../tokens/index.js';
+
+/** The request after `requireToken`: the verified claims are on `req.auth`. */
+export interface TokenAuthenticatedRequest extends IncomingMessage {
+  auth?: AccessTokenClaims;
+}
+
+/**
+ * @example
+ * const guard = createTokenGuard({ tokens });
+ * app.get('/api/admin', requireToken(guard, { role: 'admin' }), (req, res) => res.json(req.auth));
+ */
+export function requireToken(
+  guard: TokenGuard | TokenGuardOptions,
+  require?: ClaimRequirement,
+): (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void {
+  const resolved = 'authenticate' in guard ? guard : createTokenGuard(guard);
+  return (req, res, next) => {
+    const request = {
+      header: (name: string) => {
+        const value = req.headers[name];
+        return Array.isArray(value) ? value[0] : value;
+      },
+    };
+    resolved.authenticate(request, require).then((result) => {
+      if (result.ok) {
+        (req as TokenAuthenticatedRequest).auth = result.claims;
+        next();
+        return;
+      }
+      const body = JSON.stringify({ error: result.error, message: result.message });
+      res.writeHead(result.status, {
+        ...result.headers,
+        'content-type': 'application/json; charset=utf-8',
+        'content-length': Buffer.byteLength(body),
+        'cache-control': 'no-store',
+      });
+      res.end(body);
+    }, next);
+  };
+}

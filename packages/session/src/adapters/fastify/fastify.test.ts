@@ -1,0 +1,354 @@
+import fastifyCookie from '@fastify/cookie';
+import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createSessionManager } from '../../core/manager.js';
+import { isTesseraError } from '../../shared/errors.js';
+import { createMemoryStore, type MemoryStore } from '../../stores/memory/index.js';
+import type { SessionPatch, SessionRecord, Store } from '../../stores/store.js';
+import tessera, { type FastifySessionPluginOptions } from './index.js';
+
+const HOST = 'app.test';
+const now = (): number => Date.UTC(2026, 0, 1);
+const apps: FastifyInstance[] = [];
+const stores: MemoryStore[] = [];
+
+afterEach(async () => {
+  for (const app of apps.splice(0)) await app.close();
+  for (const store of stores.splice(0)) await store.close();
+});
+
+function memoryStore(): MemoryStore {
+  const store = createMemoryStore({ purgeIntervalMs: 0, now });
+  stores.push(store);
+  return store;
+}
+
+async function build(
+  options: FastifySessionPluginOptions,
+  routes: (app: FastifyInstance) => void,
+  fastifyOptions: { trustProxy?: boolean } = {},
+): Promise<FastifyInstance> {
+  const app = Fastify(fastifyOptions);
+  apps.push(app);
+  await app.register(tessera, { now, ...options });
+  routes(app);
+  await app.ready();
+  return app;
+}
+
+function setCookies(res: LightMyRequestResponse): string[] {
+  const raw = res.headers['set-cookie'];
+  return raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
+}
+
+function jar(res: LightMyRequestResponse, name = 'tessera.sid'): string {
+  const line = setCookies(res).find((l) => l.startsWith(`${name}=`));
+  if (!line) throw new Error(`no ${name} cookie in ${JSON.stringify(setCookies(res))}`);
+  return line.split(';')[0] as string;
+}
+
+const sameOrigin = { host: HOST, origin: `http://${HOST}` };
+
+describe('tessera-session/fastify request.session', () => {
+  it('reads and writes data as properties and through get/set, and persists it', async () => {
+    const app = await build({ store: memoryStore() }, (a) => {
+      a.post('/', async (request) => {
+        request.session.views = ((request.session.views as number | undefined) ?? 0) + 1;
+        request.session.set('last', 'home');
+        return {
+          views: request.session.get('views'),
+          keys: Object.keys(request.session),
+          has: 'views' in request.session,
+        };
+      });
+      a.delete('/views', async (request) => {
+        delete request.session.views;
+        return request.session.toJSON();
+      });
+    });
+    const first = await app.inject({ method: 'POST', url: '/', headers: sameOrigin });
+    expect(first.json()).toEqual({ views: 1, keys: ['views', 'last'], has: true });
+    const cookie = jar(first);
+    const second = await app.inject({
+      method: 'POST',
+      url: '/',
+      headers: { ...sameOrigin, cookie },
+    });
+    expect(second.json()).toMatchObject({ views: 2 });
+    expect(setCookies(second)).toEqual([]);
+    const removed = await app.inject({
+      method: 'DELETE',
+      url: '/views',
+      headers: { ...sameOrigin, cookie },
+    });
+    expect(removed.json()).toEqual({ last: 'home' });
+  });
+
+  it('saves an object changed in place (request.session.cart.push(x)), as @fastify/session does', async () => {
+    const app = await build({ store: memoryStore() }, (a) => {
+      a.post('/add', async (request) => {
+        if (!request.session.cart) request.session.cart = [];
+        (request.session.cart as string[]).push('apple');
+        return { cart: request.session.cart };
+      });
+      a.get('/cart', async (request) => ({ cart: request.session.cart ?? null }));
+    });
+    const first = await app.inject({ method: 'POST', url: '/add', headers: sameOrigin });
+    const cookie = jar(first);
+    await app.inject({ method: 'POST', url: '/add', headers: { ...sameOrigin, cookie } });
+    const cart = await app.inject({ url: '/cart', headers: { ...sameOrigin, cookie } });
+    expect(cart.json()).toEqual({ cart: ['apple', 'apple'] });
+  });
+
+  it('regenerate(keep) gives a new ID with only the kept keys; the old ID is dead', async () => {
+    const app = await build({ store: memoryStore() }, (a) => {
+      a.post('/set', async (request) => {
+        request.session.a = 1;
+        request.session.b = 2;
+        return { ok: true };
+      });
+      a.post('/regenerate', async (request) => {
+        await request.session.regenerate(['a']);
+        return request.session.toJSON();
+      });
+      a.get('/', async (request) => request.session.toJSON());
+    });
+    const cookie = jar(await app.inject({ method: 'POST', url: '/set', headers: sameOrigin }));
+    const res = await app.inject({
+      method: 'POST',
+      url: '/regenerate',
+      headers: { ...sameOrigin, cookie },
+    });
+    expect(res.json()).toEqual({ a: 1 });
+    const next = jar(res);
+    expect(next).not.toBe(cookie);
+    expect((await app.inject({ url: '/', headers: { cookie: next } })).json()).toEqual({ a: 1 });
+    expect((await app.inject({ url: '/', headers: { cookie } })).json()).toEqual({});
+  });
+
+  it('supports the callback forms and sets request.session to null after destroy', async () => {
+    const app = await build({ store: memoryStore() }, (a) => {
+      a.post('/save', (request, reply) => {
+        request.session.set('n', 1);
+        request.session.save((error) => {
+          reply.send({ error: error ?? null, saved: request.session.isSaved() });
+        });
+      });
+      a.post('/destroy', (request, reply) => {
+        request.session.destroy((error) => {
+          reply.send({ error: error ?? null, session: request.session });
+        });
+      });
+    });
+    const saved = await app.inject({ method: 'POST', url: '/save', headers: sameOrigin });
+    expect(saved.json()).toEqual({ error: null, saved: true });
+    const cookie = jar(saved);
+    const destroyed = await app.inject({
+      method: 'POST',
+      url: '/destroy',
+      headers: { ...sameOrigin, cookie },
+    });
+    expect(destroyed.json()).toEqual({ error: null, session: null });
+    expect(setCookies(destroyed)[0]).toMatch(/^tessera\.sid=; .*Expires=Thu, 01 Jan 1970/);
+  });
+
+  it('reload() re-reads the stored data, dropping unsaved changes', async () => {
+    const app = await build({ store: memoryStore() }, (a) => {
+      a.post('/set', async (request) => {
+        request.session.color = 'blue';
+        return {};
+      });
+      a.post('/reload', async (request) => {
+        request.session.color = 'red';
+        await request.session.reload();
+        return { color: request.session.color, modified: request.session.isModified() };
+      });
+    });
+    const cookie = jar(await app.inject({ method: 'POST', url: '/set', headers: sameOrigin }));
+    const res = await app.inject({
+      method: 'POST',
+      url: '/reload',
+      headers: { ...sameOrigin, cookie },
+    });
+    expect(res.json()).toEqual({ color: 'blue', modified: false });
+  });
+
+  it('options({ maxAge }) makes this session cookie persistent; cookie reports it', async () => {
+    const app = await build({ store: memoryStore() }, (a) => {
+      a.post('/remember', async (request) => {
+        request.session.set('user', 'alice');
+        request.session.options({ maxAge: 3_600_000 });
+        return { maxAge: request.session.cookie.maxAge, httpOnly: request.session.cookie.httpOnly };
+      });
+    });
+    const res = await app.inject({ method: 'POST', url: '/remember', headers: sameOrigin });
+    expect(res.json()).toEqual({ maxAge: 3_600_000, httpOnly: true });
+    expect(setCookies(res)[0]).toMatch(/Max-Age=3600/);
+  });
+
+  it('login, device list and sign-out-everywhere', async () => {
+    const store = memoryStore();
+    const app = await build({ store }, (a) => {
+      a.post('/login', async (request) => {
+        await request.session.login('alice');
+        return { userId: request.session.userId, handle: request.session.handle };
+      });
+      a.get('/sessions', async (request) => request.session.sessions());
+      a.post('/everywhere', async (request) => ({
+        ended: await request.session.signOutEverywhere(),
+        session: request.session,
+      }));
+    });
+    const first = await app.inject({ method: 'POST', url: '/login', headers: sameOrigin });
+    const second = await app.inject({ method: 'POST', url: '/login', headers: sameOrigin });
+    expect(first.json().userId).toBe('alice');
+    const list = await app.inject({ url: '/sessions', headers: { cookie: jar(second) } });
+    const sessions = list.json() as Array<{ handle: string; current: boolean }>;
+    expect(sessions).toHaveLength(2);
+    expect(sessions.find((s) => s.current)?.handle).toBe(second.json().handle);
+    const out = await app.inject({
+      method: 'POST',
+      url: '/everywhere',
+      headers: { ...sameOrigin, cookie: jar(second) },
+    });
+    expect(out.json()).toEqual({ ended: 2, session: null });
+    expect(await store.listByUser('alice')).toEqual([]);
+  });
+
+  it('keeps no request object in stored state: every record written is plain JSON data', async () => {
+    const writes: unknown[] = [];
+    const inner = memoryStore();
+    const overrides: Partial<Store> = {
+      create: (record: SessionRecord) => {
+        writes.push(record);
+        return inner.create(record);
+      },
+      patch: (key: string, patch: SessionPatch) => {
+        writes.push(patch);
+        return inner.patch(key, patch);
+      },
+    };
+    const recording = new Proxy(inner, {
+      get(target, property) {
+        if (property in overrides) return overrides[property as keyof Store];
+        const value = Reflect.get(target, property);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const app = await build({ store: recording }, (a) => {
+      a.post('/', async (request) => {
+        request.session.set('n', ((request.session.get('n') as number) ?? 0) + 1);
+        return { n: request.session.n };
+      });
+    });
+    const cookie = jar(await app.inject({ method: 'POST', url: '/', headers: sameOrigin }));
+    const second = await app.inject({
+      method: 'POST',
+      url: '/',
+      headers: { ...sameOrigin, cookie },
+    });
+    expect(second.json()).toEqual({ n: 2 });
+    expect(writes).toHaveLength(2);
+    for (const written of writes) {
+      // A request object is circular: JSON.stringify would throw, and the round trip would differ.
+      expect(JSON.parse(JSON.stringify(written))).toEqual(written);
+      expect(JSON.stringify(written).length).toBeLessThan(1024);
+    }
+    const record = await inner.get((writes[0] as SessionRecord).key);
+    expect(JSON.parse(JSON.stringify(record))).toEqual(record);
+  });
+
+  it('warns (never silently drops) when a Secure cookie meets plain HTTP, and stores nothing', async () => {
+    const warnings: string[] = [];
+    const store = memoryStore();
+    const app = await build(
+      { store, cookie: { secure: true }, logger: { warn: (m) => warnings.push(m) } },
+      (a) => {
+        a.post('/', async (request) => {
+          request.session.set('n', 1);
+          return { ok: true };
+        });
+      },
+    );
+    const res = await app.inject({ method: 'POST', url: '/', headers: sameOrigin });
+    await app.inject({ method: 'POST', url: '/', headers: sameOrigin });
+    expect(res.statusCode).toBe(200);
+    expect(setCookies(res)).toEqual([]);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/Secure but this request arrived over plain HTTP/);
+    expect(store.stats().size).toBe(0);
+  });
+
+  it('fails such requests with ERR_CONFIG when strictCookies is set', async () => {
+    const app = await build(
+      { store: memoryStore(), cookie: { secure: true }, strictCookies: true },
+      (a) => {
+        a.post('/', async (request) => {
+          request.session.set('n', 1);
+          return { ok: true };
+        });
+      },
+    );
+    const res = await app.inject({ method: 'POST', url: '/', headers: sameOrigin });
+    expect(res.statusCode).toBe(500);
+    expect(res.json()).toMatchObject({ code: 'ERR_CONFIG' });
+  });
+
+  it('works alongside @fastify/cookie: both cookies are sent', async () => {
+    const app = Fastify();
+    apps.push(app);
+    await app.register(fastifyCookie);
+    await app.register(tessera, { store: memoryStore(), now });
+    app.post('/', async (request, reply) => {
+      reply.setCookie('theme', 'dark', { path: '/' });
+      request.session.set('n', 1);
+      return { cookies: request.cookies };
+    });
+    await app.ready();
+    const res = await app.inject({
+      method: 'POST',
+      url: '/',
+      headers: { ...sameOrigin, cookie: 'other=1' },
+    });
+    expect(res.json()).toEqual({ cookies: { other: '1' } });
+    const names = setCookies(res).map((l) => l.split('=')[0]);
+    expect(names.sort()).toEqual(['tessera.sid', 'theme']);
+  });
+
+  it('uses __Host- and Secure behind a trusted proxy that reports HTTPS', async () => {
+    const app = await build(
+      { store: memoryStore() },
+      (a) => {
+        a.post('/', async (request) => {
+          request.session.set('n', 1);
+          return { secure: request.session.cookie.secure };
+        });
+      },
+      { trustProxy: true },
+    );
+    const res = await app.inject({
+      method: 'POST',
+      url: '/',
+      headers: { host: HOST, origin: `https://${HOST}`, 'x-forwarded-proto': 'https' },
+    });
+    expect(res.json()).toEqual({ secure: true });
+    expect(setCookies(res)[0]).toMatch(
+      /^__Host-tessera\.sid=[^;]+; Path=\/; HttpOnly; Secure; SameSite=Lax$/,
+    );
+  });
+
+  it('refuses bad options at registration with a message naming the option', async () => {
+    const app = Fastify();
+    apps.push(app);
+    await expect(app.register(tessera, { cookie: { maxAge: 5 } })).rejects.toSatisfy(
+      (e: unknown) =>
+        isTesseraError(e, 'ERR_CONFIG') && /cookie\.maxAge/.test((e as Error).message),
+    );
+    const other = Fastify();
+    apps.push(other);
+    const store = memoryStore();
+    await expect(
+      other.register(tessera, { store, manager: createSessionManager({ store }) }),
+    ).rejects.toSatisfy((e: unknown) => isTesseraError(e, 'ERR_CONFIG'));
+  });
+});

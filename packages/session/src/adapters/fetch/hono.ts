@@ -1,0 +1,69 @@
+/**
+ * The Hono middleware form of the fetch adapter: `app.use(tesseraHono(options))` puts the
+ * session in `c.get('session')` and adds the Set-Cookie headers to `c.res`. It needs no
+ * import from Hono (a structural context type), so `tessera-session/fetch` does not depend on it.
+ */
+
+import type { FetchSession } from './session.js';
+import {
+  createFetchSessions,
+  type FetchSessionOptions,
+  type FetchSessions,
+  isFetchSessions,
+} from './with-session.js';
+
+/** The part of Hono's `Context` the middleware uses. */
+export interface HonoContextLike {
+  req: { raw: Request };
+  res: Response;
+  set(key: 'session', value: FetchSession): void;
+}
+
+/** Hono's environment type for apps using the middleware: `new Hono<TesseraHonoEnv>()`. */
+export interface TesseraHonoEnv {
+  Variables: { session: FetchSession };
+}
+
+/** The middleware: Hono's `MiddlewareHandler` shape. */
+export type TesseraHonoMiddleware = (
+  c: HonoContextLike,
+  next: () => Promise<void>,
+) => Promise<Response | undefined>;
+
+/**
+ * Hono middleware that gives every request a session (`c.get('session')`).
+ * @example
+ * import { Hono } from 'hono';
+ * import { tesseraHono, type TesseraHonoEnv } from 'tessera-session/fetch';
+ *
+ * const app = new Hono<TesseraHonoEnv>();
+ * app.use(tesseraHono({ store: createMemoryStore() }));
+ * app.get('/', (c) => {
+ *   const session = c.get('session');
+ *   session.set('views', (session.get<number>('views') ?? 0) + 1);
+ *   return c.json({ views: session.get('views') });
+ * });
+ */
+export function tesseraHono(options: FetchSessionOptions | FetchSessions): TesseraHonoMiddleware {
+  const sessions = isFetchSessions(options) ? options : createFetchSessions(options);
+  return async (c, next) => {
+    const run = await sessions.begin(c.req.raw);
+    if (run.refusal !== null) return run.refusal;
+    c.set('session', run.session);
+    await next();
+    const failure = await run.commit();
+    if (failure !== null) {
+      c.res = failure;
+      return undefined;
+    }
+    if (run.cookies.length === 0) return undefined;
+    try {
+      for (const cookie of run.cookies) c.res.headers.append('set-cookie', cookie);
+    } catch {
+      // Immutable headers (a fetch() or Response.redirect() result): Hono copies on assignment.
+      c.res = new Response(c.res.body, c.res);
+      for (const cookie of run.cookies) c.res.headers.append('set-cookie', cookie);
+    }
+    return undefined;
+  };
+}

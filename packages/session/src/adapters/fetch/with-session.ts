@@ -1,0 +1,326 @@
+/**
+ * Sessions for Web-standard `Request` → `Response` handlers (Hono, Next.js route handlers,
+ * Bun/Deno-style servers, Node's `http` through a small bridge): maps a `Request` onto the
+ * core's `HttpExchange`, runs the shared lifecycle around the handler (CSRF guard and load
+ * before, commit after) and appends the Set-Cookie headers to the Response it returns.
+ */
+
+import type { CookieAttributeOptions } from '../../cookies/index.js';
+import { createCookieCodec } from '../../cookies/index.js';
+import { createSessionManager, type SessionManager } from '../../core/manager.js';
+import type { SessionManagerOptions } from '../../core/options.js';
+import {
+  codecCookieFormat,
+  createRequestSessions,
+  type HttpExchange,
+  httpStatusOf,
+  type RequestSession,
+  type SessionLogger,
+  withHttpStatus,
+} from '../../http/request-session.js';
+import { TesseraError } from '../../shared/errors.js';
+import type { Store } from '../../stores/store.js';
+import { createFetchSession, type FetchSession } from './session.js';
+
+/** Options of {@link createFetchSessions} and {@link withSession}. */
+export interface FetchSessionOptions extends Omit<SessionManagerOptions, 'store'> {
+  /** Where sessions live (required unless `manager` is given). */
+  store?: Store;
+  /** An existing session manager; replaces `store` and the timeouts. */
+  manager?: SessionManager;
+  /** HMAC secrets that sign the cookie (each at least 32 characters; the first signs). Optional. */
+  secret?: string | string[];
+  /** Cookie name without prefix; default 'tessera.sid' (`__Host-tessera.sid` on HTTPS). */
+  cookieName?: string;
+  /** Cookie attributes; `maxAge` (seconds) makes every session cookie persistent. */
+  cookie?: CookieAttributeOptions;
+  /** Store sessions nobody wrote to. Default false. */
+  saveUninitialized?: boolean;
+  /** Send the cookie on every response. Default false. */
+  rolling?: boolean;
+  /** CSRF guard for unsafe methods on requests with a session cookie; on by default, `false` turns it off. */
+  csrf?: false | { allowedOrigins?: string[]; trustFetchMetadata?: boolean };
+  /** A `Secure` cookie over plain HTTP: warn and store nothing (default), or fail the request with `ERR_CONFIG`. */
+  strictCookies?: boolean;
+  /** Receives warnings; default `console`. */
+  logger?: SessionLogger;
+  /**
+   * Trust `X-Forwarded-Proto` and `X-Forwarded-For` from the proxy in front (only behind a
+   * proxy that sets them). Default false: HTTPS is read from the request URL.
+   */
+  trustProxy?: boolean;
+  /** The client address (e.g. from the server's connection info), for device lists and risk checks. */
+  clientAddress?: (request: Request) => string | undefined;
+  /**
+   * The response for a request refused by the session layer: 403 (`ERR_CSRF`), 503 (store
+   * unavailable) or 500. Default: a JSON body `{ "error", "message" }`.
+   */
+  onError?: (error: TesseraError, request: Request) => Response | Promise<Response>;
+}
+
+/** What the handler receives beside the request. */
+export interface SessionContext {
+  session: FetchSession;
+}
+
+/** A handler that takes a session; extra arguments of the server (Next.js's `{ params }`, Bun's server, …) follow `ctx`. */
+export type SessionHandler<Extra extends unknown[] = []> = (
+  request: Request,
+  ctx: SessionContext,
+  ...extra: Extra
+) => Response | Promise<Response>;
+
+/** Configured sessions for fetch handlers: share one between many handlers. */
+export interface FetchSessions {
+  readonly manager: SessionManager;
+  /** Wraps a handler: `(request, ...extra) => Promise<Response>`. */
+  wrap<Extra extends unknown[] = []>(
+    handler: SessionHandler<Extra>,
+  ): (request: Request, ...extra: Extra) => Promise<Response>;
+  /** Runs the lifecycle before a handler; used by the Hono middleware and custom integrations. */
+  begin(request: Request): Promise<FetchSessionRun>;
+}
+
+/** One request's session, begun by {@link FetchSessions.begin}. */
+export interface FetchSessionRun {
+  /** The refusal to send instead of running the handler (CSRF, store down), or null. */
+  readonly refusal: Response | null;
+  readonly session: FetchSession;
+  /** Set-Cookie values to send, filled by `commit`. */
+  readonly cookies: readonly string[];
+  /** Writes the session; answers the error response to send instead (store down), or null. */
+  commit(): Promise<Response | null>;
+  /** Commits and returns `response` with the Set-Cookie headers (or an error response). */
+  finish(response: Response): Promise<Response>;
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  403: 'forbidden',
+  409: 'session_conflict',
+  500: 'internal_error',
+  503: 'store_unavailable',
+};
+
+function defaultErrorResponse(error: TesseraError): Response {
+  const status = httpStatusOf(error);
+  const message = status === 500 ? 'internal error' : error.message;
+  return Response.json({ error: STATUS_TEXT[status] ?? 'error', message }, { status });
+}
+
+function firstListValue(value: string | null): string | undefined {
+  if (value === null) return undefined;
+  const comma = value.indexOf(',');
+  return (comma === -1 ? value : value.slice(0, comma)).trim().toLowerCase();
+}
+
+function lastListValue(value: string | null): string | undefined {
+  if (value === null) return undefined;
+  const last = value.slice(value.lastIndexOf(',') + 1).trim();
+  return last === '' ? undefined : last;
+}
+
+class RequestExchange implements HttpExchange {
+  readonly method: string;
+  readonly path: string;
+  readonly isSecure: boolean;
+  readonly ip: string | undefined;
+  readonly userAgent: string | undefined;
+  readonly cookies: string[] = [];
+  readonly #headers: Headers;
+  readonly #host: string;
+
+  constructor(request: Request, options: FetchSessionOptions) {
+    const url = new URL(request.url);
+    this.method = request.method;
+    this.path = url.pathname;
+    this.#headers = request.headers;
+    this.#host = url.host;
+    const forwardedProto = options.trustProxy
+      ? firstListValue(request.headers.get('x-forwarded-proto'))
+      : undefined;
+    this.isSecure =
+      forwardedProto === undefined ? url.protocol === 'https:' : forwardedProto === 'https';
+    this.ip =
+      options.clientAddress?.(request) ??
+      (options.trustProxy ? lastListValue(request.headers.get('x-forwarded-for')) : undefined);
+    this.userAgent = request.headers.get('user-agent') ?? undefined;
+  }
+
+  header(name: string): string | undefined {
+    const value = this.#headers.get(name);
+    // A Request built from a URL has no Host header; the URL names the host the app answers on.
+    if (value === null) return name === 'host' ? this.#host : undefined;
+    return value;
+  }
+
+  appendSetCookie(value: string): void {
+    this.cookies.push(value);
+  }
+}
+
+function withCookies(response: Response, cookies: string[]): Response {
+  if (cookies.length === 0) return response;
+  let target = response;
+  try {
+    for (const cookie of cookies) target.headers.append('set-cookie', cookie);
+  } catch {
+    // Immutable headers (Response.redirect(), a fetch() response): copy into a new Response.
+    target = new Response(response.body, {
+      status: response.status,
+      statusText: response.statusText,
+      headers: new Headers(response.headers),
+    });
+    for (const cookie of cookies) target.headers.append('set-cookie', cookie);
+  }
+  return target;
+}
+
+/**
+ * Creates sessions for fetch handlers; `wrap` each handler, or pass the result to
+ * {@link withSession} and `tesseraHono`.
+ * @example
+ * const sessions = createFetchSessions({ store: createMemoryStore() });
+ * export const GET = sessions.wrap(async (request, { session }) => Response.json(session.toJSON()));
+ */
+export function createFetchSessions(options: FetchSessionOptions): FetchSessions {
+  if (!options || typeof options !== 'object') {
+    throw new TesseraError('ERR_CONFIG', 'tessera-session/fetch needs options with a store (or a manager)');
+  }
+  const { manager: givenManager, store, secret, cookieName, cookie, logger, onError } = options;
+  let manager: SessionManager;
+  if (givenManager !== undefined) {
+    if (store !== undefined) {
+      throw new TesseraError(
+        'ERR_CONFIG',
+        'tessera-session/fetch: pass either manager or store, not both (the manager already has a store)',
+      );
+    }
+    manager = givenManager;
+  } else {
+    if (store === undefined) {
+      throw new TesseraError(
+        'ERR_CONFIG',
+        "tessera-session/fetch: store is required, e.g. createMemoryStore() from 'tessera-session/stores/memory'",
+      );
+    }
+    manager = createSessionManager({
+      store,
+      idleTimeout: options.idleTimeout,
+      absoluteTimeout: options.absoluteTimeout,
+      touchInterval: options.touchInterval,
+      maxSessionsPerUser: options.maxSessionsPerUser,
+      onSessionLimit: options.onSessionLimit,
+      storeTimeout: options.storeTimeout,
+      onAnomaly: options.onAnomaly,
+      now: options.now,
+    });
+  }
+  const { maxAge, ...attributes } = cookie ?? {};
+  const codec = createCookieCodec({
+    ...attributes,
+    name: cookieName ?? 'tessera.sid',
+    ...(secret === undefined ? {} : { secrets: secret }),
+    ...(options.now === undefined ? {} : { now: options.now }),
+  });
+  const lifecycles = createRequestSessions({
+    manager,
+    cookie: codecCookieFormat(codec),
+    ...(options.csrf === undefined ? {} : { csrf: options.csrf }),
+    ...(maxAge === undefined ? {} : { cookieMaxAge: maxAge }),
+    ...(options.saveUninitialized === undefined
+      ? {}
+      : { saveUninitialized: options.saveUninitialized }),
+    ...(options.rolling === undefined ? {} : { rolling: options.rolling }),
+    ...(options.strictCookies === undefined ? {} : { strictCookies: options.strictCookies }),
+    ...(logger === undefined ? {} : { logger }),
+  });
+
+  const refuse = (error: unknown, request: Request): Response | Promise<Response> => {
+    const tessera = withHttpStatus(error);
+    return onError ? onError(tessera, request) : defaultErrorResponse(tessera);
+  };
+
+  const begin = async (request: Request): Promise<FetchSessionRun> => {
+    const exchange = new RequestExchange(request, options);
+    const lifecycle: RequestSession = lifecycles.begin(exchange);
+    const control = createFetchSession(lifecycle);
+    let refusal: Response | null = null;
+    try {
+      lifecycle.verifyCsrf();
+      await lifecycle.session();
+    } catch (error) {
+      refusal = await refuse(error, request);
+    }
+    const commit = async (): Promise<Response | null> => {
+      try {
+        control.flushInPlaceChanges();
+        await lifecycle.commit();
+        return null;
+      } catch (error) {
+        return refuse(error, request);
+      }
+    };
+    return {
+      refusal,
+      session: control.session,
+      cookies: exchange.cookies,
+      commit,
+      async finish(response: Response): Promise<Response> {
+        const failure = await commit();
+        return failure ?? withCookies(response, exchange.cookies);
+      },
+    };
+  };
+
+  return {
+    manager,
+    begin,
+    wrap<Extra extends unknown[] = []>(handler: SessionHandler<Extra>) {
+      if (typeof handler !== 'function') {
+        throw new TesseraError('ERR_INVALID_ARGUMENT', 'wrap(handler): handler must be a function');
+      }
+      return async (request: Request, ...extra: Extra): Promise<Response> => {
+        const run = await begin(request);
+        if (run.refusal !== null) return run.refusal;
+        const response = await handler(request, { session: run.session }, ...extra);
+        return run.finish(response);
+      };
+    },
+  };
+}
+
+/**
+ * Wraps a `Request` → `Response` handler with sessions: the handler gets `ctx.session`, and
+ * the Response it returns leaves with the session cookie. Extra server arguments (Next.js's
+ * `{ params }`, Bun's server) are passed on after `ctx`.
+ * @example
+ * import { withSession } from 'tessera-session/fetch';
+ * import { createMemoryStore } from 'tessera-session/stores/memory';
+ *
+ * export default {
+ *   fetch: withSession(async (request, { session }) => {
+ *     session.set('views', (session.get<number>('views') ?? 0) + 1);
+ *     return Response.json({ views: session.get('views') });
+ *   }, { store: createMemoryStore() }),
+ * };
+ */
+export function withSession<Extra extends unknown[] = []>(
+  handler: SessionHandler<Extra>,
+  options: FetchSessionOptions | FetchSessions,
+): (request: Request, ...extra: Extra) => Promise<Response> {
+  const sessions = isFetchSessions(options) ? options : createFetchSessions(options);
+  return sessions.wrap(handler);
+}
+
+/**
+ * True when `value` was made by {@link createFetchSessions}.
+ * @example isFetchSessions(createFetchSessions({ store })) // true
+ */
+export function isFetchSessions(value: unknown): value is FetchSessions {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as FetchSessions).wrap === 'function' &&
+    typeof (value as FetchSessions).begin === 'function'
+  );
+}

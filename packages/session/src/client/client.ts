@@ -1,0 +1,266 @@
+/**
+ * The browser client for Tessera's token strategies: attaches `Authorization: Bearer` to
+ * requests for the API's origin, and when they come back 401 refreshes the token pair once
+ * — one refresh for any number of concurrent 401s — then retries each request once. A
+ * refresh the server refuses (`invalid_grant`) clears the tokens and signals sign-out.
+ * Runs in browsers, workers and any runtime with `fetch`, `Request` and `URL`; no Node
+ * imports.
+ */
+import { TesseraError } from '../shared/errors.js';
+import { createTokenSlot, type TokenStorage } from './storage.js';
+
+/** A token response as `POST /api/token` and `POST /api/token/refresh` answer it. */
+export interface TokenSet {
+  access_token: string;
+  /** Omitted (and ignored) when the refresh token travels in an HttpOnly cookie. */
+  refresh_token?: string;
+  /** Seconds until the access token expires. */
+  expires_in?: number;
+}
+
+/** Why the client signed out: the server refused the refresh token. */
+export type SignOutReason = 'invalid_grant';
+
+export interface ClientOptions {
+  /** Origin (and base path) of the API. Default: the page's own origin. */
+  baseUrl?: string;
+  /** Where to refresh, resolved against `baseUrl`. Default `/api/token/refresh`. */
+  refreshUrl?: string;
+  /** Where tokens live: `memory` (default), `session`, `local` or a Storage object. */
+  storage?: TokenStorage;
+  /** Key under which web storage keeps the tokens. Default `tessera.tokens`. */
+  storageKey?: string;
+  /**
+   * `body` (default): the refresh token is held by the client and sent as JSON.
+   * `cookie`: the server keeps it in an HttpOnly cookie; the client never sees it and
+   * refreshes with `credentials: 'include'`.
+   */
+  refreshToken?: 'body' | 'cookie';
+  /** The `fetch` to use. Default `globalThis.fetch`. */
+  fetch?: (input: Request) => Promise<Response>;
+  /** Clock in milliseconds since the epoch. Default `Date.now`. */
+  now?: () => number;
+}
+
+export interface TesseraClient {
+  /** `fetch` with the access token attached and one refresh-and-retry on 401. */
+  fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
+  /** Stores the tokens from a sign-in or refresh response. */
+  setTokens(tokens: TokenSet): void;
+  /** Forgets the tokens (does not tell the server: call your logout endpoint for that). */
+  clearTokens(): void;
+  /** The current access token, or null. */
+  getAccessToken(): string | null;
+  /** Refreshes now (sharing any refresh in flight); the new access token or null. */
+  refresh(): Promise<string | null>;
+  /** Calls `listener` when the server ends the session; answers an unsubscribe function. */
+  onSignOut(listener: (reason: SignOutReason) => void): () => void;
+}
+
+// Refresh this long before the access token's announced expiry, to avoid a certain 401.
+const EXPIRY_MARGIN_MS = 5000;
+
+function pageHref(): string | undefined {
+  const location = (globalThis as { location?: { href?: unknown } }).location;
+  return typeof location?.href === 'string' ? location.href : undefined;
+}
+
+function configError(message: string): TesseraError {
+  return new TesseraError('ERR_CONFIG', `createClient: ${message}`);
+}
+
+/**
+ * Creates a client.
+ * @example
+ * const api = createClient({ storage: 'memory' });
+ * const res = await fetch('/api/token', { method: 'POST', body: JSON.stringify(credentials) });
+ * api.setTokens(await res.json());
+ * api.onSignOut(() => showLogin());
+ * const me = await (await api.fetch('/api/me')).json();
+ */
+export function createClient(options: ClientOptions = {}): TesseraClient {
+  const base = options.baseUrl ?? pageHref();
+  if (base === undefined) {
+    throw configError(
+      '`baseUrl` is required outside a browser page (for example https://api.example.com)',
+    );
+  }
+  let apiOrigin: string;
+  let refreshUrl: string;
+  try {
+    apiOrigin = new URL(base).origin;
+    refreshUrl = new URL(options.refreshUrl ?? '/api/token/refresh', base).href;
+  } catch {
+    throw configError(
+      '`baseUrl` and `refreshUrl` must be URLs (absolute, or relative to the page)',
+    );
+  }
+  const mode = options.refreshToken ?? 'body';
+  if (mode !== 'body' && mode !== 'cookie') {
+    throw configError("`refreshToken` must be 'body' or 'cookie'");
+  }
+  const send = options.fetch ?? ((request: Request) => globalThis.fetch(request));
+  if (typeof send !== 'function') throw configError('`fetch` must be a function');
+  const now = options.now ?? Date.now;
+  const slot = createTokenSlot(options.storage ?? 'memory', options.storageKey ?? 'tessera.tokens');
+  const listeners = new Set<(reason: SignOutReason) => void>();
+
+  // Bumped by every setTokens/clearTokens, so a refresh that started before them cannot
+  // overwrite their outcome when it lands.
+  let version = 0;
+  // Cookie mode only: after the server refused the cookie, stop asking until new tokens.
+  let refused = false;
+  let inflight: Promise<string | null> | null = null;
+
+  function keep(tokens: TokenSet, previousRefresh: string | null): void {
+    if (typeof tokens?.access_token !== 'string' || tokens.access_token.length === 0) {
+      throw new TesseraError(
+        'ERR_INVALID_ARGUMENT',
+        'client.setTokens: `access_token` must be the non-empty string from the token response',
+      );
+    }
+    const given =
+      typeof tokens.refresh_token === 'string' && tokens.refresh_token.length > 0
+        ? tokens.refresh_token
+        : previousRefresh;
+    const expiresIn = tokens.expires_in;
+    version++;
+    refused = false;
+    slot.write({
+      access: tokens.access_token,
+      // In cookie mode a refresh token readable by scripts would defeat the point.
+      refresh: mode === 'body' ? given : null,
+      expiresAt:
+        typeof expiresIn === 'number' && Number.isFinite(expiresIn) && expiresIn > 0
+          ? now() + expiresIn * 1000
+          : null,
+    });
+  }
+
+  function setTokens(tokens: TokenSet): void {
+    keep(tokens, null);
+  }
+
+  function clearTokens(): void {
+    version++;
+    slot.clear();
+  }
+
+  function signOut(reason: SignOutReason): void {
+    clearTokens();
+    if (mode === 'cookie') refused = true;
+    for (const listener of [...listeners]) {
+      try {
+        listener(reason);
+      } catch {
+        // A failing listener must not break the request that triggered sign-out.
+      }
+    }
+  }
+
+  function canRefresh(): boolean {
+    return mode === 'cookie' ? !refused : Boolean(slot.read()?.refresh);
+  }
+
+  async function runRefresh(): Promise<string | null> {
+    const started = version;
+    const current = slot.read();
+    const refreshToken = current?.refresh ?? null;
+    if (mode === 'body' && refreshToken === null) return null;
+    let response: Response;
+    try {
+      response = await send(
+        new Request(refreshUrl, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'application/json' },
+          body: JSON.stringify(mode === 'body' ? { refresh_token: refreshToken } : {}),
+          ...(mode === 'cookie' ? { credentials: 'include' as const } : {}),
+        }),
+      );
+    } catch {
+      // Network failure: the session may be fine; keep the tokens, report no new token.
+      return null;
+    }
+    let body: Record<string, unknown> | null = null;
+    try {
+      const parsed: unknown = await response.json();
+      if (typeof parsed === 'object' && parsed !== null) body = parsed as Record<string, unknown>;
+    } catch {
+      body = null;
+    }
+    if (version !== started) return slot.read()?.access ?? null;
+    if (response.ok && body && typeof body.access_token === 'string' && body.access_token) {
+      // A server that does not rotate may omit refresh_token: keep the one just used.
+      keep(body as unknown as TokenSet, refreshToken);
+      return body.access_token;
+    }
+    if (response.status === 401 || body?.error === 'invalid_grant') {
+      signOut('invalid_grant');
+    }
+    // Anything else (5xx, 429, a malformed answer) is not a verdict on the session.
+    return null;
+  }
+
+  function refresh(): Promise<string | null> {
+    if (!inflight) {
+      inflight = runRefresh().finally(() => {
+        inflight = null;
+      });
+    }
+    return inflight;
+  }
+
+  function withToken(source: Request, token: string | null): Request {
+    const request = source.clone();
+    if (token !== null) request.headers.set('authorization', `Bearer ${token}`);
+    return request;
+  }
+
+  async function clientFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+    const source =
+      input instanceof Request
+        ? new Request(input, init)
+        : new Request(new URL(String(input instanceof URL ? input.href : input), base), init);
+    // The token goes only to the API's origin, and never replaces a header the caller set.
+    if (new URL(source.url).origin !== apiOrigin || source.headers.has('authorization')) {
+      return send(source);
+    }
+    let state = slot.read();
+    if (state?.expiresAt != null && now() >= state.expiresAt - EXPIRY_MARGIN_MS && canRefresh()) {
+      await refresh();
+      state = slot.read();
+    }
+    const sent = state?.access ?? null;
+    const response = await send(withToken(source, sent));
+    if (response.status !== 401) return response;
+
+    const latest = slot.read()?.access ?? null;
+    let fresh: string | null;
+    if (latest !== null && latest !== sent) {
+      // Another request refreshed while this one was out: just use its result.
+      fresh = latest;
+    } else if (canRefresh()) {
+      fresh = await refresh();
+    } else {
+      fresh = null;
+    }
+    if (fresh === null) return response;
+    await response.body?.cancel().catch(() => undefined);
+    // One retry only: a second 401 goes back to the caller as it is.
+    return send(withToken(source, fresh));
+  }
+
+  return {
+    fetch: clientFetch,
+    setTokens,
+    clearTokens,
+    getAccessToken: () => slot.read()?.access ?? null,
+    refresh,
+    onSignOut(listener) {
+      listeners.add(listener);
+      return () => {
+        listeners.delete(listener);
+      };
+    },
+  };
+}

@@ -1,0 +1,12 @@
+/**
+ * `tessera-session/client`: the browser helper for the token strategies. No Node imports.
+ */
+
+export type {
+  ClientOptions,
+  SignOutReason,
+  TesseraClient,
+  TokenSet,
+} from './client.js';
+export { createClient } from './client.js';
+export type { StorageLike, TokenStorage } from './storage.js';

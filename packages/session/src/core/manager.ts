@@ -1,0 +1,455 @@
+/**
+ * The session manager for the `server` strategy: creates, loads, changes and ends sessions,
+ * enforces idle and absolute timeouts on the server, binds sessions to users with a fresh ID
+ * at every login, and keeps the per-user device list. It talks to the outside only through a
+ * Store; adapters map their framework onto it.
+ */
+
+import { TesseraError } from '../shared/errors.js';
+import {
+  generateHandle,
+  generateSessionId,
+  hashSessionId,
+  isValidSessionId,
+} from '../shared/ids.js';
+import type { SessionMeta, SessionRecord, Store } from '../stores/store.js';
+import { SessionEventEmitter, type SessionEventListener, type SessionEventName } from './events.js';
+import { addressNetwork, userAgentFamily } from './internal/anomaly.js';
+import { callStore } from './internal/store-call.js';
+import { type ResolvedOptions, resolveOptions, type SessionManagerOptions } from './options.js';
+import { Session } from './session.js';
+
+/** Facts about the request, recorded on the session and used for risk checks. */
+export interface RequestFacts {
+  ip?: string;
+  userAgent?: string;
+}
+
+export interface CreateSessionOptions extends RequestFacts {
+  data?: Record<string, unknown>;
+  /** `server` (cookie sessions, default) or `hybrid` (token clients). */
+  strategy?: string;
+}
+
+export interface LoginOptions extends RequestFacts {
+  /** Keep the browser cookie across restarts of the browser ("remember me"). */
+  remember?: boolean;
+  strategy?: string;
+}
+
+/** A session as shown in a device list: no secret in it. */
+export interface SessionInfo {
+  handle: string;
+  userId: string | null;
+  strategy: string;
+  createdAt: number;
+  lastSeenAt: number;
+  authAt: number | null;
+  expiresAt: number;
+  absoluteExpiresAt: number;
+  ip: string | null;
+  userAgent: string | null;
+  /** Set when a risk check noted something about this session. */
+  anomaly: string | null;
+}
+
+export interface SessionManager {
+  readonly store: Store;
+  /** A new session that is not stored until `commit` (for lazily saved sessions). */
+  draft(options?: CreateSessionOptions): Session;
+  /** A new session, stored at once. */
+  create(options?: CreateSessionOptions): Promise<Session>;
+  /** The live session with this ID, or null (bad syntax, unknown, expired, revoked). */
+  load(id: string | undefined | null, facts?: RequestFacts): Promise<Session | null>;
+  /** Writes the session's pending changes (a patch); nothing when nothing changed. */
+  commit(session: Session): Promise<boolean>;
+  /** Slides the idle timeout now (within the absolute lifetime). */
+  touch(session: Session): Promise<boolean>;
+  /** Re-reads the session's data from the store; false when it is gone. */
+  reload(session: Session): Promise<boolean>;
+  /** A new ID for the same session (same data and handle); the old ID stops working. */
+  regenerate(session: Session): Promise<Session>;
+  /** Binds a user: always a new ID and handle, a fresh absolute lifetime. */
+  login(session: Session | null, userId: string, options?: LoginOptions): Promise<Session>;
+  /** Ends the session and answers a fresh, empty, unsaved one (new ID, no user, no data). */
+  logout(session: Session): Promise<Session>;
+  /** Ends the session. */
+  destroy(session: Session | string): Promise<boolean>;
+  /** The user's live sessions, oldest first. */
+  listUserSessions(userId: string): Promise<SessionInfo[]>;
+  /** Ends the session with this public handle (only if it belongs to `userId` when given). */
+  revoke(handle: string, options?: { userId?: string }): Promise<boolean>;
+  /** Ends every session of the user, except `except` when given ("sign out everywhere else"). */
+  revokeUserSessions(userId: string, options?: { except?: Session }): Promise<number>;
+  /** Removes expired records from the store. */
+  purgeExpired(): Promise<number>;
+  /** Subscribes to an event; answers the unsubscribe function. */
+  on<E extends SessionEventName>(name: E, listener: SessionEventListener<E>): () => void;
+  /** Remaining lifetime of the session in milliseconds (for cookie Max-Age). */
+  remainingMs(session: Session): number;
+}
+
+/**
+ * Creates a session manager.
+ * @example
+ * const manager = createSessionManager({ store: createSqliteStore({ path: './data/s.db' }) });
+ * const session = await manager.login(null, 'alice', { ip, userAgent });
+ * res.setHeader('Set-Cookie', codec.serialize(session.id, { isSecure }));
+ */
+export function createSessionManager(options: SessionManagerOptions): SessionManager {
+  const config = resolveOptions(options);
+  return new Manager(config);
+}
+
+class Manager implements SessionManager {
+  readonly store: Store;
+  readonly #config: ResolvedOptions;
+  readonly #events = new SessionEventEmitter();
+
+  constructor(config: ResolvedOptions) {
+    this.#config = config;
+    this.store = config.store;
+  }
+
+  on<E extends SessionEventName>(name: E, listener: SessionEventListener<E>): () => void {
+    return this.#events.on(name, listener);
+  }
+
+  #call<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    return callStore(operation, this.#config.storeTimeout, call);
+  }
+
+  #newRecord(
+    now: number,
+    meta: SessionMeta,
+    data: Record<string, unknown>,
+  ): { id: string; record: SessionRecord } {
+    const id = generateSessionId();
+    const absoluteExpiresAt = now + this.#config.absoluteMs;
+    return {
+      id,
+      record: {
+        key: hashSessionId(id),
+        handle: generateHandle(),
+        userId: null,
+        data,
+        meta,
+        createdAt: now,
+        lastSeenAt: now,
+        authAt: null,
+        expiresAt: Math.min(now + this.#config.idleMs, absoluteExpiresAt),
+        absoluteExpiresAt,
+      },
+    };
+  }
+
+  draft(options: CreateSessionOptions = {}): Session {
+    const meta = metaFrom(options, options.strategy ?? 'server');
+    const { id, record } = this.#newRecord(this.#config.now(), meta, { ...options.data });
+    return new Session(id, record, true);
+  }
+
+  async create(options: CreateSessionOptions = {}): Promise<Session> {
+    const session = this.draft(options);
+    await this.commit(session);
+    return session;
+  }
+
+  async load(id: string | undefined | null, facts?: RequestFacts): Promise<Session | null> {
+    if (!isValidSessionId(id)) return null;
+    const key = hashSessionId(id);
+    const record = await this.#call('get', () => this.store.get(key));
+    if (!record) return null;
+    const now = this.#config.now();
+    // The limits in force now apply to every session, also to one stored under longer ones
+    // (timeouts tightened after an incident take effect at once).
+    const idleEnd = Math.min(record.expiresAt, record.lastSeenAt + this.#config.idleMs);
+    const absoluteEnd = Math.min(
+      record.absoluteExpiresAt,
+      (record.authAt ?? record.createdAt) + this.#config.absoluteMs,
+    );
+    if (idleEnd <= now || absoluteEnd <= now) {
+      await this.#call('delete', () => this.store.delete(key));
+      this.#events.emit('expired', {
+        ...eventBase(record, now),
+        reason: absoluteEnd <= now ? 'absolute' : 'idle',
+      });
+      return null;
+    }
+    const session = new Session(id, record, false);
+    if (facts && session.userId !== null) {
+      const verdict = await this.#checkAnomaly(session, facts, now);
+      if (verdict === 'revoked') return null;
+    }
+    if (now - record.lastSeenAt >= this.#config.touchMs) await this.touch(session);
+    return session;
+  }
+
+  async #checkAnomaly(
+    session: Session,
+    facts: RequestFacts,
+    now: number,
+  ): Promise<'ok' | 'revoked'> {
+    const findings: Array<{ kind: 'user-agent' | 'network'; previous: string; current: string }> =
+      [];
+    const before = userAgentFamily(session.meta.userAgent);
+    const after = userAgentFamily(facts.userAgent);
+    if (before && after && before !== after) {
+      findings.push({ kind: 'user-agent', previous: before, current: after });
+    }
+    const netBefore = addressNetwork(session.meta.ip);
+    const netAfter = addressNetwork(facts.ip);
+    if (netBefore && netAfter && netBefore !== netAfter) {
+      findings.push({ kind: 'network', previous: netBefore, current: netAfter });
+    }
+    const finding = findings[0];
+    if (!finding) return 'ok';
+    const action = this.#config.onAnomaly;
+    this.#events.emit('anomaly', { ...eventBase(session, now), ...finding, action });
+    if (action === 'revoke') {
+      await this.#call('delete', () => this.store.delete(session.key));
+      this.#events.emit('revoked', { ...eventBase(session, now), reason: 'anomaly' });
+      return 'revoked';
+    }
+    const note = `${finding.kind} changed from ${finding.previous} to ${finding.current}`;
+    // Record the new facts so one change is reported once, not on every request.
+    session.updateMeta({ ip: facts.ip, userAgent: facts.userAgent, anomaly: note });
+    if (action === 'reauthenticate') {
+      await this.#call('patch', () =>
+        this.store.patch(session.key, { userId: null, authAt: null, meta: session.meta }),
+      );
+      session.userId = null;
+      session.authAt = null;
+    }
+    return 'ok';
+  }
+
+  async commit(session: Session): Promise<boolean> {
+    if (session.isNew) {
+      const record = session.toRecord();
+      await this.#call('create', () => this.store.create(record));
+      session.markClean();
+      this.#events.emit('created', {
+        ...eventBase(record, record.createdAt),
+        strategy: String(record.meta.strategy ?? 'server'),
+      });
+      return true;
+    }
+    const patch = session.pendingPatch();
+    if (!patch) return false;
+    const applied = await this.#call('patch', () => this.store.patch(session.key, patch));
+    if (!applied) {
+      throw new TesseraError(
+        'ERR_SESSION_NOT_FOUND',
+        'the session ended (expired or revoked) before its changes could be saved',
+      );
+    }
+    session.markClean();
+    return true;
+  }
+
+  async touch(session: Session): Promise<boolean> {
+    const now = this.#config.now();
+    const expiresAt = Math.min(now + this.#config.idleMs, session.absoluteExpiresAt);
+    if (session.isNew) {
+      session.lastSeenAt = now;
+      session.expiresAt = expiresAt;
+      return true;
+    }
+    const ok = await this.#call('touch', () => this.store.touch(session.key, now, expiresAt));
+    if (ok) {
+      session.lastSeenAt = now;
+      session.expiresAt = expiresAt;
+      this.#events.emit('touched', { ...eventBase(session, now), expiresAt });
+    }
+    return ok;
+  }
+
+  async reload(session: Session): Promise<boolean> {
+    const record = await this.#call('get', () => this.store.get(session.key));
+    if (!record) return false;
+    session.replaceData(record.data);
+    session.userId = record.userId;
+    session.authAt = record.authAt;
+    session.meta = record.meta;
+    session.lastSeenAt = record.lastSeenAt;
+    session.expiresAt = record.expiresAt;
+    session.absoluteExpiresAt = record.absoluteExpiresAt;
+    return true;
+  }
+
+  async regenerate(session: Session): Promise<Session> {
+    const now = this.#config.now();
+    const id = generateSessionId();
+    const record: SessionRecord = { ...session.toRecord(), key: hashSessionId(id) };
+    const next = new Session(id, record, true);
+    if (!session.isNew) {
+      await this.#call('delete', () => this.store.delete(session.key));
+    }
+    await this.#call('create', () => this.store.create(record));
+    next.markClean();
+    this.#events.emit('regenerated', {
+      ...eventBase(record, now),
+      previousHandle: session.handle,
+      reason: 'regenerate',
+    });
+    return next;
+  }
+
+  async login(
+    session: Session | null,
+    userId: string,
+    options: LoginOptions = {},
+  ): Promise<Session> {
+    if (typeof userId !== 'string' || userId.length === 0) {
+      throw new TesseraError('ERR_INVALID_ARGUMENT', 'login needs a non-empty user ID string');
+    }
+    await this.#makeRoomFor(userId);
+    const now = this.#config.now();
+    const strategy = options.strategy ?? (session?.meta.strategy as string | undefined) ?? 'server';
+    const meta: SessionMeta = { ...session?.meta, ...metaFrom(options, strategy) };
+    delete meta.anomaly;
+    if (options.remember) meta.persistent = true;
+    const data = session ? session.toJSON() : {};
+    const { id, record } = this.#newRecord(now, meta, data);
+    record.userId = userId;
+    record.authAt = now;
+    if (session && !session.isNew) {
+      await this.#call('delete', () => this.store.delete(session.key));
+    }
+    await this.#call('create', () => this.store.create(record));
+    const next = new Session(id, record, false);
+    if (session) {
+      this.#events.emit('regenerated', {
+        ...eventBase(record, now),
+        previousHandle: session.handle,
+        reason: 'login',
+      });
+    }
+    this.#events.emit('created', { ...eventBase(record, now), strategy });
+    return next;
+  }
+
+  async #makeRoomFor(userId: string): Promise<void> {
+    const limit = this.#config.maxSessionsPerUser;
+    if (!Number.isFinite(limit)) return;
+    const sessions = await this.#call('listByUser', () => this.store.listByUser(userId));
+    if (sessions.length < limit) return;
+    if (this.#config.onSessionLimit === 'refuse') {
+      throw new TesseraError(
+        'ERR_SESSION_LIMIT',
+        `user already has ${sessions.length} sessions (maxSessionsPerUser is ${limit})`,
+      );
+    }
+    const now = this.#config.now();
+    const excess = sessions.slice(0, sessions.length - limit + 1);
+    for (const record of excess) {
+      await this.#call('delete', () => this.store.delete(record.key));
+      this.#events.emit('revoked', { ...eventBase(record, now), reason: 'limit' });
+    }
+  }
+
+  async logout(session: Session): Promise<Session> {
+    await this.destroy(session);
+    return this.draft({ strategy: String(session.meta.strategy ?? 'server') });
+  }
+
+  async destroy(session: Session | string): Promise<boolean> {
+    let key: string;
+    let base: { handle: string; userId: string | null };
+    if (typeof session === 'string') {
+      if (!isValidSessionId(session)) return false;
+      key = hashSessionId(session);
+      base = { handle: '', userId: null };
+    } else {
+      if (session.isNew) return false;
+      key = session.key;
+      base = session;
+    }
+    const deleted = await this.#call('delete', () => this.store.delete(key));
+    if (deleted) {
+      this.#events.emit('destroyed', {
+        handle: base.handle,
+        userId: base.userId,
+        at: this.#config.now(),
+      });
+    }
+    return deleted;
+  }
+
+  async listUserSessions(userId: string): Promise<SessionInfo[]> {
+    const records = await this.#call('listByUser', () => this.store.listByUser(userId));
+    const now = this.#config.now();
+    return records.filter((record) => isLive(record, now)).map(toInfo);
+  }
+
+  async revoke(handle: string, options: { userId?: string } = {}): Promise<boolean> {
+    if (typeof handle !== 'string' || handle.length === 0 || handle.length > 64) return false;
+    const record = await this.#call('getByHandle', () => this.store.getByHandle(handle));
+    if (!record) return false;
+    if (options.userId !== undefined && record.userId !== options.userId) return false;
+    const deleted = await this.#call('delete', () => this.store.delete(record.key));
+    if (deleted) {
+      this.#events.emit('revoked', { ...eventBase(record, this.#config.now()), reason: 'revoke' });
+    }
+    return deleted;
+  }
+
+  async revokeUserSessions(userId: string, options: { except?: Session } = {}): Promise<number> {
+    const exceptKey = options.except?.key;
+    const count = await this.#call('deleteByUser', () =>
+      this.store.deleteByUser(userId, exceptKey),
+    );
+    if (count > 0) {
+      this.#events.emit('revoked', {
+        handle: '*',
+        userId,
+        at: this.#config.now(),
+        reason: 'revoke-user',
+      });
+    }
+    return count;
+  }
+
+  purgeExpired(): Promise<number> {
+    return this.#call('purgeExpired', () => this.store.purgeExpired());
+  }
+
+  remainingMs(session: Session): number {
+    return Math.max(0, session.absoluteExpiresAt - this.#config.now());
+  }
+}
+
+function metaFrom(facts: RequestFacts, strategy: string): SessionMeta {
+  const meta: SessionMeta = { strategy };
+  if (facts.ip) meta.ip = facts.ip;
+  if (facts.userAgent) meta.userAgent = facts.userAgent.slice(0, 512);
+  return meta;
+}
+
+function eventBase(
+  record: { handle: string; userId: string | null },
+  at: number,
+): { handle: string; userId: string | null; at: number } {
+  return { handle: record.handle, userId: record.userId, at };
+}
+
+function isLive(record: SessionRecord, now: number): boolean {
+  return record.expiresAt > now && record.absoluteExpiresAt > now;
+}
+
+function toInfo(record: SessionRecord): SessionInfo {
+  return {
+    handle: record.handle,
+    userId: record.userId,
+    strategy: String(record.meta.strategy ?? 'server'),
+    createdAt: record.createdAt,
+    lastSeenAt: record.lastSeenAt,
+    authAt: record.authAt,
+    expiresAt: record.expiresAt,
+    absoluteExpiresAt: record.absoluteExpiresAt,
+    ip: typeof record.meta.ip === 'string' ? record.meta.ip : null,
+    userAgent: typeof record.meta.userAgent === 'string' ? record.meta.userAgent : null,
+    anomaly: typeof record.meta.anomaly === 'string' ? record.meta.anomaly : null,
+  };
+}

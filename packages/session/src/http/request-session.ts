@@ -1,0 +1,696 @@
+/**
+ * The framework-neutral request lifecycle every adapter (Express, Fastify, fetch) runs: read
+ * the session cookie, guard unsafe methods against CSRF, load the session lazily, track what
+ * the request changed and, at the end, decide what to write (nothing, a create, a patch or a
+ * touch) and which Set-Cookie to send (set, refresh or clear). Adapters only map their
+ * framework onto an `HttpExchange` and expose the session the way their users expect.
+ */
+import type { CookieCodec } from '../cookies/index.js';
+import type {
+  CreateSessionOptions,
+  LoginOptions,
+  SessionInfo,
+  SessionManager,
+} from '../core/manager.js';
+import type { Session } from '../core/session.js';
+import { type CsrfGuard, createCsrfGuard } from '../csrf/index.js';
+import { isTesseraError, TesseraError } from '../shared/errors.js';
+
+/** What the lifecycle needs to know about one request and its response. */
+export interface HttpExchange {
+  /** HTTP method, any case. */
+  readonly method: string;
+  /** The request path (without query). */
+  readonly path: string;
+  /** A request header by lower-case name. */
+  header(name: string): string | undefined;
+  /** True when the request arrived over HTTPS, directly or through a trusted proxy that said so. */
+  readonly isSecure: boolean;
+  /** The client address (after trusted proxies). */
+  readonly ip?: string | undefined;
+  /** The User-Agent header. */
+  readonly userAgent?: string | undefined;
+  /** Adds one Set-Cookie header to the response. */
+  appendSetCookie(value: string): void;
+  /**
+   * The full request URL when the adapter knows it (fetch adapters): the app's origin for
+   * the CSRF check then comes from it instead of the Host header.
+   */
+  readonly url?: string | undefined;
+}
+
+/** How the session ID travels in a cookie (Tessera's codec, or express-session's format). */
+export interface SessionCookieFormat {
+  /** The cookie name, for messages. */
+  readonly name: string;
+  /** The session ID the request carries (signature checked), or null. */
+  read(exchange: HttpExchange): string | null;
+  /** A Set-Cookie value carrying `id`; `maxAgeSeconds` makes it persistent. */
+  serialize(id: string, exchange: HttpExchange, lifetime: CookieLifetime): string;
+  /** A Set-Cookie value that deletes the cookie. */
+  clear(exchange: HttpExchange): string;
+  /** Whether the cookie carries `Secure` on this request. */
+  isSecure(exchange: HttpExchange): boolean;
+}
+
+/** The lifetime of the cookie written at the end of a request. */
+export interface CookieLifetime {
+  /** Persistent cookie lifetime in seconds; absent for a browser-session cookie. */
+  maxAgeSeconds?: number;
+}
+
+/** Where warnings go: anything with a `warn(message)` method (default: `console`). */
+export interface SessionLogger {
+  warn(message: string): void;
+}
+
+/**
+ * The part of a session manager the lifecycle uses: `createSessionManager` gives one; the
+ * Express adapter also has one over express-session-compatible stores.
+ */
+export interface LifecycleManager
+  extends Pick<
+    SessionManager,
+    | 'load'
+    | 'commit'
+    | 'touch'
+    | 'reload'
+    | 'regenerate'
+    | 'login'
+    | 'destroy'
+    | 'listUserSessions'
+    | 'revoke'
+    | 'revokeUserSessions'
+    | 'remainingMs'
+  > {
+  /** A new unsaved session; `exchange` is the request it is for. */
+  draft(options?: CreateSessionOptions & { exchange?: HttpExchange }): Session;
+}
+
+/** Options of {@link createRequestSessions}. */
+export interface RequestSessionsOptions {
+  manager: LifecycleManager;
+  cookie: SessionCookieFormat;
+  /**
+   * CSRF guard for unsafe methods on requests that carry a session cookie: on by default;
+   * `false` turns it off (only for APIs that never rely on the cookie from a browser).
+   */
+  csrf?: false | { allowedOrigins?: string[]; trustFetchMetadata?: boolean };
+  /**
+   * Lifetime in seconds of every session's cookie (a persistent cookie, capped by the
+   * session's remaining lifetime); default none: a browser-session cookie. "Remember me"
+   * sets it per session (`login(userId, { remember: true })`, `setCookieLifetime`).
+   */
+  cookieMaxAge?: number;
+  /** Store sessions nobody changed (express-session's option). Default false. */
+  saveUninitialized?: boolean;
+  /** Slide an unchanged session's expiry on every request (express-session's option). Default false. */
+  resave?: boolean;
+  /** Send the cookie on every response (refreshing a persistent cookie's lifetime). Default false. */
+  rolling?: boolean;
+  /**
+   * When a cookie cannot be set (a `Secure` cookie on a plain-HTTP request): false (default)
+   * logs one warning and does not store the session it would have carried; true makes that
+   * request fail with `ERR_CONFIG`, so the misconfiguration cannot go unnoticed.
+   */
+  strictCookies?: boolean;
+  /** Receives the one-time warnings. Default `console`. */
+  logger?: SessionLogger;
+}
+
+/** A session in a device list, with a flag for the one making the request. */
+export interface RequestSessionInfo extends SessionInfo {
+  current: boolean;
+}
+
+/** The lifecycle of one request's session. */
+export interface RequestSession {
+  readonly exchange: HttpExchange;
+  /** The session ID the request's cookie carried (verified), or null. */
+  readonly cookieId: string | null;
+  /** The session once loaded or created during this request. */
+  readonly current: Session | null;
+  /** True after `destroy` in this request. */
+  readonly destroyed: boolean;
+  /** Throws `ERR_CSRF` when an unsafe request with a session cookie fails the guard. */
+  verifyCsrf(): void;
+  /** The session the cookie names, or null (no cookie, unknown, expired). Loads once. */
+  load(): Promise<Session | null>;
+  /** The loaded session, or a new unsaved one. */
+  session(): Promise<Session>;
+  /** Sets the persistent cookie lifetime in seconds (null: a browser-session cookie). */
+  setCookieLifetime(maxAgeSeconds: number | null): void;
+  /** Asks for the session's expiry in the store to slide at the end (when nothing else is written). */
+  touch(): void;
+  /** Writes pending changes now (an explicit save); the cookie follows at the end. */
+  save(): Promise<void>;
+  /** Re-reads the data from the store; false when the session is gone. */
+  reload(): Promise<boolean>;
+  /**
+   * A new ID for the same session (after a privilege change); with `fresh`, the old session
+   * ends and a new empty one takes its place (express-session's `regenerate`), stored at the end.
+   */
+  regenerate(options?: { fresh?: boolean }): Promise<Session>;
+  /** Signs `userId` in with a new ID; `remember` keeps the cookie across browser restarts. */
+  login(
+    userId: string,
+    options?: { remember?: boolean; rememberSeconds?: number },
+  ): Promise<Session>;
+  /** Ends the session; the cookie is cleared at the end. */
+  destroy(): Promise<void>;
+  /** Forgets this request's session without ending it (express-session's `unset: 'keep'`). */
+  detach(): void;
+  /** The signed-in user's sessions (empty when anonymous). */
+  sessions(): Promise<RequestSessionInfo[]>;
+  /** Ends one of the signed-in user's sessions by its public handle. */
+  revoke(handle: string): Promise<boolean>;
+  /** Ends the user's sessions, all of them or all but this one. */
+  signOutEverywhere(options?: { keepCurrent?: boolean }): Promise<number>;
+  /**
+   * Sends now the Set-Cookie the end of the request would send: for responses whose headers
+   * leave before `commit` (streaming). `commit` then writes without sending it twice.
+   */
+  flushCookie(): void;
+  /**
+   * Decides and performs the writes and Set-Cookie headers at the end of the request.
+   * Answers undefined, synchronously, when nothing had to be written to the store.
+   */
+  commit(): Promise<void> | undefined;
+}
+
+/** Creates one {@link RequestSession} per request. */
+export interface RequestSessions {
+  readonly manager: LifecycleManager;
+  begin(exchange: HttpExchange): RequestSession;
+}
+
+/** What the end of a request writes, by express-session's rules. */
+export interface CommitDecision {
+  save: boolean;
+  touch: boolean;
+  setCookie: boolean;
+}
+
+/** The facts {@link decideCommit} decides on. */
+export interface CommitFacts {
+  /** The session's ID differs from the one the cookie carried (new or regenerated). */
+  idChanged: boolean;
+  /** The session is not in the store yet. */
+  isNew: boolean;
+  /** The request changed the session's data (or metadata). */
+  modified: boolean;
+  /** The cookie is persistent (has a lifetime). */
+  persistent: boolean;
+  /** The app (or adapter) asked for the store expiry to slide. */
+  touched: boolean;
+  saveUninitialized: boolean;
+  resave: boolean;
+  rolling: boolean;
+}
+
+/**
+ * express-session's rules for the end of a request, shared by every adapter and store kind:
+ * a session nobody changed is stored only with `saveUninitialized`; an unchanged stored one
+ * is rewritten (or touched) only with `resave`; the cookie is sent for a new ID that was
+ * stored, with `rolling`, or for a changed persistent session.
+ * @example decideCommit({ idChanged: true, isNew: true, modified: false, … }) // { save: false, … }
+ */
+export function decideCommit(facts: CommitFacts): CommitDecision {
+  if (facts.idChanged) {
+    const save = facts.modified || facts.saveUninitialized || !facts.isNew;
+    return { save, touch: false, setCookie: save };
+  }
+  const save = facts.modified || facts.resave;
+  const touch = !save && facts.touched;
+  const setCookie = facts.rolling || (facts.persistent && facts.modified);
+  return { save, touch, setCookie };
+}
+
+const UNSAFE_CHECK_SKIPPED = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Creates the request lifecycle over a session manager and a cookie format.
+ * @example
+ * const sessions = createRequestSessions({ manager, cookie: codecCookie(createCookieCodec()) });
+ * const rs = sessions.begin(exchange);
+ * rs.verifyCsrf();
+ * const session = await rs.session();
+ * session.set('views', (session.get<number>('views') ?? 0) + 1);
+ * await rs.commit();
+ */
+export function createRequestSessions(options: RequestSessionsOptions): RequestSessions {
+  if (!options || typeof options.manager !== 'object' || options.manager === null) {
+    throw new TesseraError('ERR_CONFIG', 'createRequestSessions needs a session manager (manager)');
+  }
+  if (!options.cookie || typeof options.cookie.read !== 'function') {
+    throw new TesseraError('ERR_CONFIG', 'createRequestSessions needs a cookie format (cookie)');
+  }
+  const cookieMaxAge = options.cookieMaxAge ?? null;
+  if (cookieMaxAge !== null && (!Number.isFinite(cookieMaxAge) || cookieMaxAge <= 0)) {
+    throw new TesseraError('ERR_CONFIG', 'cookieMaxAge must be a positive number of seconds');
+  }
+  for (const name of ['saveUninitialized', 'resave', 'rolling', 'strictCookies'] as const) {
+    const value = options[name];
+    if (value !== undefined && typeof value !== 'boolean') {
+      throw new TesseraError('ERR_CONFIG', `${name} must be true or false (got ${String(value)})`);
+    }
+  }
+  const logger = options.logger ?? console;
+  if (typeof logger.warn !== 'function') {
+    throw new TesseraError('ERR_CONFIG', 'logger must have a warn(message) method, e.g. console');
+  }
+  const guard: CsrfGuard | null =
+    options.csrf === false ? null : createCsrfGuard(options.csrf ?? {});
+  const shared: Shared = {
+    manager: options.manager,
+    cookie: options.cookie,
+    guard,
+    saveUninitialized: options.saveUninitialized ?? false,
+    resave: options.resave ?? false,
+    rolling: options.rolling ?? false,
+    strictCookies: options.strictCookies ?? false,
+    cookieMaxAge,
+    warnOnce: onceWarner(logger),
+  };
+  return {
+    manager: options.manager,
+    begin: (exchange) => new Lifecycle(shared, exchange),
+  };
+}
+
+interface Shared {
+  manager: LifecycleManager;
+  cookieMaxAge: number | null;
+  cookie: SessionCookieFormat;
+  guard: CsrfGuard | null;
+  saveUninitialized: boolean;
+  resave: boolean;
+  rolling: boolean;
+  strictCookies: boolean;
+  warnOnce: (key: string, message: string) => void;
+}
+
+function onceWarner(logger: SessionLogger): (key: string, message: string) => void {
+  const said = new Set<string>();
+  return (key, message) => {
+    if (said.has(key)) return;
+    said.add(key);
+    logger.warn(message);
+  };
+}
+
+/**
+ * The check adapters share for "this Set-Cookie would be dropped": a `Secure` cookie on a
+ * request that did not arrive over HTTPS. Warns once, or throws with `strictCookies`.
+ * Answers true when the cookie can be set.
+ */
+function cookieCanBeSet(shared: Shared, exchange: HttpExchange): boolean {
+  if (!shared.cookie.isSecure(exchange) || exchange.isSecure) return true;
+  // Browsers treat loopback origins as secure contexts and keep Secure cookies from them.
+  if (isLoopbackHost(exchange.header('host'))) return true;
+  const message =
+    `tessera: the session cookie '${shared.cookie.name}' is Secure but this request arrived over ` +
+    'plain HTTP, so browsers would drop it; use cookie.secure "auto", serve over HTTPS, or ' +
+    "trust your proxy (Express: app.set('trust proxy', 1)) so it can report HTTPS.";
+  if (shared.strictCookies) throw new TesseraError('ERR_CONFIG', message);
+  shared.warnOnce('secure-over-http', `${message} The session was not saved.`);
+  return false;
+}
+
+/** True for `localhost`, `*.localhost`, 127.0.0.0/8 and [::1], with or without a port. */
+export function isLoopbackHost(host: string | undefined): boolean {
+  if (!host) return false;
+  const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.split(':')[0]!;
+  const lower = name.toLowerCase();
+  return (
+    lower === 'localhost' ||
+    lower.endsWith('.localhost') ||
+    lower === '[::1]' ||
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(lower)
+  );
+}
+
+/** Request facts read from the exchange on first use (getters on a class: cheap to make). */
+class LazyFacts {
+  readonly #exchange: HttpExchange;
+
+  constructor(exchange: HttpExchange) {
+    this.#exchange = exchange;
+  }
+
+  get ip(): string | undefined {
+    return this.#exchange.ip || undefined;
+  }
+
+  get userAgent(): string | undefined {
+    return this.#exchange.userAgent || undefined;
+  }
+}
+
+class Lifecycle implements RequestSession {
+  readonly exchange: HttpExchange;
+  readonly cookieId: string | null;
+  #shared: Shared;
+  #session: Session | null = null;
+  #loading: Promise<Session | null> | null = null;
+  #destroyed = false;
+  #touched = false;
+  #lifetimeChanged = false;
+  #savedNow = false;
+  #forceSave = false;
+  #cookieSent = false;
+
+  constructor(shared: Shared, exchange: HttpExchange) {
+    this.#shared = shared;
+    this.exchange = exchange;
+    this.cookieId = shared.cookie.read(exchange);
+  }
+
+  get current(): Session | null {
+    return this.#session;
+  }
+
+  get destroyed(): boolean {
+    return this.#destroyed;
+  }
+
+  verifyCsrf(): void {
+    const guard = this.#shared.guard;
+    if (guard === null || this.cookieId === null) return;
+    const method = this.exchange.method.toUpperCase();
+    if (UNSAFE_CHECK_SKIPPED.has(method)) return;
+    const verdict = guard.check({
+      method,
+      headers: (name) => this.exchange.header(name),
+      isSecure: this.exchange.isSecure,
+      ...(this.exchange.url === undefined ? {} : { url: this.exchange.url }),
+    });
+    if (!verdict.ok) {
+      throw new TesseraError('ERR_CSRF', `request refused: ${verdict.reason}`);
+    }
+  }
+
+  /**
+   * The same facts, read only if the manager needs them (a signed-in session's risk check):
+   * working out the client address behind proxies is not free, and most loads never ask.
+   */
+  #lazyFacts(): LazyFacts {
+    return new LazyFacts(this.exchange);
+  }
+
+  #facts(): { ip?: string; userAgent?: string } {
+    const facts: { ip?: string; userAgent?: string } = {};
+    if (this.exchange.ip) facts.ip = this.exchange.ip;
+    if (this.exchange.userAgent) facts.userAgent = this.exchange.userAgent;
+    return facts;
+  }
+
+  load(): Promise<Session | null> {
+    if (this.#loading === null) {
+      const id = this.cookieId;
+      this.#loading = (
+        id === null ? Promise.resolve(null) : this.#shared.manager.load(id, this.#lazyFacts())
+      ).then((session) => {
+        if (this.#session === null && !this.#destroyed) this.#session = session;
+        return session;
+      });
+    }
+    return this.#loading;
+  }
+
+  /** The request's session as it stands: null once destroyed, else the loaded one. */
+  async #live(): Promise<Session | null> {
+    if (this.#destroyed) return null;
+    return this.#session ?? (await this.load());
+  }
+
+  async session(): Promise<Session> {
+    await this.load();
+    if (this.#session === null) {
+      this.#session = this.#shared.manager.draft({ ...this.#facts(), exchange: this.exchange });
+      this.#destroyed = false;
+    }
+    return this.#session;
+  }
+
+  #cookieMaxAge(session: Session): number | null {
+    const own = session.meta.cookieMaxAge;
+    if (typeof own === 'number') return own;
+    return own === null ? null : this.#shared.cookieMaxAge;
+  }
+
+  setCookieLifetime(maxAgeSeconds: number | null): void {
+    const session = this.#session;
+    if (session === null) return;
+    if (this.#cookieMaxAge(session) === maxAgeSeconds) return;
+    session.updateMeta({ cookieMaxAge: maxAgeSeconds, persistent: maxAgeSeconds !== null });
+    this.#lifetimeChanged = true;
+  }
+
+  touch(): void {
+    this.#touched = true;
+  }
+
+  async save(): Promise<void> {
+    const session = await this.session();
+    if (session.isNew && !cookieCanBeSet(this.#shared, this.exchange)) return;
+    await this.#shared.manager.commit(session);
+    this.#savedNow = true;
+  }
+
+  async reload(): Promise<boolean> {
+    const session = this.#session;
+    if (session === null || session.isNew) return false;
+    return this.#shared.manager.reload(session);
+  }
+
+  async regenerate(options: { fresh?: boolean } = {}): Promise<Session> {
+    const previous = await this.#live();
+    const manager = this.#shared.manager;
+    let next: Session;
+    if (options.fresh || previous === null || previous.isNew) {
+      if (previous !== null && !previous.isNew) await manager.destroy(previous);
+      next = manager.draft({ ...this.#facts(), exchange: this.exchange });
+      // express-session stores a regenerated session even when nothing is set on it.
+      this.#forceSave = options.fresh === true;
+    } else {
+      next = await manager.regenerate(previous);
+    }
+    this.#session = next;
+    this.#destroyed = false;
+    return next;
+  }
+
+  async login(
+    userId: string,
+    options: { remember?: boolean; rememberSeconds?: number } = {},
+  ): Promise<Session> {
+    const previous = await this.#live();
+    const loginOptions: LoginOptions = { ...this.#facts() };
+    if (options.remember) loginOptions.remember = true;
+    const next = await this.#shared.manager.login(previous, userId, loginOptions);
+    this.#session = next;
+    this.#destroyed = false;
+    if (options.remember) {
+      const seconds =
+        options.rememberSeconds ?? Math.floor(this.#shared.manager.remainingMs(next) / 1000);
+      next.updateMeta({ cookieMaxAge: seconds, persistent: true });
+      this.#lifetimeChanged = true;
+    }
+    return next;
+  }
+
+  async destroy(): Promise<void> {
+    const session = await this.#live();
+    if (session !== null && !session.isNew) await this.#shared.manager.destroy(session);
+    this.#session = null;
+    this.#destroyed = true;
+  }
+
+  detach(): void {
+    this.#session = null;
+  }
+
+  async sessions(): Promise<RequestSessionInfo[]> {
+    const session = await this.#live();
+    if (session === null || session.userId === null) return [];
+    const list = await this.#shared.manager.listUserSessions(session.userId);
+    return list.map((info) => ({ ...info, current: info.handle === session.handle }));
+  }
+
+  async revoke(handle: string): Promise<boolean> {
+    const session = await this.#live();
+    if (session === null || session.userId === null) return false;
+    const revoked = await this.#shared.manager.revoke(handle, { userId: session.userId });
+    if (revoked && handle === session.handle) {
+      this.#session = null;
+      this.#destroyed = true;
+    }
+    return revoked;
+  }
+
+  async signOutEverywhere(options: { keepCurrent?: boolean } = {}): Promise<number> {
+    const session = await this.#live();
+    if (session === null || session.userId === null) return 0;
+    const manager = this.#shared.manager;
+    if (options.keepCurrent) return manager.revokeUserSessions(session.userId, { except: session });
+    const count = await manager.revokeUserSessions(session.userId);
+    this.#session = null;
+    this.#destroyed = true;
+    return count;
+  }
+
+  #decide(session: Session): CommitDecision {
+    const shared = this.#shared;
+    return decideCommit({
+      idChanged: session.id !== this.cookieId,
+      isNew: session.isNew,
+      modified: session.isDirty || this.#lifetimeChanged || this.#savedNow || this.#forceSave,
+      persistent: this.#cookieMaxAge(session) !== null,
+      touched: this.#touched || this.#lifetimeChanged,
+      saveUninitialized: shared.saveUninitialized,
+      resave: shared.resave,
+      rolling: shared.rolling,
+    });
+  }
+
+  flushCookie(): void {
+    if (this.#cookieSent) return;
+    this.#cookieSent = true;
+    const { cookie } = this.#shared;
+    const session = this.#session;
+    if (session === null) {
+      if (this.#destroyed && this.cookieId !== null) {
+        this.exchange.appendSetCookie(cookie.clear(this.exchange));
+      }
+      return;
+    }
+    if (this.#decide(session).setCookie && cookieCanBeSet(this.#shared, this.exchange)) {
+      this.exchange.appendSetCookie(
+        cookie.serialize(session.id, this.exchange, this.#lifetime(session)),
+      );
+    }
+  }
+
+  commit(): Promise<void> | undefined {
+    const shared = this.#shared;
+    const exchange = this.exchange;
+    const cookieSent = this.#cookieSent;
+    this.#cookieSent = true;
+    const session = this.#session;
+    if (session === null) {
+      // Destroyed (or revoked) during this request: the browser forgets the cookie too.
+      if (this.#destroyed && this.cookieId !== null && !cookieSent) {
+        exchange.appendSetCookie(shared.cookie.clear(exchange));
+      }
+      return undefined;
+    }
+    const decision = this.#decide(session);
+    let settable: boolean;
+    try {
+      settable = !decision.setCookie || cookieCanBeSet(shared, exchange);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    // A session nobody can come back to is not stored (no orphan records).
+    if (!settable) return undefined;
+    if (!decision.save && !decision.touch) {
+      // Nothing to write (the common read-only request): answer synchronously, so the
+      // response is not held back by a promise that does nothing.
+      this.#sendCookie(session, decision, cookieSent);
+      return undefined;
+    }
+    return this.#write(session, decision, cookieSent);
+  }
+
+  async #write(session: Session, decision: CommitDecision, cookieSent: boolean): Promise<void> {
+    const shared = this.#shared;
+    try {
+      if (decision.save) {
+        const wrote = await shared.manager.commit(session);
+        if (!wrote && !session.isNew && (shared.resave || this.#touched)) {
+          await shared.manager.touch(session);
+        }
+      } else {
+        await shared.manager.touch(session);
+      }
+    } catch (error) {
+      // Revoked or expired while the request ran: its changes have nowhere to go, and the
+      // browser should forget the cookie rather than sign in with a dead ID.
+      if (!isTesseraError(error, 'ERR_SESSION_NOT_FOUND')) throw error;
+      this.#session = null;
+      this.#destroyed = true;
+      if (this.cookieId !== null && !cookieSent) {
+        this.exchange.appendSetCookie(shared.cookie.clear(this.exchange));
+      }
+      return;
+    }
+    this.#sendCookie(session, decision, cookieSent);
+  }
+
+  #sendCookie(session: Session, decision: CommitDecision, cookieSent: boolean): void {
+    if (decision.setCookie && !cookieSent) {
+      this.exchange.appendSetCookie(
+        this.#shared.cookie.serialize(session.id, this.exchange, this.#lifetime(session)),
+      );
+    }
+  }
+
+  #lifetime(session: Session): CookieLifetime {
+    const configured = this.#cookieMaxAge(session);
+    if (configured === null || configured <= 0) return {};
+    const remaining = Math.floor(this.#shared.manager.remainingMs(session) / 1000);
+    return { maxAgeSeconds: Math.max(1, Math.min(configured, remaining)) };
+  }
+}
+
+/**
+ * A {@link SessionCookieFormat} over Tessera's cookie codec (prefixes, signing, secure
+ * defaults): what the Fastify and fetch adapters use.
+ * @example createRequestSessions({ manager, cookie: codecCookieFormat(createCookieCodec()) });
+ */
+export function codecCookieFormat(codec: CookieCodec): SessionCookieFormat {
+  return {
+    name: codec.name,
+    read: (exchange) => codec.read(exchange.header('cookie'), exchange),
+    serialize: (id, exchange, lifetime) =>
+      lifetime.maxAgeSeconds === undefined
+        ? codec.serialize(id, exchange)
+        : codec.serialize(id, {
+            isSecure: exchange.isSecure,
+            persistentMaxAgeSeconds: lifetime.maxAgeSeconds,
+          }),
+    clear: (exchange) => codec.clear(exchange),
+    isSecure: (exchange) => codec.isSecure(exchange),
+  };
+}
+
+/**
+ * Adds the HTTP status adapters answer with to a lifecycle error: 403 for `ERR_CSRF`,
+ * 503 for `ERR_STORE_UNAVAILABLE` (and a closed store), 500 otherwise. Express's and
+ * Fastify's error handlers read `status`/`statusCode`; `expose` lets them show the message.
+ * @example next(withHttpStatus(error));
+ */
+export function withHttpStatus(error: unknown): TesseraError {
+  // Lifecycle calls reach only the store, so a foreign error here is a store failure.
+  const tessera =
+    error instanceof TesseraError
+      ? error
+      : new TesseraError('ERR_STORE_UNAVAILABLE', 'session store failed', { cause: error });
+  const status = httpStatusOf(tessera);
+  Object.assign(tessera, { status, statusCode: status, expose: status < 500 || status === 503 });
+  return tessera;
+}
+
+/**
+ * The HTTP status for a Tessera error met during a request.
+ * @example httpStatusOf(new TesseraError('ERR_CSRF', 'x')) // 403
+ */
+export function httpStatusOf(error: unknown): number {
+  if (isTesseraError(error, 'ERR_CSRF')) return 403;
+  if (isTesseraError(error, 'ERR_STORE_UNAVAILABLE') || isTesseraError(error, 'ERR_STORE_CLOSED')) {
+    return 503;
+  }
+  if (isTesseraError(error, 'ERR_SESSION_NOT_FOUND')) return 409;
+  return 500;
+}

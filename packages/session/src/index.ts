@@ -1,0 +1,68 @@
+/**
+ * `tessera`: the session manager, the Store contract, errors, event types, and the
+ * framework-neutral pieces adapters are built from.
+ */
+
+export type {
+  AnomalyAction,
+  SessionEventListener,
+  SessionEventName,
+  SessionEvents,
+} from './core/events.js';
+export { callStore } from './core/internal/store-call.js';
+export type {
+  CreateSessionOptions,
+  LoginOptions,
+  RequestFacts,
+  SessionInfo,
+  SessionManager,
+} from './core/manager.js';
+export { createSessionManager } from './core/manager.js';
+export type { SessionManagerOptions } from './core/options.js';
+export { Session } from './core/session.js';
+export type {
+  CookieLifetime,
+  HttpExchange,
+  LifecycleManager,
+  RequestSession,
+  RequestSessionInfo,
+  RequestSessions,
+  RequestSessionsOptions,
+  SessionCookieFormat,
+  SessionLogger,
+} from './http/request-session.js';
+export {
+  codecCookieFormat,
+  createRequestSessions,
+  decideCommit,
+  httpStatusOf,
+  withHttpStatus,
+} from './http/request-session.js';
+export type {
+  ClaimRequirement,
+  TokenAuthResult,
+  TokenCookieOptions,
+  TokenCookies,
+  TokenGuard,
+  TokenGuardOptions,
+  TokenRequest,
+} from './http/token-guard.js';
+export { createTokenCookies, createTokenGuard } from './http/token-guard.js';
+export type { TesseraErrorCode } from './shared/errors.js';
+export { ERROR_CODES, isTesseraError, TesseraError } from './shared/errors.js';
+export {
+  generateSessionId,
+  hashSessionId,
+  isValidHandle,
+  isValidSessionId,
+} from './shared/ids.js';
+export type {
+  KeyValueEntry,
+  SessionData,
+  SessionMeta,
+  SessionPatch,
+  SessionRecord,
+  Store,
+  StoreClockOptions,
+} from './stores/store.js';
+export { STORE_METHODS } from './stores/store.js';

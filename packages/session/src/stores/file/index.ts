@@ -1,0 +1,3 @@
+/** `tessera-session/stores/file`: the file store (one JSON file per session; single process). */
+export type { FileStoreOptions } from './file-store.js';
+export { createFileStore } from './file-store.js';

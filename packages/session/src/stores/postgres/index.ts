@@ -1,0 +1,12 @@
+/**
+ * `tessera-session/stores/postgres`: the PostgreSQL store (through `pg`), its schema SQL and its
+ * invalidation channel for `withReadCache`.
+ */
+export { createPostgresInvalidation } from './postgres-invalidation.js';
+export type {
+  PostgresConnection,
+  PostgresStore,
+  PostgresStoreOptions,
+} from './postgres-store.js';
+export { createPostgresStore } from './postgres-store.js';
+export { schemaStatements } from './schema.js';

@@ -1,0 +1,644 @@
+/**
+ * The Redis store: sessions as Redis hashes (one field per data key), patched by Lua scripts
+ * that touch one hash slot each, so it runs on standalone Redis, Sentinel and Cluster alike.
+ * ioredis is imported here only, so users of other stores never load it.
+ *
+ * Keys (prefix `tessera:` by default): `s:{<key>}` session hash, `h:{<handle>}` handle → key,
+ * `u:{<userId>}` the user's sessions (sorted set scored by an expiry bound, cleaned as it is
+ * read), `kv:{ns:<ns>}:<key>` a key-value entry and `kvi:{ns:<ns>}` its namespace index.
+ */
+import { createHash } from 'node:crypto';
+import { Cluster, Redis } from 'ioredis';
+import { withDeadline } from '../../shared/deadline.js';
+import { isTesseraError, TesseraError } from '../../shared/errors.js';
+import { parseJsonText } from '../internal/json.js';
+import {
+  validateExpiry,
+  validateKey,
+  validateKvValue,
+  validatePatch,
+  validateRecord,
+  validateTime,
+} from '../internal/records.js';
+import type { KeyValueEntry, SessionRecord, Store, StoreClockOptions } from '../store.js';
+import { decodeRecord, encodeEntries } from './internal/records.js';
+import {
+  CREATE_SESSION,
+  DELETE_SESSION,
+  EXTEND_HANDLE,
+  KV_DELETE,
+  KV_LIST,
+  KV_PURGE,
+  KV_SET,
+  PATCH_SESSION,
+  PURGE_SESSION,
+  RELEASE_HANDLE,
+  SWAP_HANDLE,
+  TOUCH_SESSION,
+} from './internal/scripts.js';
+
+/** An ioredis client: a standalone/Sentinel `Redis` or a `Cluster`. */
+export type RedisClient = Redis | Cluster;
+
+/** Where the Redis store connects. */
+export type RedisConnection =
+  /** `redis://`, `rediss://` or `redis+cluster://host1:port1,host2:port2` (`rediss+cluster://` for TLS). */
+  | { url: string }
+  /** An existing ioredis client or Cluster (Sentinel: a client made with `sentinels`); not closed by the store. */
+  | { client: RedisClient };
+
+export interface RedisStoreOptions extends StoreClockOptions {
+  /** Prefix of every key and channel. Default `tessera:`. */
+  prefix?: string;
+  /** Every call fails with `ERR_STORE_UNAVAILABLE` after this long. Default 2000 ms. */
+  timeoutMs?: number;
+}
+
+/** The Redis store, with what `createRedisInvalidation` needs. */
+export interface RedisStore extends Store {
+  readonly kind: 'redis';
+  /** The ioredis client in use (for pub/sub, health checks). */
+  readonly client: RedisClient;
+  /** The key prefix in use. */
+  readonly prefix: string;
+}
+
+interface Script {
+  source: string;
+  sha: string;
+}
+
+function script(source: string): Script {
+  return { source, sha: createHash('sha1').update(source).digest('hex') };
+}
+
+const scripts = {
+  create: script(CREATE_SESSION),
+  patch: script(PATCH_SESSION),
+  touch: script(TOUCH_SESSION),
+  delete: script(DELETE_SESSION),
+  purge: script(PURGE_SESSION),
+  swapHandle: script(SWAP_HANDLE),
+  releaseHandle: script(RELEASE_HANDLE),
+  extendHandle: script(EXTEND_HANDLE),
+  kvSet: script(KV_SET),
+  kvDelete: script(KV_DELETE),
+  kvList: script(KV_LIST),
+  kvPurge: script(KV_PURGE),
+};
+
+/**
+ * An ioredis client for a store URL, made to fail fast while Redis is away: a command
+ * timeout, one retry per command, and reconnects every second at most.
+ * @example const client = connectRedis('redis+cluster://10.0.0.1:7000,10.0.0.2:7000', 2000);
+ */
+export function connectRedis(url: string, timeoutMs: number): RedisClient {
+  const parsed = parseUrl(url);
+  const retryStrategy = (times: number): number => Math.min(times * 100, 1000);
+  if (parsed.cluster) {
+    const cluster = new Cluster(parsed.nodes, {
+      clusterRetryStrategy: retryStrategy,
+      enableOfflineQueue: true,
+      redisOptions: {
+        connectTimeout: timeoutMs,
+        commandTimeout: timeoutMs,
+        maxRetriesPerRequest: 1,
+        ...(parsed.username ? { username: parsed.username } : {}),
+        ...(parsed.password ? { password: parsed.password } : {}),
+        ...(parsed.tls ? { tls: {} } : {}),
+      },
+    });
+    cluster.on('error', () => {
+      // Reported to callers as ERR_STORE_UNAVAILABLE; an unheard 'error' would be logged.
+    });
+    return cluster;
+  }
+  const client = new Redis(url, {
+    connectTimeout: timeoutMs,
+    commandTimeout: timeoutMs,
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: true,
+    retryStrategy,
+  });
+  client.on('error', () => {
+    // As above.
+  });
+  return client;
+}
+
+interface ParsedUrl {
+  cluster: boolean;
+  tls: boolean;
+  nodes: Array<{ host: string; port: number }>;
+  username?: string;
+  password?: string;
+}
+
+function parseUrl(url: string): ParsedUrl {
+  const match = /^(rediss?)(\+cluster)?:\/\/(?:([^@/]*)@)?([^/?#]*)/.exec(url);
+  if (!match) {
+    throw new TesseraError(
+      'ERR_CONFIG',
+      'createRedisStore: `url` must start with redis://, rediss:// or redis+cluster://host:port,…',
+    );
+  }
+  const [, scheme, cluster, auth, hosts] = match;
+  if (!cluster) return { cluster: false, tls: scheme === 'rediss', nodes: [] };
+  const nodes = (hosts ?? '').split(',').map((part) => {
+    const at = part.lastIndexOf(':');
+    const host = at > 0 ? part.slice(0, at) : part;
+    const port = at > 0 ? Number(part.slice(at + 1)) : 6379;
+    if (!host || !Number.isInteger(port) || port <= 0 || port > 65535) {
+      throw new TesseraError(
+        'ERR_CONFIG',
+        `createRedisStore: \`url\` has a bad cluster node "${part}"; write host:port pairs separated by commas.`,
+      );
+    }
+    return { host: host.replace(/^\[|\]$/g, ''), port };
+  });
+  const parsed: ParsedUrl = { cluster: true, tls: scheme === 'rediss', nodes };
+  if (auth) {
+    const colon = auth.indexOf(':');
+    const user = decodeURIComponent(colon >= 0 ? auth.slice(0, colon) : auth);
+    const password = colon >= 0 ? decodeURIComponent(auth.slice(colon + 1)) : '';
+    if (colon >= 0) {
+      if (user) parsed.username = user;
+      parsed.password = password;
+    } else {
+      parsed.password = user;
+    }
+  }
+  return parsed;
+}
+
+function unavailable(message: string, cause?: unknown): TesseraError {
+  return new TesseraError('ERR_STORE_UNAVAILABLE', message, cause ? { cause } : undefined);
+}
+
+const FAILING_STATES = new Set(['reconnecting', 'close', 'end', 'disconnecting']);
+
+/**
+ * Creates a Redis store.
+ * @example
+ * import { createRedisStore } from 'tessera-session/stores/redis';
+ * const store = createRedisStore({ url: 'redis://127.0.0.1:6379' });
+ * const cluster = createRedisStore({ url: 'redis+cluster://10.0.0.1:7000,10.0.0.2:7000' });
+ */
+export function createRedisStore(
+  connection: RedisConnection,
+  options: RedisStoreOptions = {},
+): RedisStore {
+  const prefix = options.prefix ?? 'tessera:';
+  if (typeof prefix !== 'string') {
+    throw new TesseraError('ERR_CONFIG', 'createRedisStore: `prefix` must be a string.');
+  }
+  const timeoutMs = options.timeoutMs ?? 2000;
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+    throw new TesseraError(
+      'ERR_CONFIG',
+      'createRedisStore: `timeoutMs` must be a positive number.',
+    );
+  }
+  const now = options.now ?? Date.now;
+  let client: RedisClient;
+  let owned: boolean;
+  if ('client' in connection && connection.client) {
+    client = connection.client;
+    owned = false;
+  } else if ('url' in connection && typeof connection.url === 'string') {
+    client = connectRedis(connection.url, timeoutMs);
+    owned = true;
+  } else {
+    throw new TesseraError(
+      'ERR_CONFIG',
+      'createRedisStore: pass { url: "redis://…" } or { client } (an ioredis Redis or Cluster).',
+    );
+  }
+  const isCluster = client instanceof Cluster;
+  let closed = false;
+
+  const sessionKey = (key: string): string => `${prefix}s:{${key}}`;
+  const handleKey = (handle: string): string => `${prefix}h:{${handle}}`;
+  const userKey = (userId: string): string => `${prefix}u:{${userId}}`;
+  const kvPrefix = (ns: string): string => `${prefix}kv:{ns:${ns}}:`;
+  const kvIndex = (ns: string): string => `${prefix}kvi:{ns:${ns}}`;
+  /** The wall-clock time at which Redis should drop something that dies at `at` (store clock). */
+  const wallClock = (at: number): string => String(Math.ceil(Date.now() + (at - now())));
+
+  /** Runs one store operation: closed and connection checks, one overall timeout. */
+  async function run<T>(operation: string, body: () => Promise<T>): Promise<T> {
+    if (closed) {
+      throw new TesseraError('ERR_STORE_CLOSED', `RedisStore.${operation}: the store is closed.`);
+    }
+    if (FAILING_STATES.has(client.status)) {
+      throw unavailable(`RedisStore.${operation}: Redis is unreachable (${client.status}).`);
+    }
+    try {
+      return await withDeadline(body(), timeoutMs, () =>
+        unavailable(`RedisStore.${operation}: no answer within ${timeoutMs} ms.`),
+      );
+    } catch (error) {
+      if (isTesseraError(error)) throw error;
+      throw unavailable(`RedisStore.${operation}: Redis command failed.`, error);
+    }
+  }
+
+  async function evalScript(
+    s: Script,
+    keys: string[],
+    args: Array<string | number>,
+  ): Promise<unknown> {
+    try {
+      return await client.evalsha(s.sha, keys.length, ...keys, ...args);
+    } catch (error) {
+      if (error instanceof Error && error.message.startsWith('NOSCRIPT')) {
+        return client.eval(s.source, keys.length, ...keys, ...args);
+      }
+      throw error;
+    }
+  }
+
+  async function hgetall(key: string): Promise<SessionRecord | null> {
+    const fields = await client.hgetall(sessionKey(key));
+    const record = decodeRecord(key, fields);
+    if (!record || record.expiresAt <= now()) return null;
+    return record;
+  }
+
+  /** Index clean-up after a session is gone; failures only leave stale entries behind. */
+  async function dropIndexes(key: string, userId: string, handle: string): Promise<void> {
+    const work: Array<Promise<unknown>> = [];
+    if (handle) work.push(evalScript(scripts.releaseHandle, [handleKey(handle)], [key]));
+    if (userId) work.push(client.zrem(userKey(userId), key));
+    await Promise.all(work);
+  }
+
+  /** Claims `handle` for `key`: 'claimed', 'ours' (already pointed at key) or 'taken'. */
+  async function claimHandle(handle: string, key: string, bound: number): Promise<string> {
+    const hk = handleKey(handle);
+    const pxat = wallClock(bound);
+    for (let attempt = 0; attempt < 5; attempt++) {
+      if ((await client.set(hk, key, 'PXAT', pxat, 'NX')) === 'OK') return 'claimed';
+      const current = await client.get(hk);
+      if (current === null) continue;
+      if (current === key) return 'ours';
+      const holder = await hgetall(current);
+      if (holder && holder.handle === handle) return 'taken';
+      if ((await evalScript(scripts.swapHandle, [hk], [current, key, pxat])) === 1) {
+        return 'claimed';
+      }
+    }
+    return 'taken';
+  }
+
+  async function scanAll(pattern: string): Promise<string[]> {
+    const nodes = isCluster ? (client as Cluster).nodes('master') : [client as Redis];
+    const found: string[] = [];
+    for (const node of nodes) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+        cursor = next;
+        found.push(...keys);
+      } while (cursor !== '0');
+    }
+    return found;
+  }
+
+  function escapeGlob(text: string): string {
+    return text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
+  }
+
+  function kvText(value: unknown, expiresAt: number | null): string {
+    validateKvValue(value);
+    return `${expiresAt === null ? '' : String(expiresAt)}|${JSON.stringify(value)}`;
+  }
+
+  function kvDecode(stored: string): { expiresAt: number | null; value: unknown } {
+    const bar = stored.indexOf('|');
+    const head = stored.slice(0, bar);
+    return {
+      expiresAt: head === '' ? null : Number(head),
+      value: parseJsonText(stored.slice(bar + 1), 'key-value value'),
+    };
+  }
+
+  function assertNs(ns: unknown, key: unknown): void {
+    validateKey(ns, 'ns');
+    validateKey(key, 'key');
+  }
+
+  const store: RedisStore = {
+    kind: 'redis',
+    client,
+    prefix,
+
+    get(key) {
+      return run('get', async () => {
+        if (typeof key !== 'string' || key.length === 0) return null;
+        return hgetall(key);
+      });
+    },
+
+    getByHandle(handle) {
+      return run('getByHandle', async () => {
+        if (typeof handle !== 'string' || handle.length === 0) return null;
+        const key = await client.get(handleKey(handle));
+        if (key === null) return null;
+        const record = await hgetall(key);
+        return record && record.handle === handle ? record : null;
+      });
+    },
+
+    create(record) {
+      return run('create', async () => {
+        validateRecord(record);
+        const bound = Math.max(record.expiresAt, record.absoluteExpiresAt);
+        const fields: string[] = [
+          '_h',
+          record.handle,
+          '_c',
+          String(record.createdAt),
+          '_l',
+          String(record.lastSeenAt),
+          '_e',
+          String(record.expiresAt),
+          '_x',
+          String(record.absoluteExpiresAt),
+          '_b',
+          String(bound),
+        ];
+        if (record.userId !== null) fields.push('_u', record.userId);
+        if (record.authAt !== null) fields.push('_a', String(record.authAt));
+        fields.push(...encodeEntries('d:', record.data), ...encodeEntries('m:', record.meta));
+
+        const claim = await claimHandle(record.handle, record.key, bound);
+        if (claim === 'taken') {
+          throw new TesseraError(
+            'ERR_STORE_CONFLICT',
+            'create: a live session already has this handle; generate a new one.',
+          );
+        }
+        const created = await evalScript(
+          scripts.create,
+          [sessionKey(record.key)],
+          [now(), wallClock(record.expiresAt), ...fields],
+        );
+        if (created !== 1) {
+          if (claim === 'claimed') {
+            await evalScript(scripts.releaseHandle, [handleKey(record.handle)], [record.key]);
+          }
+          throw new TesseraError(
+            'ERR_STORE_CONFLICT',
+            'create: a live session already has this key; generate a new session ID.',
+          );
+        }
+        if (record.userId !== null) {
+          await client.zadd(userKey(record.userId), bound, record.key);
+        }
+      });
+    },
+
+    patch(key, patch) {
+      return run('patch', async () => {
+        validateKey(key, 'key');
+        validatePatch(patch);
+        const set = patch.set ?? {};
+        const pairs = encodeEntries('d:', set);
+        pairs.push(...encodeEntries('m:', patch.meta ?? {}));
+        const dels = [
+          ...(patch.unset ?? []),
+          ...Object.keys(set).filter((name) => set[name] === undefined),
+        ].map((name) => `d:${name}`);
+        for (const name of Object.keys(patch.meta ?? {})) {
+          if (patch.meta?.[name] === undefined) dels.push(`m:${name}`);
+        }
+        if (patch.lastSeenAt !== undefined) pairs.push('_l', String(patch.lastSeenAt));
+        if (patch.authAt === null) dels.push('_a');
+        else if (patch.authAt !== undefined) pairs.push('_a', String(patch.authAt));
+        const userChange = patch.userId === undefined ? '0' : patch.userId === null ? '2' : '1';
+        const result = await evalScript(
+          scripts.patch,
+          [sessionKey(key)],
+          [
+            now(),
+            patch.expiresAt === undefined ? '' : wallClock(patch.expiresAt),
+            pairs.length / 2,
+            dels.length,
+            ...pairs,
+            ...dels,
+            patch.expiresAt === undefined ? '' : String(patch.expiresAt),
+            patch.absoluteExpiresAt === undefined ? '' : String(patch.absoluteExpiresAt),
+            userChange,
+            typeof patch.userId === 'string' ? patch.userId : '',
+          ],
+        );
+        if (!Array.isArray(result)) return false;
+        const [oldUser, newUser, handle, bound] = result as string[];
+        if (bound) {
+          const work: Array<Promise<unknown>> = [
+            evalScript(
+              scripts.extendHandle,
+              [handleKey(handle ?? '')],
+              [key, wallClock(Number(bound))],
+            ),
+          ];
+          if (oldUser && oldUser !== newUser) work.push(client.zrem(userKey(oldUser), key));
+          if (newUser) work.push(client.zadd(userKey(newUser), Number(bound), key));
+          await Promise.all(work);
+        }
+        return true;
+      });
+    },
+
+    touch(key, lastSeenAt, expiresAt) {
+      return run('touch', async () => {
+        validateKey(key, 'key');
+        validateTime(lastSeenAt, 'lastSeenAt');
+        validateTime(expiresAt, 'expiresAt');
+        const result = await evalScript(
+          scripts.touch,
+          [sessionKey(key)],
+          [now(), String(lastSeenAt), String(expiresAt), wallClock(expiresAt)],
+        );
+        if (!Array.isArray(result)) return false;
+        if (result[0] === 2) {
+          const [, userId, handle, bound] = result as [number, string, string, string];
+          const work: Array<Promise<unknown>> = [
+            evalScript(scripts.extendHandle, [handleKey(handle)], [key, wallClock(Number(bound))]),
+          ];
+          if (userId) work.push(client.zadd(userKey(userId), Number(bound), key));
+          await Promise.all(work);
+        }
+        return true;
+      });
+    },
+
+    delete(key) {
+      return run('delete', async () => {
+        if (typeof key !== 'string' || key.length === 0) return false;
+        const result = (await evalScript(scripts.delete, [sessionKey(key)], [now(), ''])) as
+          | [number, string, string]
+          | [];
+        if (result.length === 0) return false;
+        const [live, userId, handle] = result as [number, string, string];
+        await dropIndexes(key, userId, handle);
+        return live === 1;
+      });
+    },
+
+    listByUser(userId) {
+      return run('listByUser', async () => {
+        validateKey(userId, 'userId');
+        const index = userKey(userId);
+        const at = now();
+        await client.zremrangebyscore(index, '-inf', String(at));
+        const keys = await client.zrange(index, '0', '-1');
+        const records = await Promise.all(keys.map((key) => hgetall(key)));
+        const live: SessionRecord[] = [];
+        const stale: string[] = [];
+        records.forEach((record, i) => {
+          if (record && record.userId === userId) live.push(record);
+          else if (!record) stale.push(keys[i] as string);
+        });
+        if (stale.length > 0) await client.zrem(index, ...stale);
+        return live.sort((a, b) => a.createdAt - b.createdAt);
+      });
+    },
+
+    deleteByUser(userId, exceptKey) {
+      return run('deleteByUser', async () => {
+        validateKey(userId, 'userId');
+        const index = userKey(userId);
+        const keys = (await client.zrange(index, '0', '-1')).filter((key) => key !== exceptKey);
+        const at = now();
+        let count = 0;
+        await Promise.all(
+          keys.map(async (key) => {
+            const result = (await evalScript(scripts.delete, [sessionKey(key)], [at, userId])) as
+              | [number, string, string]
+              | [];
+            if (result.length > 0) {
+              const [live, , handle] = result as [number, string, string];
+              if (live === 1) count++;
+              await dropIndexes(key, userId, handle);
+            } else {
+              // Gone or moved to another user: only the index entry is stale.
+              const record = await hgetall(key);
+              if (!record || record.userId !== userId) await client.zrem(index, key);
+            }
+          }),
+        );
+        return count;
+      });
+    },
+
+    purgeExpired() {
+      return run('purgeExpired', async () => {
+        const at = now();
+        let count = 0;
+        const sessionPrefix = `${prefix}s:{`;
+        const sessions = await scanAll(`${escapeGlob(prefix)}s:*`);
+        for (const redisKey of sessions) {
+          const result = await evalScript(scripts.purge, [redisKey], [at]);
+          if (!Array.isArray(result)) continue;
+          count++;
+          const key = redisKey.slice(sessionPrefix.length, -1);
+          const [userId, handle] = result as [string, string];
+          await dropIndexes(key, userId, handle);
+        }
+        const indexes = await scanAll(`${escapeGlob(prefix)}kvi:*`);
+        for (const index of indexes) {
+          const entryPrefix = `${prefix}kv:${index.slice(prefix.length + 4)}:`;
+          for (;;) {
+            const removed = Number(
+              await evalScript(scripts.kvPurge, [index], [String(at), entryPrefix]),
+            );
+            count += removed;
+            if (removed < 1000) break;
+          }
+        }
+        return count;
+      });
+    },
+
+    kvGet(ns, key) {
+      return run('kvGet', async () => {
+        assertNs(ns, key);
+        const stored = await client.get(kvPrefix(ns) + key);
+        if (stored === null) return null;
+        const entry = kvDecode(stored);
+        if (entry.expiresAt !== null && entry.expiresAt <= now()) return null;
+        return entry.value;
+      });
+    },
+
+    kvSet(ns, key, value, expiresAt, setOptions) {
+      return run('kvSet', async () => {
+        assertNs(ns, key);
+        validateExpiry(expiresAt);
+        const text = kvText(value, expiresAt);
+        const written = await evalScript(
+          scripts.kvSet,
+          [kvPrefix(ns) + key, kvIndex(ns)],
+          [
+            now(),
+            setOptions?.ifAbsent ? '1' : '0',
+            text,
+            expiresAt === null ? '' : String(expiresAt),
+            expiresAt === null ? '' : wallClock(expiresAt),
+            key,
+          ],
+        );
+        return written === 1;
+      });
+    },
+
+    kvDelete(ns, key) {
+      return run('kvDelete', async () => {
+        assertNs(ns, key);
+        const deleted = await evalScript(
+          scripts.kvDelete,
+          [kvPrefix(ns) + key, kvIndex(ns)],
+          [now(), key],
+        );
+        return deleted === 1;
+      });
+    },
+
+    kvList(ns) {
+      return run('kvList', async () => {
+        validateKey(ns, 'ns');
+        const at = now();
+        const flat = (await evalScript(
+          scripts.kvList,
+          [kvIndex(ns)],
+          [at, kvPrefix(ns)],
+        )) as string[];
+        const entries: KeyValueEntry[] = [];
+        for (let i = 0; i < flat.length; i += 2) {
+          const entry = kvDecode(flat[i + 1] as string);
+          if (entry.expiresAt !== null && entry.expiresAt <= at) continue;
+          entries.push({ key: flat[i] as string, value: entry.value, expiresAt: entry.expiresAt });
+        }
+        return entries;
+      });
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (!owned) return;
+      try {
+        await Promise.race([
+          client.quit(),
+          new Promise((resolve) => setTimeout(resolve, timeoutMs).unref()),
+        ]);
+      } catch {
+        // Already disconnected.
+      }
+      client.disconnect();
+    },
+  };
+  return store;
+}

@@ -1,3 +1,0 @@
-/** `tessera/stores/file`: the file store (one JSON file per session; single process). */
-export type { FileStoreOptions } from './file-store.js';
-export { createFileStore } from './file-store.js';
