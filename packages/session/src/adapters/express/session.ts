@@ -204,7 +204,8 @@ export class Session {
 
   #controller(): SessionController {
     const controller = controllerOf(this);
-    if (!controller) throw new Error('this session is not attached to a tessera-session/express request');
+    if (!controller)
+      throw new Error('this session is not attached to a tessera-session/express request');
     return controller;
   }
 

@@ -184,7 +184,10 @@ function withCookies(response: Response, cookies: string[]): Response {
  */
 export function createFetchSessions(options: FetchSessionOptions): FetchSessions {
   if (!options || typeof options !== 'object') {
-    throw new TesseraError('ERR_CONFIG', 'tessera-session/fetch needs options with a store (or a manager)');
+    throw new TesseraError(
+      'ERR_CONFIG',
+      'tessera-session/fetch needs options with a store (or a manager)',
+    );
   }
   const { manager: givenManager, store, secret, cookieName, cookie, logger, onError } = options;
   let manager: SessionManager;
