@@ -502,6 +502,28 @@ describe('security differences are loud', () => {
     expect(warnings).toHaveLength(1);
   });
 
+  it("warns when cookie.maxAge outlives a Tessera store's server-side timeouts, naming them", async () => {
+    const warnings: string[] = [];
+    const logger = { warn: (m: string) => warnings.push(m) };
+    const store = createMemoryStore({ purgeIntervalMs: 0 });
+    const month = 30 * 86_400;
+    const stated = { secret: SECRET, logger, store, csrf: false as const };
+    await tesseraApp({ ...stated, cookie: { sameSite: 'lax', maxAge: month * 1000 } }, () => {});
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/idleTimeout 1800 s/);
+    await tesseraApp(
+      {
+        ...stated,
+        idleTimeout: month,
+        absoluteTimeout: month,
+        cookie: { sameSite: 'lax', maxAge: month * 1000 },
+      },
+      () => {},
+    );
+    expect(warnings).toHaveLength(1);
+    await store.close();
+  });
+
   it('csrf: false and cookie.sameSite: false restore @fastify/session behaviour', async () => {
     const app = await tesseraApp(
       { secret: SECRET, csrf: false, cookie: { secure: false, sameSite: false } },

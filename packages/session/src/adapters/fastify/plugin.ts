@@ -165,6 +165,7 @@ function createEngine(fastify: FastifyInstance, resolved: ResolvedFastifyOptions
   let persist: Engine['persist'];
   let discardNew: Engine['discardNew'] = async () => {};
   if (tessera) {
+    warnShorterLifetime(resolved, logger);
     const built = tesseraManager(resolved);
     manager = built.manager;
     store = built.store;
@@ -224,6 +225,21 @@ function warnDifferences(resolved: ResolvedFastifyOptions, logger: SessionLogger
   if (notes.length === 0) return;
   logger.warn(
     `tessera-session/fastify differs from @fastify/session for security: ${notes.join('; ')}. Setting these options explicitly silences this warning.`,
+  );
+}
+
+/**
+ * A Tessera store ends sessions on the server after `idleTimeout` (default 30 minutes) and
+ * `absoluteTimeout` (12 hours); a longer `cookie.maxAge` would outlive them. Said once.
+ */
+function warnShorterLifetime(resolved: ResolvedFastifyOptions, logger: SessionLogger): void {
+  const maxAge = resolved.cookie.maxAge;
+  if (resolved.manager !== undefined || typeof maxAge !== 'number') return;
+  const idle = (resolved.managerOptions.idleTimeout ?? 1800) * 1000;
+  const absolute = (resolved.managerOptions.absoluteTimeout ?? 43_200) * 1000;
+  if (maxAge <= Math.min(idle, absolute)) return;
+  logger.warn(
+    `tessera-session/fastify: cookie.maxAge (${maxAge} ms) is longer than the Tessera store's server-side limits (idleTimeout ${idle / 1000} s, absoluteTimeout ${absolute / 1000} s), which end the session first; raise idleTimeout/absoluteTimeout (seconds) to keep sessions as long as the cookie.`,
   );
 }
 
