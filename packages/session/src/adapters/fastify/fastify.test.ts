@@ -230,6 +230,18 @@ describe('tessera-session/fastify request.session', () => {
     expect(await store.listByUser('alice')).toEqual([]);
   });
 
+  it('login with remember makes the cookie persistent (Expires), capped by the session lifetime', async () => {
+    const app = await build({ store: memoryStore(), absoluteTimeout: 7200 }, (a) => {
+      a.post('/login', async (request) => {
+        await request.sessionControl.login('alice', { remember: true });
+        return { maxAge: request.session.cookie.originalMaxAge };
+      });
+    });
+    const res = await app.inject({ method: 'POST', url: '/login', headers: sameOrigin });
+    expect(res.json()).toEqual({ maxAge: 7_200_000 });
+    expect(setCookies(res)[0]).toContain(`Expires=${new Date(now() + 7_200_000).toUTCString()}`);
+  });
+
   it('keeps no request object in stored state: every record written is plain JSON data', async () => {
     const writes: unknown[] = [];
     const inner = memoryStore();
