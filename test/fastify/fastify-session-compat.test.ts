@@ -384,6 +384,26 @@ describe('end-of-request rules', () => {
     expect(setCookies(none)).toEqual([]);
   });
 
+  it('re-signs the cookie of a session signed with an older secret, even when nothing is saved', async () => {
+    const store = countingStore();
+    store.map.set('Qk_XT2K7-clT-x1tVvoY6tIQ83iP72KN', { cookie: {}, kept: true });
+    const newer = 'a-newer-secret-of-at-least-32-characters!';
+    const app = await tesseraApp(
+      { ...plain, secret: [newer, SECRET], store, rolling: false, saveUninitialized: false },
+      (a) => a.get('/', async (request) => ({ kept: request.session.kept })),
+    );
+    const old = `sessionId=${encodeURIComponent(new Signer(SECRET).sign('Qk_XT2K7-clT-x1tVvoY6tIQ83iP72KN'))}`;
+    const res = await app.inject({ url: '/', headers: { cookie: old } });
+    expect(res.json()).toEqual({ kept: true });
+    const value = decodeURIComponent(jar(res).slice('sessionId='.length));
+    expect(new Signer(newer).unsign(value)).toEqual({
+      valid: true,
+      renew: false,
+      value: 'Qk_XT2K7-clT-x1tVvoY6tIQ83iP72KN',
+    });
+    expect(store.calls.set).toBe(0);
+  });
+
   it('gives no session outside cookie.path', async () => {
     const app = await tesseraApp(
       { secret: SECRET, cookie: { secure: false, path: '/app' } },

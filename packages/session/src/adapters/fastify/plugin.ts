@@ -171,7 +171,11 @@ async function endRequest(engine: Engine, request: StatefulRequest): Promise<voi
   const cookie = sessionCookieOf(sessionObject, session);
   if (cookie === undefined) return;
   const signed = resolved.signer.sign(session.id);
-  const idChanged = cookieValue !== signed;
+  const idChanged = session.id !== lifecycle.cookieId;
+  // The same session under a cookie signed with an older secret: re-sign it. (@fastify/session
+  // treats it as a new session and, without saveUninitialized, clears the cookie: a sign-out
+  // on every secret rotation.)
+  const resign = !idChanged && cookieValue !== signed;
   const modified = isDataModified(session) || state.loggedIn || (session.isDirty && !session.isNew);
   const save = idChanged ? resolved.saveUninitialized || modified : resolved.rolling || modified;
   const insecure = cookie.secure === true && !exchange.isSecure;
@@ -191,7 +195,7 @@ async function endRequest(engine: Engine, request: StatefulRequest): Promise<voi
       engine.warnOnce('secure-over-http', message);
     }
     if (cookieValue !== null && idChanged) clear();
-    if (wasSaved(sessionObject)) send();
+    if (wasSaved(sessionObject) || (resign && !insecure)) send();
     return;
   }
   await engine.persist(session);
