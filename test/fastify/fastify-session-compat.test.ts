@@ -432,6 +432,29 @@ describe('request.session methods', () => {
     expect((await app.inject({ url: '/' })).json()).toEqual({ error: null, someData: 'gone' });
   });
 
+  it('touch() restarts the cookie expiry from its maxAge; without maxAge it changes nothing', async () => {
+    let time = Date.UTC(2026, 0, 1);
+    const now = (): number => time;
+    const app = await tesseraApp(
+      { ...plain, now, cookie: { secure: false, maxAge: 10_000 } },
+      (a) =>
+        a.get('/', async (request) => {
+          const before = request.session.cookie.expires?.valueOf();
+          time += 4_000;
+          request.session.touch();
+          return { moved: (request.session.cookie.expires?.valueOf() ?? 0) - (before ?? 0) };
+        }),
+    );
+    expect((await app.inject({ url: '/' })).json()).toEqual({ moved: 4_000 });
+    const session = await tesseraApp(plain, (a) =>
+      a.get('/', async (request) => {
+        request.session.touch();
+        return { expires: request.session.cookie.expires };
+      }),
+    );
+    expect((await session.inject({ url: '/' })).json()).toEqual({ expires: null });
+  });
+
   it('idGenerator is used without and with the request (regenerate sees the old session)', async () => {
     const app = await tesseraApp(
       {
