@@ -57,6 +57,7 @@ export {
   isValidSessionId,
 } from './shared/ids.js';
 export type {
+  CreateWithinLimitResult,
   KeyValueEntry,
   SessionData,
   SessionMeta,
@@ -64,5 +65,6 @@ export type {
   SessionRecord,
   Store,
   StoreClockOptions,
+  UserSessionLimit,
 } from './stores/store.js';
-export { STORE_METHODS } from './stores/store.js';
+export { OPTIONAL_STORE_METHODS, STORE_METHODS } from './stores/store.js';

@@ -10,6 +10,7 @@ import {
   createTokenGuard,
   type TokenGuard,
   type TokenGuardOptions,
+  type TokenRequest,
 } from '../../http/token-guard.js';
 import type { AccessTokenClaims } from '../../tokens/index.js';
 
@@ -29,11 +30,16 @@ export function requireToken(
 ): (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void {
   const resolved = 'authenticate' in guard ? guard : createTokenGuard(guard);
   return (req, res, next) => {
-    const request = {
+    const request: TokenRequest = {
       header: (name: string) => {
         const value = req.headers[name];
         return Array.isArray(value) ? value[0] : value;
       },
+      method: req.method ?? 'GET',
+      // Express's `req.secure` honours its `trust proxy` setting; a bare Node request has none.
+      isSecure:
+        (req as { secure?: boolean }).secure ??
+        (req.socket as { encrypted?: boolean } | undefined)?.encrypted === true,
     };
     resolved.authenticate(request, require).then((result) => {
       if (result.ok) {

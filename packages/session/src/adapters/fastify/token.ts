@@ -31,6 +31,8 @@ export function requireToken(
           const value = request.headers[name];
           return Array.isArray(value) ? value[0] : value;
         },
+        method: request.method,
+        isSecure: request.protocol === 'https',
       },
       require,
     );

@@ -30,7 +30,12 @@ export function withToken<Rest extends unknown[]>(
   const resolved = 'authenticate' in guard ? guard : createTokenGuard(guard);
   return async (request, ...rest) => {
     const result = await resolved.authenticate(
-      { header: (name) => request.headers.get(name) ?? undefined },
+      {
+        header: (name) => request.headers.get(name) ?? undefined,
+        method: request.method,
+        isSecure: request.url.startsWith('https:'),
+        url: request.url,
+      },
       require,
     );
     if (result.ok) return handler(request, { auth: result.claims }, ...rest);
