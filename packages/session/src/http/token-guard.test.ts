@@ -112,7 +112,10 @@ describe('token guard', () => {
     const token = await tokens.sign({ sub: 'alice' });
     const headerOnly = createTokenGuard({ tokens });
     const cookies = createTokenGuard({ tokens, source: 'header-or-cookie' });
-    const viaCookie = { ...request({ cookie: `theme=dark; __Host-tessera.at=${token}` }), method: 'GET' };
+    const viaCookie = {
+      ...request({ cookie: `theme=dark; __Host-tessera.at=${token}` }),
+      method: 'GET',
+    };
     expect((await headerOnly.authenticate(viaCookie)).ok).toBe(false);
     expect((await cookies.authenticate(viaCookie)).ok).toBe(true);
   });

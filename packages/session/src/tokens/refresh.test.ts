@@ -218,7 +218,8 @@ describe('refresh tokens: reuse detection and grace', () => {
       expect((await refresh.rotate(t0)).token).toBe(r1.token);
     }
     // The budget is spent: further replays get nothing, and the holder stays signed in.
-    for (let i = 0; i < 5; i++) expect(await codeOf(refresh.rotate(t0))).toBe('ERR_REFRESH_INVALID');
+    for (let i = 0; i < 5; i++)
+      expect(await codeOf(refresh.rotate(t0))).toBe('ERR_REFRESH_INVALID');
     expect(events.filter((e) => e.type === 'refresh_retried')).toHaveLength(MAX_GRACE_RETRIES);
     expect(await store.get(record.key)).not.toBeNull();
     expect((await refresh.rotate(r1.token)).generation).toBe(2);

@@ -14,8 +14,8 @@ import type {
   onSendAsyncHookHandler,
 } from 'fastify';
 import fp from 'fastify-plugin';
+import { createPeerCookieCodec } from '../../cookies/codec.js';
 import type { CookieAttributeOptions } from '../../cookies/index.js';
-import { createCookieCodec } from '../../cookies/index.js';
 import { createSessionManager, type SessionManager } from '../../core/manager.js';
 import type { SessionManagerOptions } from '../../core/options.js';
 import {
@@ -167,7 +167,7 @@ const tesseraFastify: FastifyPluginAsync<FastifySessionPluginOptions> = async (
   const now = managerOptions.now ?? Date.now;
   const cookieMaxAge = cookieLifetimeSeconds(cookie);
   const { maxAge: _ms, ...attributes } = cookie ?? {};
-  const codec = createCookieCodec({
+  const codec = createPeerCookieCodec({
     ...attributes,
     name: cookieName ?? 'tessera.sid',
     ...(secret === undefined ? {} : { secrets: secret }),
