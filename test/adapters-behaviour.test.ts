@@ -144,6 +144,20 @@ for (const kind of ADAPTERS) {
       expect(mallorys.body).toEqual({ data: {} });
     });
 
+    it('takes the session ID only from the cookie: never from the URL or another header (checklist SID-04)', async () => {
+      const cookie = await signIn();
+      const value = cookie.slice(cookie.indexOf('=') + 1);
+      for (const request of [
+        { path: `/data?sid=${encodeURIComponent(value)}` },
+        { path: `/data?${app.cookieName}=${encodeURIComponent(value)}` },
+        { path: '/data', headers: { 'x-session-id': value, authorization: `Bearer ${value}` } },
+      ]) {
+        const res = await app.request(request);
+        expect(res.status).toBe(200);
+        expect(res.body).toEqual({ data: {} });
+      }
+    });
+
     it('clears the cookie at logout and forgets the session', async () => {
       const cookie = await signIn();
       const res = await app.request({ method: 'POST', path: '/logout', headers: { cookie } });
