@@ -31,7 +31,7 @@ describe('session IDs (checklist SID-01)', () => {
       if (!/^[A-Za-z0-9_-]{43}$/.test(id) || !isValidSessionId(id)) throw new Error(`bad ID ${id}`);
       if (Buffer.from(id, 'base64url').length !== 32) throw new Error(`short ID ${id}`);
     }
-  });
+  }, 120_000);
 
   it('handles are 128 random bits, distinct from IDs', () => {
     calls.randomBytes.length = 0;
