@@ -410,7 +410,7 @@ describe('sealed cookies: replay after logout and the prefix (issue 11, finding 
 
 describe('sealed cookies: nonces (checklist EC-01)', () => {
   it('never repeats an IV in 100,000 seals', () => {
-    const sealer = createCookieSealer({ keys: [KEY_A] });
+    const sealer = createCookieSealer<number>({ keys: [KEY_A] });
     const seen = new Set<string>();
     for (let i = 0; i < 100_000; i++) {
       const bytes = Buffer.from(sealer.seal(i), 'base64url');
