@@ -56,6 +56,8 @@ export interface MemoryStoreStats {
 
 /** The memory store: a `Store` with counters. */
 export interface MemoryStore extends Store {
+  /** Always present on this store: the per-user cap is atomic here. */
+  createWithinLimit: NonNullable<Store['createWithinLimit']>;
   readonly kind: 'memory';
   /** Current size and the number of evictions so far. */
   stats(): MemoryStoreStats;

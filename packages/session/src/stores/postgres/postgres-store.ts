@@ -52,6 +52,8 @@ export interface PostgresStoreOptions extends StoreClockOptions {
 
 /** The PostgreSQL store, with what `createPostgresInvalidation` needs. */
 export interface PostgresStore extends Store {
+  /** Always present on this store: the per-user cap is atomic here. */
+  createWithinLimit: NonNullable<Store['createWithinLimit']>;
   readonly kind: 'postgres';
   readonly pool: pg.Pool;
   /** Quoted table names and the notification channel. */

@@ -64,6 +64,8 @@ export interface RedisStoreOptions extends StoreClockOptions {
 
 /** The Redis store, with what `createRedisInvalidation` needs. */
 export interface RedisStore extends Store {
+  /** Always present on this store: the per-user cap is atomic here. */
+  createWithinLimit: NonNullable<Store['createWithinLimit']>;
   readonly kind: 'redis';
   /** The ioredis client in use (for pub/sub, health checks). */
   readonly client: RedisClient;

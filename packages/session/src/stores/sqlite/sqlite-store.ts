@@ -51,6 +51,8 @@ export interface SqliteStoreOptions extends StoreClockOptions {
 
 /** The SQLite store. */
 export interface SqliteStore extends Store {
+  /** Always present on this store: the per-user cap is atomic here. */
+  createWithinLimit: NonNullable<Store['createWithinLimit']>;
   readonly kind: 'sqlite';
   /** The database file as given. */
   readonly path: string;
