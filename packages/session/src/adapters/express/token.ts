@@ -3,6 +3,8 @@
  * access token (Bearer header or HttpOnly cookie) with a token guard and answers 401 with
  * `WWW-Authenticate: Bearer error="invalid_token"` when it is absent or invalid, 403 when it
  * lacks a required claim, and 503 when the session check cannot reach the store.
+ * A token from the cookie on an unsafe cross-site request is refused with 403 (`csrf`), and on
+ * HTTPS only the `__Host-` cookie is read (see `http/token-guard.ts`).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {

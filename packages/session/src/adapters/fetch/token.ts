@@ -4,6 +4,8 @@
  * verifies and carries the required claims; it gets them as `ctx.auth`. Otherwise the answer
  * is 401 with `WWW-Authenticate: Bearer error="invalid_token"`, 403 for a missing claim, or
  * 503 when the session check cannot reach the store.
+ * A token from the cookie on an unsafe cross-site request is refused with 403 (`csrf`), and on
+ * HTTPS only the `__Host-` cookie is read (see `http/token-guard.ts`).
  */
 import {
   type ClaimRequirement,
