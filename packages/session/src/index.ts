@@ -43,8 +43,10 @@ export type {
   TokenAuthResult,
   TokenCookieOptions,
   TokenCookies,
+  TokenErrorName,
   TokenGuard,
   TokenGuardOptions,
+  TokenRefusal,
   TokenRequest,
 } from './http/token-guard.js';
 export { createTokenCookies, createTokenGuard } from './http/token-guard.js';
