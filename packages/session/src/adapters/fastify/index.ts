@@ -9,6 +9,7 @@
 import { tessera } from './plugin.js';
 
 export type { FastifyCookieOptions, FastifySessionPluginOptions } from './plugin.js';
+export type { TokenRequestFields } from './request-types.js';
 export type {
   FastifyLoginOptions,
   FastifySession,
