@@ -134,7 +134,10 @@ throw new TesseraError(
     // An `export import` alias cannot name a type-only export (TS1379); in a declaration
     // file `export type { X }` and `export { X }` say the same, so the CJS copy drops `type`.
     const indexCts = esm.replace(/\.js$/, '.d.cts');
-    writeFileSync(indexCts, readFileSync(indexCts, 'utf8').replace(/^export type \{/gm, 'export {'));
+    writeFileSync(
+      indexCts,
+      readFileSync(indexCts, 'utf8').replace(/^export type \{/gm, 'export {'),
+    );
     const typesCjs = join(root, conditions.require.types);
     const target = rel(typesCjs, esm).replace(/\.js$/, '.cjs');
     write(typesCjs, functionDeclaration(target, fn, exportNames(esm.replace(/\.js$/, '.d.ts'))));
