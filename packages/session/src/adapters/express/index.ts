@@ -18,6 +18,7 @@ export type { LegacyStore } from './internal/legacy-manager.js';
 export type { ExpressNext, ExpressRequest, ExpressSessionMiddleware } from './middleware.js';
 export type { ExpressSessionOptions } from './options.js';
 export type { ExpressLoginOptions, SessionCallback } from './session.js';
+export type { SessionData, SessionRequestFields } from './session-data.js';
 export type { StoreConstructor, StoredSession } from './store.js';
 export type { TokenAuthenticatedRequest } from './token.js';
 export { requireToken } from './token.js';

@@ -17,6 +17,7 @@ export type { FastifySessionPluginOptions, IdGenerator } from './options.js';
 export type { FastifySession, FastifySessionCallback } from './session.js';
 export type { CookieSigner, UnsignResult } from './signer.js';
 export { MemoryStore, Store } from './store.js';
+export type { TokenRequestFields } from './request-types.js';
 export { requireToken } from './token.js';
 export { tessera };
 export default tessera;

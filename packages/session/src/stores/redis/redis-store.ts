@@ -8,9 +8,10 @@
  * read), `kv:{ns:<ns>}:<key>` a key-value entry and `kvi:{ns:<ns>}` its namespace index.
  */
 import { createHash } from 'node:crypto';
-import { Cluster, Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { withDeadline } from '../../shared/deadline.js';
 import { isTesseraError, TesseraError } from '../../shared/errors.js';
+import { requirePeer } from '../../shared/require-peer.js';
 import { parseJsonText } from '../internal/json.js';
 import {
   validateExpiry,
@@ -44,6 +45,9 @@ import {
   SWAP_HANDLE,
   TOUCH_SESSION,
 } from './internal/scripts.js';
+
+// Loaded here, synchronously, so a missing ioredis is one clear line (shared/require-peer.ts).
+const ioredis = requirePeer<typeof import('ioredis')>('ioredis', 'tessera-session/stores/redis');
 
 /** An ioredis client: a standalone/Sentinel `Redis` or a `Cluster`. */
 export type RedisClient = Redis | Cluster;
@@ -107,7 +111,7 @@ export function connectRedis(url: string, timeoutMs: number): RedisClient {
   const parsed = parseUrl(url);
   const retryStrategy = (times: number): number => Math.min(times * 100, 1000);
   if (parsed.cluster) {
-    const cluster = new Cluster(parsed.nodes, {
+    const cluster = new ioredis.Cluster(parsed.nodes, {
       clusterRetryStrategy: retryStrategy,
       enableOfflineQueue: true,
       redisOptions: {
@@ -124,7 +128,7 @@ export function connectRedis(url: string, timeoutMs: number): RedisClient {
     });
     return cluster;
   }
-  const client = new Redis(url, {
+  const client = new ioredis.Redis(url, {
     connectTimeout: timeoutMs,
     commandTimeout: timeoutMs,
     maxRetriesPerRequest: 1,
@@ -225,7 +229,7 @@ export function createRedisStore(
       'createRedisStore: pass { url: "redis://…" } or { client } (an ioredis Redis or Cluster).',
     );
   }
-  const isCluster = client instanceof Cluster;
+  const isCluster = client instanceof ioredis.Cluster;
   let closed = false;
 
   const sessionKey = (key: string): string => `${prefix}s:{${key}}`;
