@@ -9,6 +9,7 @@
 import { type CookieCodec, createCookieCodec, readCookie } from '../cookies/index.js';
 import { isTesseraError, TesseraError, type TesseraErrorCode } from '../shared/errors.js';
 import type { AccessTokenClaims, AccessTokens } from '../tokens/index.js';
+import { httpStatusOf } from './status.js';
 
 /** The little a guard needs to know about a request. */
 export interface TokenRequest {
@@ -139,10 +140,13 @@ export function createTokenGuard(options: TokenGuardOptions): TokenGuard {
       try {
         claims = await options.tokens.verify(token);
       } catch (error) {
-        if (isTesseraError(error, 'ERR_STORE_UNAVAILABLE')) {
+        // The shared status table decides: 503 for an outage (a denylist in the store),
+        // 401 for every token failure; anything else is not the client's fault.
+        const status = httpStatusOf(error);
+        if (status === 503) {
           return fail(503, 'temporarily_unavailable', 'the session store is unavailable');
         }
-        if (isTesseraError(error)) {
+        if (status === 401 && isTesseraError(error)) {
           return fail(401, 'invalid_token', describe(error.code), error.code);
         }
         throw error;
@@ -153,7 +157,7 @@ export function createTokenGuard(options: TokenGuardOptions): TokenGuard {
           try {
             alive = await options.isSessionActive(claims.sid, claims);
           } catch (error) {
-            if (isTesseraError(error, 'ERR_STORE_UNAVAILABLE') || !isTesseraError(error)) {
+            if (httpStatusOf(error) === 503 || !isTesseraError(error)) {
               return fail(503, 'temporarily_unavailable', 'the session store is unavailable');
             }
             throw error;

@@ -1,0 +1,74 @@
+/**
+ * The signed-in browser session of a request (through the Express adapter), with the checks
+ * every state-changing form runs: the Origin / Fetch-Metadata guard and the form's CSRF token.
+ */
+import type { Request } from 'express';
+import type { SessionInfo } from 'tessera-session';
+import { TesseraError } from 'tessera-session';
+import { readCookie, unsignExpressValue } from 'tessera-session/cookies';
+import { createCsrfGuard, verifyCsrfToken } from 'tessera-session/csrf';
+import { type AppDeps, COOKIE_NAME, sessionOf } from '../context.js';
+import type { ProbeGuard } from '../middleware/probe-throttle.js';
+
+/** A session of the device list, flagged when it is the request's own. */
+export type CurrentSession = SessionInfo & { current: boolean };
+
+export interface BrowserSessions {
+  /** The request's live browser session, or null (an unknown cookie is counted as a probe). */
+  current(req: Request): Promise<CurrentSession | null>;
+  /** Throws ERR_CSRF when a state-changing request fails the Origin / Fetch-Metadata guard. */
+  checkOrigin(req: Request): void;
+  /** Origin check, then the session and (when signed in) the form's CSRF token. */
+  signedInForm(req: Request): Promise<CurrentSession | null>;
+}
+
+/**
+ * @example const browser = createBrowserSessions(deps, probe); await browser.current(req);
+ */
+export function createBrowserSessions(
+  deps: Pick<AppDeps, 'cookieSecret' | 'csrfSecret'>,
+  probe: ProbeGuard,
+): BrowserSessions {
+  const originGuard = createCsrfGuard();
+
+  async function current(req: Request): Promise<CurrentSession | null> {
+    const list = await sessionOf(req).sessions();
+    const found = list.find((s) => s.current) ?? null;
+    // A cookie that names no live session (expired, revoked, forged or guessed) is counted;
+    // a live anonymous one (e.g. after a forced re-authentication) is not.
+    if (found === null) {
+      const raw =
+        readCookie(req.headers.cookie, `__Host-${COOKIE_NAME}`) ??
+        readCookie(req.headers.cookie, COOKIE_NAME);
+      if (raw !== null && unsignExpressValue(raw, [deps.cookieSecret]) !== sessionOf(req).id) {
+        probe.note(req, 'session cookie');
+      }
+    }
+    return found;
+  }
+
+  function checkOrigin(req: Request): void {
+    const verdict = originGuard.check({
+      method: req.method,
+      headers: (name) => req.get(name),
+      isSecure: req.secure,
+    });
+    if (!verdict.ok) throw new TesseraError('ERR_CSRF', `request refused: ${verdict.reason}`);
+  }
+
+  return {
+    current,
+    checkOrigin,
+    async signedInForm(req) {
+      checkOrigin(req);
+      const found = await current(req);
+      if (found) {
+        const token = (req.body as Record<string, unknown> | undefined)?._csrf;
+        if (!verifyCsrfToken(token, found.handle, deps.csrfSecret)) {
+          throw new TesseraError('ERR_CSRF', 'request refused: missing or invalid CSRF token');
+        }
+      }
+      return found;
+    },
+  };
+}

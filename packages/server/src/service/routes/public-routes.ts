@@ -1,0 +1,33 @@
+/**
+ * Endpoints that need no session: health, metrics, the stylesheet and the JWKS.
+ */
+import express, { type Router } from 'express';
+import type { AppDeps } from '../context.js';
+import { STYLESHEET } from '../pages.js';
+
+/**
+ * @example app.use(publicRoutes(deps));
+ */
+export function publicRoutes(deps: Pick<AppDeps, 'healthy' | 'metrics' | 'tokens'>): Router {
+  const router = express.Router();
+  router.get('/healthz', async (_req, res) => {
+    const ok = await deps.healthy();
+    res.setHeader('Cache-Control', 'no-store');
+    res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable' });
+  });
+  router.get('/metrics', async (_req, res) => {
+    res.setHeader('Content-Type', deps.metrics.registry.contentType);
+    res.setHeader('Cache-Control', 'no-store');
+    res.send(await deps.metrics.registry.metrics());
+  });
+  router.get('/assets/style.css', (_req, res) => {
+    res.setHeader('Content-Type', 'text/css; charset=utf-8');
+    res.setHeader('Cache-Control', 'public, max-age=3600');
+    res.send(STYLESHEET);
+  });
+  router.get('/.well-known/jwks.json', (_req, res) => {
+    res.setHeader('Cache-Control', 'public, max-age=60');
+    res.json(deps.tokens.jwks());
+  });
+  return router;
+}
