@@ -4,6 +4,7 @@
  * reason on error (no stack trace).
  */
 import { TesseraError } from 'tessera-session';
+import { redact } from '../service/open-store.js';
 import type { Command, Output } from './commands/shared.js';
 
 const USAGE = `Usage: tessera <command> [options]
@@ -70,5 +71,6 @@ export async function main(
 
 function oneLine(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  return message.split('\n')[0] ?? message;
+  // A driver's message may quote the store URL: never print its credentials.
+  return (message.split('\n')[0] ?? message).replace(/[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi, redact);
 }

@@ -9,8 +9,9 @@ import { createBrowserSessions } from './auth/browser-session.js';
 import { createCallerResolver } from './auth/caller.js';
 import { createAuthenticate } from './auth/sign-in.js';
 import { createTokenIssuer } from './auth/token-issue.js';
-import type { AppDeps } from './context.js';
+import { type AppDeps, COOKIE_NAME } from './context.js';
 import { createErrorHandler, sendError } from './errors.js';
+import { credentialResponses } from './middleware/credential-responses.js';
 import { createProbeGuard } from './middleware/probe-throttle.js';
 import { securityHeaders } from './middleware/security-headers.js';
 import { sessionMiddleware } from './middleware/session.js';
@@ -36,7 +37,7 @@ export function createApp(deps: AppDeps): express.Express {
 
   app.use(securityHeaders(deps.logger));
   app.use(publicRoutes(deps));
-  app.use(probe.middleware);
+  app.use(credentialResponses(COOKIE_NAME));
   app.use(sessionMiddleware(deps));
   app.use(pageRoutes(deps, browser, authenticate));
   app.use(

@@ -8,6 +8,7 @@ import type { SessionManager, Store } from 'tessera-session';
 import type { Session as ExpressSession } from 'tessera-session/express';
 import type { AccessTokens, RefreshTokens } from 'tessera-session/tokens';
 import type { ServiceConfig } from './config.js';
+import type { LoginThrottle } from './login-throttle.js';
 import type { ServiceMetrics } from './metrics.js';
 import type { Throttle } from './throttle.js';
 import type { UserDirectory } from './users.js';
@@ -24,11 +25,9 @@ export interface AppDeps {
   logger: Logger;
   cookieSecret: string;
   csrfSecret: string;
-  /** Failed sign-ins per user name. */
-  loginThrottle: Throttle;
-  /** Failed sign-ins per client address. */
-  addressThrottle: Throttle;
-  /** Unknown session IDs and tokens per client address. */
+  /** Failed sign-ins per (user, address), per address, and the per-user ceiling. */
+  loginThrottle: LoginThrottle;
+  /** Unknown session IDs and tokens per client address (IPv6 by /64). */
   probeThrottle: Throttle;
   /** Answers whether the store is reachable (cached for a moment). */
   healthy(): Promise<boolean>;

@@ -41,6 +41,8 @@ export interface UserDirectory {
   /** True when a user with this name exists. */
   exists(name: string): Promise<boolean>;
   list(): Promise<UserInfo[]>;
+  /** Removes a user; answers whether it existed. Their sessions are the caller's to end. */
+  remove(name: string): Promise<boolean>;
 }
 
 /**
@@ -165,6 +167,9 @@ export function createUserDirectory(store: Store, now: () => number = Date.now):
         if (error instanceof TesseraError && error.code === 'ERR_INVALID_ARGUMENT') return false;
         throw error;
       }
+    },
+    async remove(name) {
+      return store.kvDelete(USERS_NAMESPACE, normalizeUserName(name));
     },
     async list() {
       const entries = await store.kvList(USERS_NAMESPACE);

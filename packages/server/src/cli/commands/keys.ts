@@ -4,6 +4,7 @@
  */
 import { loadKeyring } from 'tessera-session/tokens';
 import { retireSigningKey, rotateSigningKey } from '../../service/keys.js';
+import { resolveMasterKey } from '../../service/master-key.js';
 import {
   type Command,
   dispatch,
@@ -11,8 +12,10 @@ import {
   help,
   noPositionals,
   type Output,
+  type Parsed,
   parse,
   STORE_HELP,
+  storeUrl,
   table,
   usageError,
   withStore,
@@ -21,7 +24,8 @@ import {
 export const LIST_USAGE = `Usage: tessera keys list [--json] [--store URL]
 
 Lists the access-token signing keys (kid, algorithm, active, activated at).
-Set TESSERA_MASTER_KEY when the keys are stored encrypted.
+The private parts are sealed with the service's master key: TESSERA_MASTER_KEY, else the
+key file beside the store (TESSERA_MASTER_KEY_FILE, default ./data/tessera.key).
 
 Options:
   --json                 print a JSON array
@@ -50,8 +54,9 @@ ${STORE_HELP}
 
 const GROUP_USAGE = `Usage: tessera keys <list|rotate|retire> [options]\n\n  keys list [--json]\n  keys rotate\n  keys retire KID`;
 
-function masterKeyOf(env: Env): string | undefined {
-  return env.TESSERA_MASTER_KEY || undefined;
+/** The master key the service uses for this store (TESSERA_MASTER_KEY, or the key file). */
+function masterKeyOf(parsed: Parsed, env: Env): string | undefined {
+  return resolveMasterKey(storeUrl(parsed, env), env).key;
 }
 
 interface KeyRow {
@@ -78,7 +83,7 @@ const list: Command = async (args, env, io) => {
   const parsed = parse(args, { json: true });
   if (parsed.values.help) return help(io, LIST_USAGE);
   noPositionals(parsed, 'keys list');
-  const masterKey = masterKeyOf(env);
+  const masterKey = masterKeyOf(parsed, env);
   const keys = await withStore(parsed, env, async (store) =>
     (await loadKeyring(store, masterKey === undefined ? {} : { masterKey })).list(),
   );
@@ -98,7 +103,9 @@ const rotate: Command = async (args, env, io) => {
   const parsed = parse(args, {});
   if (parsed.values.help) return help(io, ROTATE_USAGE);
   noPositionals(parsed, 'keys rotate');
-  const kid = await withStore(parsed, env, (store) => rotateSigningKey(store, masterKeyOf(env)));
+  const kid = await withStore(parsed, env, (store) =>
+    rotateSigningKey(store, masterKeyOf(parsed, env)),
+  );
   io.out(`new active key ${kid} (running services use it within 5 s; older keys still verify)`);
   return 0;
 };
@@ -110,7 +117,7 @@ const retire: Command = async (args, env, io) => {
   if (kid === undefined || extra.length > 0) {
     throw usageError('keys retire takes one key ID (see tessera keys list)');
   }
-  await withStore(parsed, env, (store) => retireSigningKey(store, kid, masterKeyOf(env)));
+  await withStore(parsed, env, (store) => retireSigningKey(store, kid, masterKeyOf(parsed, env)));
   io.out(`retired key ${kid} (running services stop accepting its tokens within 5 s)`);
   return 0;
 };

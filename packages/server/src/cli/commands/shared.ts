@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import type { Store } from 'tessera-session';
 import { TesseraError } from 'tessera-session';
 import { DEFAULT_STORE_URL, openStore } from '../../service/open-store.js';
+import { prepareStoreFiles, tightenStoreFiles } from '../../service/store-files.js';
 import { createUserDirectory, normalizeUserName } from '../../service/users.js';
 
 /** Where the commands write (tests pass their own). */
@@ -61,8 +62,11 @@ export async function withStore<T>(
   env: Env,
   work: (store: Store) => Promise<T>,
 ): Promise<T> {
-  const store = await openStore(storeUrl(parsed, env));
+  const url = storeUrl(parsed, env);
+  prepareStoreFiles(url);
+  const store = await openStore(url);
   try {
+    tightenStoreFiles(url);
     return await work(store);
   } finally {
     await store.close().catch(() => {});

@@ -14,8 +14,12 @@ import type { ProbeGuard } from '../middleware/probe-throttle.js';
 export type CurrentSession = SessionInfo & { current: boolean };
 
 export interface BrowserSessions {
-  /** The request's live browser session, or null (an unknown cookie is counted as a probe). */
-  current(req: Request): Promise<CurrentSession | null>;
+  /**
+   * The request's live browser session, or null. An unknown cookie is counted as a probe
+   * and, once its address is throttled, answered 429 (unless `refuse` is false: the
+   * sign-in page, where a stale cookie is simply ignored).
+   */
+  current(req: Request, refuse?: boolean): Promise<CurrentSession | null>;
   /** Throws ERR_CSRF when a state-changing request fails the Origin / Fetch-Metadata guard. */
   checkOrigin(req: Request): void;
   /** Origin check, then the session and (when signed in) the form's CSRF token. */
@@ -26,12 +30,12 @@ export interface BrowserSessions {
  * @example const browser = createBrowserSessions(deps, probe); await browser.current(req);
  */
 export function createBrowserSessions(
-  deps: Pick<AppDeps, 'cookieSecret' | 'csrfSecret'>,
+  deps: Pick<AppDeps, 'cookieSecret' | 'csrfSecret' | 'config'>,
   probe: ProbeGuard,
 ): BrowserSessions {
   const originGuard = createCsrfGuard();
 
-  async function current(req: Request): Promise<CurrentSession | null> {
+  async function current(req: Request, refuse = true): Promise<CurrentSession | null> {
     const list = await sessionOf(req).sessions();
     const found = list.find((s) => s.current) ?? null;
     // A cookie that names no live session (expired, revoked, forged or guessed) is counted;
@@ -41,17 +45,20 @@ export function createBrowserSessions(
         readCookie(req.headers.cookie, `__Host-${COOKIE_NAME}`) ??
         readCookie(req.headers.cookie, COOKIE_NAME);
       if (raw !== null && unsignExpressValue(raw, [deps.cookieSecret]) !== sessionOf(req).id) {
-        probe.note(req, 'session cookie');
+        probe.unknown(req, 'session cookie', refuse);
       }
     }
     return found;
   }
 
   function checkOrigin(req: Request): void {
+    // The app's origin comes from TESSERA_ORIGIN; the Host header is trusted for it only in
+    // development (--demo or a loopback host), where config allows TESSERA_ORIGIN unset.
     const verdict = originGuard.check({
       method: req.method,
       headers: (name) => req.get(name),
       isSecure: req.secure,
+      ...(deps.config.origin === undefined ? {} : { appOrigin: deps.config.origin }),
     });
     if (!verdict.ok) throw new TesseraError('ERR_CSRF', `request refused: ${verdict.reason}`);
   }

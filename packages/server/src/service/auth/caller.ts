@@ -30,6 +30,9 @@ export function createCallerResolver(
     async isSessionActive(sid, claims) {
       const record = isValidHandle(sid) ? await deps.store.getByHandle(sid) : null;
       if (!record || record.userId !== claims.sub || record.expiresAt <= Date.now()) return false;
+      // Only token (hybrid) sessions back access tokens: a token naming a browser session
+      // (forged with a leaked key, or minted for one) is refused.
+      if (record.meta.strategy !== 'hybrid') return false;
       records.set(claims, record);
       return true;
     },
@@ -44,7 +47,7 @@ export function createCallerResolver(
       if (result.code === 'ERR_TOKEN_REVOKED') {
         throw invalidToken('the session of this token has ended; sign in again');
       }
-      probe.note(req, 'access token');
+      probe.unknown(req, 'access token');
       deps.logger.info({ event: 'token_refused', code: result.code }, 'access token refused');
       throw invalidToken('the access token is missing, invalid or expired');
     }

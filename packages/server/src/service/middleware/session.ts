@@ -21,6 +21,8 @@ export function sessionMiddleware(
     manager: deps.manager,
     cookie: { httpOnly: true, sameSite: 'lax', path: '/', secure: config.secureCookies },
     proxy: config.trustProxy > 0 ? true : undefined,
+    // The configured origin is what browsers use, whatever Host a proxy forwards.
+    ...(config.origin === undefined ? {} : { csrf: { allowedOrigins: [config.origin] } }),
     logger: { warn: (message: string) => logger.warn(message) },
   }) as unknown as RequestHandler;
 }

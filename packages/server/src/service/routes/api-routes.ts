@@ -10,6 +10,7 @@ import type { TokenIssuer } from '../auth/token-issue.js';
 import { type AppDeps, clientIp, sessionOf } from '../context.js';
 import { ApiError } from '../errors.js';
 import { jsonBody, requireType } from '../middleware/body.js';
+import { clearSiteCookies } from '../middleware/credential-responses.js';
 import type { ProbeGuard } from '../middleware/probe-throttle.js';
 import { sessionJson } from '../session-json.js';
 import { destroySession } from './page-routes.js';
@@ -90,7 +91,7 @@ function addTokenRoutes(router: Router, deps: ApiDeps, parts: ApiParts): void {
         isTesseraError(error, 'ERR_REFRESH_INVALID') ||
         isTesseraError(error, 'ERR_REFRESH_REUSED')
       ) {
-        if (error.code === 'ERR_REFRESH_INVALID') parts.probe.note(req, 'refresh token');
+        if (error.code === 'ERR_REFRESH_INVALID') parts.probe.unknown(req, 'refresh token');
         throw new ApiError(401, 'invalid_grant', error.message);
       }
       throw error;
@@ -141,8 +142,10 @@ function addSessionRoutes(router: Router, deps: ApiDeps, caller: ResolveCaller):
 
   router.post('/api/logout', async (req, res) => {
     const who = await caller(req);
-    if (who.kind === 'cookie') await destroySession(req);
-    else await refresh.revokeFamily((await deps.store.getByHandle(who.handle))?.key ?? '-');
+    if (who.kind === 'cookie') {
+      await destroySession(req);
+      clearSiteCookies(res);
+    } else await refresh.revokeFamily((await deps.store.getByHandle(who.handle))?.key ?? '-');
     logger.info({ event: 'logout', user: who.userId, handle: who.handle }, 'signed out');
     res.status(204).end();
   });

@@ -11,6 +11,7 @@ import type { BrowserSessions } from '../auth/browser-session.js';
 import { type Authenticate, GENERIC_LOGIN_ERROR } from '../auth/sign-in.js';
 import { type AppDeps, sessionOf } from '../context.js';
 import { formBody, formFields, requireType } from '../middleware/body.js';
+import { clearSiteCookies } from '../middleware/credential-responses.js';
 import {
   type PageContext,
   type PageSession,
@@ -68,7 +69,7 @@ export function pageRoutes(
   }
 
   router.get('/', async (req, res) => {
-    if (await browser.current(req)) return res.redirect(303, '/dashboard');
+    if (await browser.current(req, false)) return res.redirect(303, '/dashboard');
     res.setHeader('Cache-Control', 'no-store');
     res.type('html').send(renderSignIn(pageContext()));
   });
@@ -137,6 +138,7 @@ export function pageRoutes(
       { event: 'revoke', user: current.userId, handle: id, by: current.handle },
       'session revoked',
     );
+    if (id === current.handle) clearSiteCookies(res);
     res.redirect(303, id === current.handle ? '/' : '/sessions');
   });
 
@@ -146,6 +148,7 @@ export function pageRoutes(
       await destroySession(req);
       logger.info({ event: 'logout', user: current.userId, handle: current.handle }, 'signed out');
     }
+    clearSiteCookies(res);
     res.redirect(303, '/');
   });
 
@@ -156,6 +159,7 @@ export function pageRoutes(
       metrics.sessionsRevoked.inc({ reason: 'revoke-user' }, count);
       logger.info({ event: 'logout_all', user: current.userId, count }, 'signed out everywhere');
     }
+    clearSiteCookies(res);
     res.redirect(303, '/');
   });
 
