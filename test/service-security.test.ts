@@ -28,12 +28,16 @@ const quiet = new Writable({ write: (_c, _e, done) => done() });
 async function start(
   flags: Parameters<typeof resolveServiceConfig>[0],
   env: Record<string, string> = {},
+  now?: () => number,
 ): Promise<RunningService> {
   const config: ServiceConfig = resolveServiceConfig(
     { port: '0', ...flags },
     { TESSERA_LOG_LEVEL: 'silent', ...env },
   );
-  const service = await startService(config, { logDestination: quiet });
+  const service = await startService(config, {
+    logDestination: quiet,
+    ...(now ? { now } : {}),
+  });
   running.push(service);
   return service;
 }
@@ -262,5 +266,83 @@ describe('finding 8: sign-out, credentials on the wire, demo users, origin', () 
     expect(() => resolveServiceConfig({}, { TESSERA_ORIGIN: 'https://a.example/path' })).toThrow(
       /TESSERA_ORIGIN/,
     );
+  });
+});
+
+describe('step-up authentication and account deletion', () => {
+  async function csrfOf(url: string, cookie: string): Promise<string> {
+    const page = await (await call(`${url}/sessions`, { headers: { cookie } })).text();
+    return /name="_csrf" value="([^"]+)"/.exec(page)?.[1] ?? '';
+  }
+
+  function postForm(url: string, path: string, cookie: string, body: string) {
+    return call(`${url}${path}`, {
+      method: 'POST',
+      headers: { cookie, origin: url, 'content-type': 'application/x-www-form-urlencoded' },
+      body,
+    });
+  }
+
+  it('signing out everywhere needs a recent sign-in; signing in again rotates the ID and allows it', async () => {
+    let offset = 0;
+    const now = () => Date.now() + offset;
+    const service = await start({ store: 'memory:', demo: true }, {}, now);
+    const url = service.url;
+    const cookie = cookieOf(await formLogin(url, 'alice'));
+    offset = 6 * 60_000; // past the default 300 s
+    const stale = await postForm(url, '/logout/all', cookie, `_csrf=${await csrfOf(url, cookie)}`);
+    expect(stale.status).toBe(403);
+    expect(await stale.text()).toContain('sign in again');
+    // Still signed in: the refusal changed nothing.
+    expect((await call(`${url}/dashboard`, { headers: { cookie } })).status).toBe(200);
+    const again = await formLogin(url, 'alice', { cookie });
+    expect(again.status).toBe(303);
+    const fresh = cookieOf(again);
+    expect(fresh).not.toBe(cookie);
+    expect((await call(`${url}/dashboard`, { headers: { cookie } })).status).toBe(303);
+    const done = await postForm(url, '/logout/all', fresh, `_csrf=${await csrfOf(url, fresh)}`);
+    expect(done.status).toBe(303);
+    expect((await call(`${url}/dashboard`, { headers: { cookie: fresh } })).status).toBe(303);
+  });
+
+  it('ending another session and deleting the account through the API need a recent sign-in', async () => {
+    let offset = 0;
+    const service = await start({ store: 'memory:', demo: true }, {}, () => Date.now() + offset);
+    const signIn = async () =>
+      (await (
+        await call(`${service.url}/api/token`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ username: 'bob', password: 'bob-password' }),
+        })
+      ).json()) as { access_token: string; session_id: string };
+    const other = await signIn();
+    const mine = await signIn();
+    const auth = { authorization: `Bearer ${mine.access_token}` };
+    offset = 6 * 60_000;
+    const revoke = await call(`${service.url}/api/sessions/${other.session_id}`, {
+      method: 'DELETE',
+      headers: auth,
+    });
+    expect(revoke.status).toBe(403);
+    expect(await revoke.json()).toMatchObject({ error: 'reauth_required' });
+    expect((await call(`${service.url}/api/me`, { method: 'DELETE', headers: auth })).status).toBe(
+      403,
+    );
+    offset = 0;
+    const deleted = await call(`${service.url}/api/me`, { method: 'DELETE', headers: auth });
+    expect(deleted.status).toBe(204);
+    for (const pair of [other, mine]) {
+      const me = await call(`${service.url}/api/me`, {
+        headers: { authorization: `Bearer ${pair.access_token}` },
+      });
+      expect(me.status).toBe(401);
+    }
+    const login = await call(`${service.url}/api/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'bob', password: 'bob-password' }),
+    });
+    expect(login.status).toBe(401);
   });
 });

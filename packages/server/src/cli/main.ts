@@ -13,6 +13,7 @@ Commands:
   serve                              run the reference service (what \`npm start\` runs)
   users add NAME [--password PW]     add a user (a password is generated when omitted)
   users list [--json]                list users
+  users disable|enable|delete NAME   disable, enable or delete a user (ends every session)
   sessions list [--user NAME] [--json]
                                      list signed-in sessions
   sessions revoke ID                 end one session (its session_id)

@@ -29,6 +29,8 @@ export interface ServiceConfig {
   metricsHost: string;
   /** The origin browsers use (`https://auth.example.com`): what the CSRF checks compare with. */
   origin: string | undefined;
+  /** Seconds a sign-in counts as recent for sensitive actions (step-up). */
+  reauthMaxAge: number;
   /** Development: `--demo` or a loopback host; the CSRF checks may then fall back to Host. */
   development: boolean;
   /** What to do when a signed-in session shows up from another browser family or network. */
@@ -95,6 +97,7 @@ export function resolveServiceConfig(flags: ServeFlags, env: Env = process.env):
     metricsHost: (env.TESSERA_METRICS_HOST ?? '').trim() || '127.0.0.1',
     origin,
     development,
+    reauthMaxAge: integer('TESSERA_REAUTH_MAX_AGE', env.TESSERA_REAUTH_MAX_AGE, 300, 1, 86_400),
     anomalyAction: anomalyAction(env.TESSERA_ANOMALY_ACTION),
     logLevel: logLevel(env.TESSERA_LOG_LEVEL),
     trustProxy: integer('TESSERA_TRUST_PROXY', env.TESSERA_TRUST_PROXY, 0, 0, 10),

@@ -31,6 +31,8 @@ export interface AppDeps {
   probeThrottle: Throttle;
   /** Answers whether the store is reachable (cached for a moment). */
   healthy(): Promise<boolean>;
+  /** The clock (ms since the epoch) the session manager uses too. */
+  now(): number;
 }
 
 /** The caller of an API request: a token client or a browser session. */
@@ -40,6 +42,8 @@ export interface Caller {
   handle: string;
   strategy: string;
   expiresAt: number;
+  /** When the session last signed in (ms), for step-up checks. */
+  authAt: number | null;
 }
 
 /** The session cookie's name (`__Host-` prefixed whenever the cookie is Secure). */

@@ -146,7 +146,7 @@ export function createErrorHandler(
 ): (error: unknown, req: Request, res: Response, next: NextFunction) => void {
   return (error, req, res, _next) => {
     const failure = describeError(error);
-    if (failure.status === 403) {
+    if (failure.status === 403 && failure.code === 'forbidden') {
       deps.metrics.csrfBlocks.inc();
       deps.logger.warn(
         { event: 'csrf_block', path: req.path, ip: clientIp(req), reason: failure.message },

@@ -43,6 +43,8 @@ export interface StartOptions {
   logDestination?: DestinationStream;
   /** How often keys are re-read from the store, ms (default 2000; at most 5000). */
   keyReloadMs?: number;
+  /** The sessions' clock (tests). Default `Date.now`. */
+  now?: () => number;
 }
 
 /** The issuer and audience of the service's access tokens. */
@@ -101,9 +103,11 @@ function createManager(
   config: ServiceConfig,
   metrics: ServiceMetrics,
   logger: Logger,
+  now: () => number,
 ): SessionManager {
   const manager = createSessionManager({
     store,
+    now,
     idleTimeout: config.idleTtl,
     absoluteTimeout: config.absoluteTtl,
     onAnomaly: config.anomalyAction,
@@ -251,7 +255,8 @@ export async function startService(
     const store: Store = instrumentStore(raw, metrics.storeLatency);
     const secrets = await loadSecrets(store, config, logger);
     const users = createUserDirectory(store);
-    const manager = createManager(store, config, metrics, logger);
+    const now = options.now ?? Date.now;
+    const manager = createManager(store, config, metrics, logger, now);
     await syncDemoUsers(users, manager, config.demo, logger);
     const { tokens, refresh } = createTokens(store, secrets.keyring, config, metrics, logger);
     metrics.countActive(countActiveSessions(store, users));
@@ -269,6 +274,7 @@ export async function startService(
       loginThrottle: createLoginThrottle(),
       probeThrottle: createThrottle({ limit: 30, windowSeconds: 60 }),
       healthy: healthCheck(raw),
+      now,
     });
     const server = createServer({ maxHeaderSize: 16_384, requestTimeout: 30_000 }, app);
     server.headersTimeout = 10_000;

@@ -59,6 +59,7 @@ export function createCallerResolver(
       handle: record.handle,
       strategy: String(record.meta.strategy ?? 'hybrid'),
       expiresAt: record.expiresAt,
+      authAt: record.authAt,
     };
   }
 
@@ -74,6 +75,7 @@ export function createCallerResolver(
       handle: current.handle,
       strategy: current.strategy,
       expiresAt: current.expiresAt,
+      authAt: current.authAt,
     };
   };
 }

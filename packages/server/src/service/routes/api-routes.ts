@@ -4,8 +4,10 @@
  */
 import express, { type Request, type Router } from 'express';
 import { isTesseraError, isValidHandle } from 'tessera-session';
+import { changeAccount } from '../account.js';
 import type { ResolveCaller } from '../auth/caller.js';
 import { type Authenticate, GENERIC_LOGIN_ERROR } from '../auth/sign-in.js';
+import { requireRecentAuth } from '../auth/step-up.js';
 import type { TokenIssuer } from '../auth/token-issue.js';
 import { type AppDeps, clientIp, sessionOf } from '../context.js';
 import { ApiError } from '../errors.js';
@@ -15,7 +17,10 @@ import type { ProbeGuard } from '../middleware/probe-throttle.js';
 import { sessionJson } from '../session-json.js';
 import { destroySession } from './page-routes.js';
 
-type ApiDeps = Pick<AppDeps, 'manager' | 'refresh' | 'store' | 'metrics' | 'logger'>;
+type ApiDeps = Pick<
+  AppDeps,
+  'manager' | 'refresh' | 'store' | 'metrics' | 'logger' | 'users' | 'config' | 'now'
+>;
 
 /** What the API routes are built from. */
 export interface ApiParts {
@@ -124,6 +129,8 @@ function addSessionRoutes(router: Router, deps: ApiDeps, caller: ResolveCaller):
   router.delete('/api/sessions/:id', async (req, res) => {
     const who = await caller(req);
     const id = String(req.params.id);
+    // Ending another session is sensitive: it needs a recent sign-in.
+    if (id !== who.handle) requireRecentAuth(who.authAt, deps.config.reauthMaxAge, deps.now());
     let revoked = false;
     if (isValidHandle(id)) {
       revoked =
@@ -137,6 +144,20 @@ function addSessionRoutes(router: Router, deps: ApiDeps, caller: ResolveCaller):
       { event: 'revoke', user: who.userId, handle: id, by: who.handle },
       'session revoked',
     );
+    res.status(204).end();
+  });
+
+  // Deleting one's own account ends every session, refresh family and access token at once.
+  router.delete('/api/me', async (req, res) => {
+    const who = await caller(req);
+    requireRecentAuth(who.authAt, deps.config.reauthMaxAge, deps.now());
+    const change = await changeAccount(deps.users, manager, who.userId, 'delete');
+    metrics.sessionsRevoked.inc({ reason: 'revoke-user' }, change.sessions);
+    logger.warn(
+      { event: 'account_deleted', user: who.userId, sessions: change.sessions },
+      'account deleted',
+    );
+    if (who.kind === 'cookie') clearSiteCookies(res);
     res.status(204).end();
   });
 

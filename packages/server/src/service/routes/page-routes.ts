@@ -1,15 +1,17 @@
 /**
  * The HTML pages (cookie sessions): sign-in, dashboard, device list, revoke, sign-out and
  * sign-out-everywhere. Every form that changes state passes the Origin / Fetch-Metadata check
- * and carries the session's CSRF token.
+ * and carries the session's CSRF token; sensitive ones need a recent sign-in (step-up).
  */
 import express, { type Request, type Response, type Router } from 'express';
 import type { SessionInfo } from 'tessera-session';
 import { isValidHandle } from 'tessera-session';
 import { createCsrfToken } from 'tessera-session/csrf';
-import type { BrowserSessions } from '../auth/browser-session.js';
+import type { BrowserSessions, CurrentSession } from '../auth/browser-session.js';
 import { type Authenticate, GENERIC_LOGIN_ERROR } from '../auth/sign-in.js';
+import { REAUTH_REQUIRED, requireRecentAuth } from '../auth/step-up.js';
 import { type AppDeps, sessionOf } from '../context.js';
+import { ApiError } from '../errors.js';
 import { formBody, formFields, requireType } from '../middleware/body.js';
 import { clearSiteCookies } from '../middleware/credential-responses.js';
 import {
@@ -21,7 +23,9 @@ import {
   renderSignIn,
 } from '../pages.js';
 
-type PageDeps = Pick<AppDeps, 'config' | 'csrfSecret' | 'metrics' | 'logger'>;
+type PageDeps = Pick<AppDeps, 'config' | 'csrfSecret' | 'metrics' | 'logger' | 'now'>;
+
+const FORM = [requireType('application/x-www-form-urlencoded'), formBody];
 
 function toPage(info: SessionInfo & { current?: boolean }): PageSession {
   return {
@@ -44,6 +48,41 @@ export function destroySession(req: Request): Promise<void> {
   );
 }
 
+function signedInContext(deps: PageDeps, current: CurrentSession): PageContext & { user: string } {
+  return {
+    demo: deps.config.demo,
+    user: current.userId ?? '',
+    csrf: createCsrfToken(current.handle, deps.csrfSecret),
+  };
+}
+
+/**
+ * True when the session signed in recently; otherwise answers 403 with the sign-in form
+ * (signing in again rotates the session ID and refreshes the sign-in time) and false.
+ */
+function steppedUp(deps: PageDeps, current: CurrentSession, res: Response): boolean {
+  try {
+    requireRecentAuth(current.authAt, deps.config.reauthMaxAge, deps.now());
+    return true;
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.code !== REAUTH_REQUIRED) throw error;
+    res.setHeader('Cache-Control', 'no-store');
+    res
+      .status(403)
+      .type('html')
+      .send(
+        renderSignIn(
+          { demo: deps.config.demo },
+          {
+            error: 'For your safety, sign in again to do this, then retry.',
+            username: current.userId ?? '',
+          },
+        ),
+      );
+    return false;
+  }
+}
+
 /**
  * @example app.use(pageRoutes(deps, browser, authenticate));
  */
@@ -52,32 +91,37 @@ export function pageRoutes(
   browser: BrowserSessions,
   authenticate: Authenticate,
 ): Router {
-  const { config, metrics, logger } = deps;
   const router = express.Router();
-  const form = [requireType('application/x-www-form-urlencoded'), formBody];
+  addSignIn(router, deps, browser, authenticate);
+  addAccountPages(router, deps, browser);
+  addSignOut(router, deps, browser);
+  return router;
+}
 
-  function pageContext(): PageContext {
-    return { demo: config.demo };
-  }
-
-  function signedInContext(user: string, handle: string): PageContext & { user: string } {
-    return { demo: config.demo, user, csrf: createCsrfToken(handle, deps.csrfSecret) };
-  }
-
-  function sendSignIn(res: Response, status: number, error: string, username: string): void {
-    res.status(status).type('html').send(renderSignIn(pageContext(), { error, username }));
-  }
+function addSignIn(
+  router: Router,
+  deps: PageDeps,
+  browser: BrowserSessions,
+  authenticate: Authenticate,
+): void {
+  const { config, metrics, logger } = deps;
+  const send = (res: Response, status: number, error: string, username: string): void => {
+    res
+      .status(status)
+      .type('html')
+      .send(renderSignIn({ demo: config.demo }, { error, username }));
+  };
 
   router.get('/', async (req, res) => {
     if (await browser.current(req, false)) return res.redirect(303, '/dashboard');
     res.setHeader('Cache-Control', 'no-store');
-    res.type('html').send(renderSignIn(pageContext()));
+    res.type('html').send(renderSignIn({ demo: config.demo }));
   });
 
   router.post(
     '/login',
     (req, _res, next) => next(tryOrigin(browser, req)),
-    ...form,
+    ...FORM,
     async (req, res) => {
       const body = formFields(req);
       const username = typeof body.username === 'string' ? body.username : '';
@@ -86,9 +130,9 @@ export function pageRoutes(
       if (!result.ok) {
         if (result.wait > 0) {
           res.setHeader('Retry-After', String(result.wait));
-          return sendSignIn(res, 429, 'Too many failed attempts. Try again later.', username);
+          return send(res, 429, 'Too many failed attempts. Try again later.', username);
         }
-        return sendSignIn(res, 401, GENERIC_LOGIN_ERROR, username);
+        return send(res, 401, GENERIC_LOGIN_ERROR, username);
       }
       const remember = ['1', 'on', 'true'].includes(String(body.remember));
       await sessionOf(req).login(result.user, { remember });
@@ -100,14 +144,16 @@ export function pageRoutes(
       res.redirect(303, '/dashboard');
     },
   );
+}
+
+function addAccountPages(router: Router, deps: PageDeps, browser: BrowserSessions): void {
+  const { metrics, logger } = deps;
 
   router.get('/dashboard', async (req, res) => {
     const current = await browser.current(req);
     if (!current || current.userId === null) return res.redirect(303, '/');
     res.setHeader('Cache-Control', 'no-store');
-    res
-      .type('html')
-      .send(renderDashboard(signedInContext(current.userId, current.handle), toPage(current)));
+    res.type('html').send(renderDashboard(signedInContext(deps, current), toPage(current)));
   });
 
   router.get('/sessions', async (req, res) => {
@@ -115,34 +161,35 @@ export function pageRoutes(
     if (!current || current.userId === null) return res.redirect(303, '/');
     const list = await sessionOf(req).sessions();
     res.setHeader('Cache-Control', 'no-store');
-    res
-      .type('html')
-      .send(renderDevices(signedInContext(current.userId, current.handle), list.map(toPage)));
+    res.type('html').send(renderDevices(signedInContext(deps, current), list.map(toPage)));
   });
 
-  router.post('/sessions/:id/revoke', ...form, async (req, res) => {
+  router.post('/sessions/:id/revoke', ...FORM, async (req, res) => {
     const current = await browser.signedInForm(req);
     if (!current) return res.redirect(303, '/');
     const id = String(req.params.id);
+    const own = id === current.handle;
+    // Ending another device's session is sensitive; ending this one is a sign-out.
+    if (!own && !steppedUp(deps, current, res)) return;
     const revoked = isValidHandle(id) && (await sessionOf(req).revoke(id));
     if (!revoked) {
-      const ctx = { demo: config.demo, csrf: createCsrfToken(current.handle, deps.csrfSecret) };
-      if (current.userId !== null) Object.assign(ctx, { user: current.userId });
-      return res
-        .status(404)
-        .type('html')
-        .send(renderError(ctx, 404, 'No such session of yours.'));
+      const page = renderError(signedInContext(deps, current), 404, 'No such session of yours.');
+      return res.status(404).type('html').send(page);
     }
     metrics.sessionsRevoked.inc({ reason: 'revoke' });
     logger.info(
       { event: 'revoke', user: current.userId, handle: id, by: current.handle },
       'session revoked',
     );
-    if (id === current.handle) clearSiteCookies(res);
-    res.redirect(303, id === current.handle ? '/' : '/sessions');
+    if (own) clearSiteCookies(res);
+    res.redirect(303, own ? '/' : '/sessions');
   });
+}
 
-  router.post('/logout', ...form, async (req, res) => {
+function addSignOut(router: Router, deps: PageDeps, browser: BrowserSessions): void {
+  const { metrics, logger } = deps;
+
+  router.post('/logout', ...FORM, async (req, res) => {
     const current = await browser.signedInForm(req);
     if (current) {
       await destroySession(req);
@@ -152,9 +199,10 @@ export function pageRoutes(
     res.redirect(303, '/');
   });
 
-  router.post('/logout/all', ...form, async (req, res) => {
+  router.post('/logout/all', ...FORM, async (req, res) => {
     const current = await browser.signedInForm(req);
     if (current) {
+      if (!steppedUp(deps, current, res)) return;
       const count = await sessionOf(req).signOutEverywhere();
       metrics.sessionsRevoked.inc({ reason: 'revoke-user' }, count);
       logger.info({ event: 'logout_all', user: current.userId, count }, 'signed out everywhere');
@@ -162,8 +210,6 @@ export function pageRoutes(
     clearSiteCookies(res);
     res.redirect(303, '/');
   });
-
-  return router;
 }
 
 function tryOrigin(browser: BrowserSessions, req: Request): unknown {
