@@ -346,3 +346,35 @@ describe('step-up authentication and account deletion', () => {
     expect(login.status).toBe(401);
   });
 });
+
+describe('login CSRF', () => {
+  it('a browser sign-in needs the sign-in form’s token bound to its pre-session cookie', async () => {
+    const service = await start({ store: 'memory:', demo: true });
+    const url = service.url;
+    const page = await call(`${url}/`);
+    const nonceCookie = cookieOf(page);
+    expect(nonceCookie).toMatch(/^tessera\.login=/);
+    expect(page.headers.get('set-cookie')).toMatch(/HttpOnly/i);
+    expect(page.headers.get('set-cookie')).toMatch(/SameSite=Strict/i);
+    const token = /name="_csrf" value="([^"]+)"/.exec(await page.text())?.[1] ?? '';
+    const post = (cookie: string, csrf: string | null) =>
+      call(`${url}/login`, {
+        method: 'POST',
+        headers: {
+          origin: url,
+          'sec-fetch-site': 'same-origin',
+          'content-type': 'application/x-www-form-urlencoded',
+          ...(cookie ? { cookie } : {}),
+        },
+        body: `username=alice&password=alice-password${csrf === null ? '' : `&_csrf=${encodeURIComponent(csrf)}`}`,
+      });
+    expect((await post('', null)).status).toBe(403);
+    expect((await post(nonceCookie, null)).status).toBe(403);
+    expect((await post('', token)).status).toBe(403);
+    const other = cookieOf(await call(`${url}/`));
+    expect((await post(other, token)).status).toBe(403);
+    expect((await post(nonceCookie, token)).status).toBe(303);
+    // A client that is not a browser (no Fetch Metadata, no token) keeps the Origin check only.
+    expect((await formLogin(url, 'bob')).status).toBe(303);
+  });
+});

@@ -8,6 +8,7 @@ import type { SessionInfo } from 'tessera-session';
 import { isValidHandle } from 'tessera-session';
 import { createCsrfToken } from 'tessera-session/csrf';
 import type { BrowserSessions, CurrentSession } from '../auth/browser-session.js';
+import { createLoginCsrf, type LoginCsrf } from '../auth/login-csrf.js';
 import { type Authenticate, GENERIC_LOGIN_ERROR } from '../auth/sign-in.js';
 import { REAUTH_REQUIRED, requireRecentAuth } from '../auth/step-up.js';
 import { type AppDeps, sessionOf } from '../context.js';
@@ -60,7 +61,7 @@ function signedInContext(deps: PageDeps, current: CurrentSession): PageContext &
  * True when the session signed in recently; otherwise answers 403 with the sign-in form
  * (signing in again rotates the session ID and refreshes the sign-in time) and false.
  */
-function steppedUp(deps: PageDeps, current: CurrentSession, res: Response): boolean {
+function steppedUp(deps: PageDeps, current: CurrentSession, req: Request, res: Response): boolean {
   try {
     requireRecentAuth(current.authAt, deps.config.reauthMaxAge, deps.now());
     return true;
@@ -76,6 +77,7 @@ function steppedUp(deps: PageDeps, current: CurrentSession, res: Response): bool
           {
             error: 'For your safety, sign in again to do this, then retry.',
             username: current.userId ?? '',
+            csrf: loginCsrfOf(deps).issue(req, res),
           },
         ),
       );
@@ -105,17 +107,19 @@ function addSignIn(
   authenticate: Authenticate,
 ): void {
   const { config, metrics, logger } = deps;
-  const send = (res: Response, status: number, error: string, username: string): void => {
+  const loginCsrf = loginCsrfOf(deps);
+  const send = (req: Request, res: Response, status: number, error: string, username: string) => {
+    const csrf = loginCsrf.issue(req, res);
     res
       .status(status)
       .type('html')
-      .send(renderSignIn({ demo: config.demo }, { error, username }));
+      .send(renderSignIn({ demo: config.demo }, { error, username, csrf }));
   };
 
   router.get('/', async (req, res) => {
     if (await browser.current(req, false)) return res.redirect(303, '/dashboard');
     res.setHeader('Cache-Control', 'no-store');
-    res.type('html').send(renderSignIn({ demo: config.demo }));
+    res.type('html').send(renderSignIn({ demo: config.demo }, { csrf: loginCsrf.issue(req, res) }));
   });
 
   router.post(
@@ -124,15 +128,16 @@ function addSignIn(
     ...FORM,
     async (req, res) => {
       const body = formFields(req);
+      loginCsrf.verify(req, body._csrf);
       const username = typeof body.username === 'string' ? body.username : '';
       const result = await authenticate(username, body.password, req);
       res.setHeader('Cache-Control', 'no-store');
       if (!result.ok) {
         if (result.wait > 0) {
           res.setHeader('Retry-After', String(result.wait));
-          return send(res, 429, 'Too many failed attempts. Try again later.', username);
+          return send(req, res, 429, 'Too many failed attempts. Try again later.', username);
         }
-        return send(res, 401, GENERIC_LOGIN_ERROR, username);
+        return send(req, res, 401, GENERIC_LOGIN_ERROR, username);
       }
       const remember = ['1', 'on', 'true'].includes(String(body.remember));
       await sessionOf(req).login(result.user, { remember });
@@ -170,7 +175,7 @@ function addAccountPages(router: Router, deps: PageDeps, browser: BrowserSession
     const id = String(req.params.id);
     const own = id === current.handle;
     // Ending another device's session is sensitive; ending this one is a sign-out.
-    if (!own && !steppedUp(deps, current, res)) return;
+    if (!own && !steppedUp(deps, current, req, res)) return;
     const revoked = isValidHandle(id) && (await sessionOf(req).revoke(id));
     if (!revoked) {
       const page = renderError(signedInContext(deps, current), 404, 'No such session of yours.');
@@ -202,7 +207,7 @@ function addSignOut(router: Router, deps: PageDeps, browser: BrowserSessions): v
   router.post('/logout/all', ...FORM, async (req, res) => {
     const current = await browser.signedInForm(req);
     if (current) {
-      if (!steppedUp(deps, current, res)) return;
+      if (!steppedUp(deps, current, req, res)) return;
       const count = await sessionOf(req).signOutEverywhere();
       metrics.sessionsRevoked.inc({ reason: 'revoke-user' }, count);
       logger.info({ event: 'logout_all', user: current.userId, count }, 'signed out everywhere');
@@ -210,6 +215,17 @@ function addSignOut(router: Router, deps: PageDeps, browser: BrowserSessions): v
     clearSiteCookies(res);
     res.redirect(303, '/');
   });
+}
+
+const loginCsrfs = new WeakMap<PageDeps, LoginCsrf>();
+
+function loginCsrfOf(deps: PageDeps): LoginCsrf {
+  let found = loginCsrfs.get(deps);
+  if (!found) {
+    found = createLoginCsrf(deps.csrfSecret);
+    loginCsrfs.set(deps, found);
+  }
+  return found;
 }
 
 function tryOrigin(browser: BrowserSessions, req: Request): unknown {
