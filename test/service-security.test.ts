@@ -378,3 +378,44 @@ describe('login CSRF', () => {
     expect((await formLogin(url, 'bob')).status).toBe(303);
   });
 });
+
+describe('refresh token in a cookie for browser clients', () => {
+  it('keeps the refresh token out of the body, in an HttpOnly Secure SameSite=Strict cookie scoped to the refresh path', async () => {
+    const service = await start({ store: 'memory:', demo: true }, { TESSERA_REFRESH_GRACE: '0' });
+    const url = service.url;
+    const login = await call(`${url}/api/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'alice', password: 'alice-password', refresh_cookie: true }),
+    });
+    expect(login.status).toBe(200);
+    const body = (await login.json()) as Record<string, unknown>;
+    expect(body.refresh_token).toBeUndefined();
+    expect(typeof body.access_token).toBe('string');
+    const setCookie = login.headers.get('set-cookie') ?? '';
+    expect(setCookie).toMatch(/^__Secure-tessera\.rt=/);
+    for (const flag of [/HttpOnly/i, /Secure/, /SameSite=Strict/i, /Path=\/api\/token\/refresh/]) {
+      expect(setCookie).toMatch(flag);
+    }
+    const cookie = cookieOf(login);
+    const refresh = (headers: Record<string, string>) =>
+      call(`${url}/api/token/refresh`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: '{}',
+      });
+    // Another site cannot spend it.
+    expect(
+      (await refresh({ cookie, 'sec-fetch-site': 'cross-site', origin: 'https://evil.test' }))
+        .status,
+    ).toBe(403);
+    const rotated = await refresh({ cookie, origin: url });
+    expect(rotated.status).toBe(200);
+    expect(((await rotated.json()) as Record<string, unknown>).refresh_token).toBeUndefined();
+    const next = cookieOf(rotated);
+    expect(next).not.toBe(cookie);
+    // The spent cookie is a reuse: refused, and the session is revoked.
+    expect((await refresh({ cookie, origin: url })).status).toBe(401);
+    expect((await refresh({ cookie: next, origin: url })).status).toBe(401);
+  });
+});

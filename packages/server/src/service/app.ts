@@ -46,6 +46,7 @@ export function createApp(deps: AppDeps): express.Express {
       caller: createCallerResolver(deps, probe, browser),
       issuer: createTokenIssuer(deps),
       probe,
+      checkOrigin: (req) => browser.checkOrigin(req),
     }),
   );
   app.use((req, res) => {

@@ -28,6 +28,8 @@ export interface ApiParts {
   caller: ResolveCaller;
   issuer: TokenIssuer;
   probe: ProbeGuard;
+  /** Throws ERR_CSRF when a state-changing request fails the Origin / Fetch-Metadata guard. */
+  checkOrigin(req: Request): void;
 }
 
 function jsonObject(req: Request): Record<string, unknown> | null {
@@ -43,7 +45,7 @@ function jsonObject(req: Request): Record<string, unknown> | null {
 export function apiRoutes(deps: ApiDeps, parts: ApiParts): Router {
   const router = express.Router();
   addTokenRoutes(router, deps, parts);
-  addSessionRoutes(router, deps, parts.caller);
+  addSessionRoutes(router, deps, parts.caller, parts.issuer);
   return router;
 }
 
@@ -79,18 +81,29 @@ function addTokenRoutes(router: Router, deps: ApiDeps, parts: ApiParts): void {
       { event: 'login', user: result.user, handle: created.handle, strategy: 'hybrid' },
       'token issued',
     );
-    issuer.send(res, await issuer.signAccess(created), refreshToken, created.handle);
+    const pair = {
+      access: await issuer.signAccess(created),
+      refresh: refreshToken,
+      handle: created.handle,
+    };
+    // A browser client may ask for the refresh token in an HttpOnly cookie instead of the body.
+    issuer.send(res, pair, body.refresh_cookie === true ? { req } : undefined);
   });
 
   router.post('/api/token/refresh', ...json, async (req, res) => {
     const body = jsonObject(req);
-    if (typeof body?.refresh_token !== 'string') {
+    const fromBody = typeof body?.refresh_token === 'string' ? body.refresh_token : null;
+    const fromCookie = fromBody === null ? issuer.readCookie(req) : null;
+    if (fromBody === null && fromCookie === null) {
       throw new ApiError(400, 'invalid_request', 'send {"refresh_token": "..."}');
     }
+    // The cookie is sent by the browser on its own: the request must come from our origin.
+    if (fromCookie !== null) parts.checkOrigin(req);
     try {
-      const rotation = await refresh.rotate(body.refresh_token);
+      const rotation = await refresh.rotate((fromBody ?? fromCookie) as string);
       const access = await issuer.signAccess(rotation.record);
-      issuer.send(res, access, rotation.token, rotation.record.handle);
+      const pair = { access, refresh: rotation.token, handle: rotation.record.handle };
+      issuer.send(res, pair, fromCookie !== null ? { req } : undefined);
     } catch (error) {
       if (
         isTesseraError(error, 'ERR_REFRESH_INVALID') ||
@@ -104,7 +117,12 @@ function addTokenRoutes(router: Router, deps: ApiDeps, parts: ApiParts): void {
   });
 }
 
-function addSessionRoutes(router: Router, deps: ApiDeps, caller: ResolveCaller): void {
+function addSessionRoutes(
+  router: Router,
+  deps: ApiDeps,
+  caller: ResolveCaller,
+  issuer: TokenIssuer,
+): void {
   const { manager, refresh, metrics, logger } = deps;
 
   router.get('/api/me', async (req, res) => {
@@ -166,7 +184,10 @@ function addSessionRoutes(router: Router, deps: ApiDeps, caller: ResolveCaller):
     if (who.kind === 'cookie') {
       await destroySession(req);
       clearSiteCookies(res);
-    } else await refresh.revokeFamily((await deps.store.getByHandle(who.handle))?.key ?? '-');
+    } else {
+      await refresh.revokeFamily((await deps.store.getByHandle(who.handle))?.key ?? '-');
+      issuer.clearCookie(req, res);
+    }
     logger.info({ event: 'logout', user: who.userId, handle: who.handle }, 'signed out');
     res.status(204).end();
   });
