@@ -138,7 +138,8 @@ describe('tessera CLI beside a running service', () => {
     expect((await cli('users', 'delete', 'erin')).stderr.trim()).toBe(
       'tessera: unknown user "erin"',
     );
-  });
+    // Seven CLI processes: allow for a busy machine.
+  }, 120_000);
 
   it('rotates the signing key; the running service signs with it within 5 s and old tokens still verify', async () => {
     const before = await token('erin', (await newUser('erin')).password);
