@@ -665,32 +665,5 @@ export function codecCookieFormat(codec: CookieCodec): SessionCookieFormat {
   };
 }
 
-/**
- * Adds the HTTP status adapters answer with to a lifecycle error: 403 for `ERR_CSRF`,
- * 503 for `ERR_STORE_UNAVAILABLE` (and a closed store), 500 otherwise. Express's and
- * Fastify's error handlers read `status`/`statusCode`; `expose` lets them show the message.
- * @example next(withHttpStatus(error));
- */
-export function withHttpStatus(error: unknown): TesseraError {
-  // Lifecycle calls reach only the store, so a foreign error here is a store failure.
-  const tessera =
-    error instanceof TesseraError
-      ? error
-      : new TesseraError('ERR_STORE_UNAVAILABLE', 'session store failed', { cause: error });
-  const status = httpStatusOf(tessera);
-  Object.assign(tessera, { status, statusCode: status, expose: status < 500 || status === 503 });
-  return tessera;
-}
-
-/**
- * The HTTP status for a Tessera error met during a request.
- * @example httpStatusOf(new TesseraError('ERR_CSRF', 'x')) // 403
- */
-export function httpStatusOf(error: unknown): number {
-  if (isTesseraError(error, 'ERR_CSRF')) return 403;
-  if (isTesseraError(error, 'ERR_STORE_UNAVAILABLE') || isTesseraError(error, 'ERR_STORE_CLOSED')) {
-    return 503;
-  }
-  if (isTesseraError(error, 'ERR_SESSION_NOT_FOUND')) return 409;
-  return 500;
-}
+// The error → status table lives in status.ts; re-exported here for existing imports.
+export { httpStatusOf, withHttpStatus } from './status.js';
