@@ -10,7 +10,7 @@ import type { SessionInfo, SessionManager, SessionRecord, Store } from 'tessera-
 import { isTesseraError, isValidHandle, TesseraError } from 'tessera-session';
 import { readCookie, unsignExpressValue } from 'tessera-session/cookies';
 import { createCsrfGuard, createCsrfToken, verifyCsrfToken } from 'tessera-session/csrf';
-import type { Session as ExpressSession } from 'tessera-session/express';
+import type { Session as ExpressSession, SessionControl } from 'tessera-session/express';
 import session from 'tessera-session/express';
 import type { AccessTokens, RefreshTokens } from 'tessera-session/tokens';
 import type { ServiceConfig } from './config.js';
@@ -86,6 +86,11 @@ const CSP = [
 
 function sessionOf(req: Request): ExpressSession {
   return (req as unknown as { session: ExpressSession }).session;
+}
+
+/** Tessera's helpers for the request's session (login, device list, revoke). */
+function controlOf(req: Request): SessionControl {
+  return (req as unknown as { sessionControl: SessionControl }).sessionControl;
 }
 
 function clientIp(req: Request): string {
@@ -185,6 +190,8 @@ export function createApp(deps: AppDeps): express.Express {
       // `__Host-tessera.sid` whenever the cookie is Secure (HTTPS, or a trusted proxy said so).
       hostPrefix: true,
       manager,
+      resave: false,
+      saveUninitialized: false,
       cookie: {
         httpOnly: true,
         sameSite: 'lax',
@@ -218,7 +225,7 @@ export function createApp(deps: AppDeps): express.Express {
   async function browserSession(
     req: Request,
   ): Promise<(SessionInfo & { current: boolean }) | null> {
-    const list = await sessionOf(req).sessions();
+    const list = await controlOf(req).sessions();
     const current = list.find((s) => s.current) ?? null;
     // A cookie that names no live session (expired, revoked, forged or guessed) is counted;
     // a live anonymous one (e.g. after a forced re-authentication) is not.
@@ -350,10 +357,10 @@ export function createApp(deps: AppDeps): express.Express {
         return;
       }
       const remember = body.remember === '1' || body.remember === 'on' || body.remember === 'true';
-      await sessionOf(req).login(result.user, { remember });
+      await controlOf(req).login(result.user, { remember });
       metrics.sessionsCreated.inc({ strategy: 'server' });
       logger.info(
-        { event: 'login', user: result.user, handle: sessionOf(req).handle, strategy: 'server' },
+        { event: 'login', user: result.user, handle: controlOf(req).handle, strategy: 'server' },
         'signed in',
       );
       res.redirect(303, '/dashboard');
@@ -371,7 +378,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.get('/sessions', async (req, res) => {
     const current = await browserSession(req);
     if (!current || current.userId === null) return res.redirect(303, '/');
-    const list = await sessionOf(req).sessions();
+    const list = await controlOf(req).sessions();
     res.setHeader('Cache-Control', 'no-store');
     const ctx = { ...pageContext(current.userId, current.handle), user: current.userId };
     res.type('html').send(renderDevices(ctx, list.map(toPage)));
@@ -392,7 +399,7 @@ export function createApp(deps: AppDeps): express.Express {
       const current = await signedInForm(req);
       if (!current) return res.redirect(303, '/');
       const id = String(req.params.id);
-      const revoked = isValidHandle(id) && (await sessionOf(req).revoke(id));
+      const revoked = isValidHandle(id) && (await controlOf(req).revoke(id));
       if (!revoked) {
         return res
           .status(404)
@@ -432,7 +439,7 @@ export function createApp(deps: AppDeps): express.Express {
     async (req, res) => {
       const current = await signedInForm(req);
       if (current) {
-        const count = await sessionOf(req).signOutEverywhere();
+        const count = await controlOf(req).signOutEverywhere();
         metrics.sessionsRevoked.inc({ reason: 'revoke-user' }, count);
         logger.info({ event: 'logout_all', user: current.userId, count }, 'signed out everywhere');
       }
@@ -587,7 +594,7 @@ export function createApp(deps: AppDeps): express.Express {
     if (isValidHandle(id)) {
       revoked =
         who.kind === 'cookie'
-          ? await sessionOf(req).revoke(id)
+          ? await controlOf(req).revoke(id)
           : await manager.revoke(id, { userId: who.userId });
     }
     if (!revoked) throw new ApiError(404, 'not_found', 'no session of yours has this session_id');
