@@ -87,7 +87,13 @@ export class Cookie {
     if (ms !== null && ms !== undefined && typeof ms !== 'number' && !(ms instanceof Date)) {
       throw new TypeError('maxAge must be a number or Date');
     }
-    this.expires = typeof ms === 'number' ? new Date(Date.now() + ms) : (ms ?? null);
+    if (typeof ms === 'number') {
+      // One clock reading, so originalMaxAge is exactly the lifetime asked for.
+      this.#expires = new Date(Date.now() + ms);
+      this.originalMaxAge = ms;
+      return;
+    }
+    this.expires = ms ?? null;
   }
 
   /** The fields express-session stores and serialises. */
