@@ -125,6 +125,10 @@ class Manager implements SessionManager {
     return callStore(operation, this.#config.storeTimeout, call);
   }
 
+  #acceptsId(id: unknown): id is string {
+    return isValidSessionId(id) || (this.#config.customIds && isCustomSessionId(id));
+  }
+
   /**
    * The idle window of one session: its own `meta.idleTimeout` (seconds, set by an adapter
    * whose app gave the session an explicit lifetime), else the configured one.
@@ -187,7 +191,7 @@ class Manager implements SessionManager {
   }
 
   async load(id: string | undefined | null, facts?: RequestFacts): Promise<Session | null> {
-    if (!isValidSessionId(id) && !isCustomSessionId(id)) return null;
+    if (!this.#acceptsId(id)) return null;
     const key = hashSessionId(id);
     const record = await this.#call('get', () => this.store.get(key));
     if (!record) return null;
@@ -399,7 +403,7 @@ class Manager implements SessionManager {
     let key: string;
     let base: { handle: string; userId: string | null };
     if (typeof session === 'string') {
-      if (!isValidSessionId(session) && !isCustomSessionId(session)) return false;
+      if (!this.#acceptsId(session)) return false;
       key = hashSessionId(session);
       base = { handle: '', userId: null };
     } else {

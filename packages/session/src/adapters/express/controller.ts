@@ -153,7 +153,12 @@ export class Controller implements SessionController, SessionControlBackend {
 
   async destroy(): Promise<void> {
     this.#forget();
-    await this.#rs.destroy();
+    try {
+      await this.#rs.destroy();
+    } finally {
+      // A failed destroy leaves nothing to write at the end, as with express-session.
+      if (!this.#rs.destroyed) this.#rs.detach();
+    }
   }
 
   async reload(): Promise<void> {

@@ -113,6 +113,7 @@ function backendOf(options: ExpressSessionOptions, resolved: ResolvedExpressOpti
     onAnomaly: options.onAnomaly,
     storeTimeout: resolved.storeTimeout,
     now: options.now,
+    customIds: resolved.genid !== undefined,
   });
   const manager = resolved.genid ? withGenid(sessionManager, resolved.genid) : sessionManager;
   return { manager, sessionManager, store, legacy: false };
