@@ -244,6 +244,8 @@ describe('CSRF', () => {
     const response = await agent.post('/transfer').set('Sec-Fetch-Site', 'cross-site');
     expect(response.status).toBe(403);
     expect(response.body.code).toBe('ERR_CSRF');
+    // Loud: the refusal names the option express-session users may need.
+    expect(response.body.message).toContain('csrf: false');
     const byOrigin = await agent.post('/transfer').set('Origin', 'https://evil.example');
     expect(byOrigin.status).toBe(403);
   });

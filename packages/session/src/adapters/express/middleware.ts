@@ -14,6 +14,7 @@ import {
   type RequestSession,
   type RequestSessions,
 } from '../../http/request-session.js';
+import { isTesseraError, TesseraError } from '../../shared/errors.js';
 import type { Store as TesseraStore } from '../../stores/store.js';
 import { Controller, type ControllerSettings, secondsOf } from './controller.js';
 import { Cookie, type CookieOptions } from './cookie.js';
@@ -189,6 +190,16 @@ function begin(
   return rs;
 }
 
+/** A CSRF refusal names the option that turns the guard off (express-session has none). */
+function explainCsrf(error: unknown): unknown {
+  if (!isTesseraError(error, 'ERR_CSRF')) return error;
+  return new TesseraError(
+    'ERR_CSRF',
+    `${error.message} (tessera-session/express guards unsafe requests that carry the session ` +
+      'cookie; csrf: { allowedOrigins } admits other origins, csrf: false turns the guard off)',
+  );
+}
+
 function handle(shared: Shared, req: ExpressRequest, res: ServerResponse, next: ExpressNext): void {
   if (req.session || !shared.ready()) {
     next();
@@ -198,7 +209,7 @@ function handle(shared: Shared, req: ExpressRequest, res: ServerResponse, next: 
   try {
     rs = begin(shared, req, res, next);
   } catch (error) {
-    next(toNextError(error));
+    next(toNextError(explainCsrf(error)));
     return;
   }
   if (rs === null) return;
