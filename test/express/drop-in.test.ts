@@ -167,6 +167,15 @@ describe.each([
       expect(await line({ sameSite: 'auto' }, false)).toMatch(/SameSite=Lax$/);
     });
 
+    it('sets Domain, and refuses cookie settings it would not honour', async () => {
+      const app = makeApp({ cookie: { domain: 'example.com' } }, (a) => a.get('/', views));
+      expect(cookieOf((await request(app).get('/')).headers)).toMatch(/; Domain=example\.com;/);
+      const quiet = { deprecate: () => {} };
+      expect(() =>
+        session({ secret: SECRET, ...quiet, cookie: { maxage: 1000 } as Loose }),
+      ).toThrow(/cookie: unknown option 'maxage'/);
+    });
+
     it('sets Partitioned and Priority', async () => {
       const app = makeApp(
         { cookie: { secure: true, partitioned: true, priority: 'high' }, proxy: true },

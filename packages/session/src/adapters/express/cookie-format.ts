@@ -48,7 +48,10 @@ function attributes(exchange: HttpExchange, cookie: Cookie): SerializeOptions {
 function expiresFor(cookie: Cookie, capSeconds: number | undefined): Date | undefined {
   if (!(cookie.expires instanceof Date)) return undefined;
   let at = cookie.expires.valueOf();
-  if (capSeconds !== undefined) at = Math.min(at, Date.now() + capSeconds * 1000);
+  // The cap is in whole seconds: apply it only when it cuts more than its rounding, so the
+  // cookie's expiry stays the one stored with the session.
+  const cap = capSeconds === undefined ? Number.POSITIVE_INFINITY : Date.now() + capSeconds * 1000;
+  if (cap < at - 1000) at = cap;
   return new Date(at);
 }
 

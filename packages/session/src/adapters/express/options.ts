@@ -139,6 +139,20 @@ const KNOWN_OPTIONS = [
   'now',
 ] as const;
 
+/** The cookie settings express-session honours (`originalMaxAge` comes back from stored cookies). */
+const COOKIE_KEYS = [
+  'maxAge',
+  'expires',
+  'httpOnly',
+  'secure',
+  'sameSite',
+  'path',
+  'domain',
+  'partitioned',
+  'priority',
+  'originalMaxAge',
+] as const;
+
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const MIN_SECRET = 32;
 const NAMESPACE = 'tessera-session/express';
@@ -217,6 +231,7 @@ function resolveSecrets(
 export function resolveCookie(cookie: unknown, option = 'cookie'): CookieOptions {
   if (cookie === undefined || cookie === null) cookie = {};
   if (typeof cookie !== 'object') fail(option, 'must be an object of cookie settings');
+  rejectUnknownOptions(`session(): ${option}`, cookie as object, COOKIE_KEYS);
   const given = Object.fromEntries(
     Object.entries(cookie as CookieOptions).filter(([, value]) => value !== undefined),
   );
