@@ -5,7 +5,7 @@
 import type { Request } from 'express';
 import type { Logger } from 'pino';
 import type { SessionManager, Store } from 'tessera-session';
-import type { Session as ExpressSession } from 'tessera-session/express';
+import type { Session as ExpressSession, SessionControl } from 'tessera-session/express';
 import type { AccessTokens, RefreshTokens } from 'tessera-session/tokens';
 import type { ServiceConfig } from './config.js';
 import type { LoginThrottle } from './login-throttle.js';
@@ -51,10 +51,19 @@ export const COOKIE_NAME = 'tessera.sid';
 
 /**
  * The request's session, as Tessera's Express adapter puts it on `req`.
- * @example await sessionOf(req).sessions();
+ * @example sessionOf(req).destroy(done);
  */
 export function sessionOf(req: Request): ExpressSession {
   return (req as unknown as { session: ExpressSession }).session;
+}
+
+/**
+ * Tessera's helpers for the request's session (login, device list, revoke), kept off the
+ * session's data by the Express adapter.
+ * @example await controlOf(req).sessions();
+ */
+export function controlOf(req: Request): SessionControl {
+  return (req as unknown as { sessionControl: SessionControl }).sessionControl;
 }
 
 /**

@@ -114,6 +114,12 @@ export interface RequestSessionsOptions {
    * request fail with `ERR_CONFIG`, so the misconfiguration cannot go unnoticed.
    */
   strictCookies?: boolean;
+  /**
+   * Whether a `Secure` cookie may be sent over plain HTTP to a loopback host (browsers keep
+   * it there). Default true; the express-session drop-in turns it off, as express-session
+   * sends a `Secure` cookie over HTTPS only.
+   */
+  secureOnLoopback?: boolean;
   /** Receives the one-time warnings. Default `console`. */
   logger?: SessionLogger;
 }
@@ -249,7 +255,13 @@ export function createRequestSessions(options: RequestSessionsOptions): RequestS
   if (cookieMaxAge !== null && (!Number.isFinite(cookieMaxAge) || cookieMaxAge <= 0)) {
     throw new TesseraError('ERR_CONFIG', 'cookieMaxAge must be a positive number of seconds');
   }
-  for (const name of ['saveUninitialized', 'resave', 'rolling', 'strictCookies'] as const) {
+  for (const name of [
+    'saveUninitialized',
+    'resave',
+    'rolling',
+    'strictCookies',
+    'secureOnLoopback',
+  ] as const) {
     const value = options[name];
     if (value !== undefined && typeof value !== 'boolean') {
       throw new TesseraError('ERR_CONFIG', `${name} must be true or false (got ${String(value)})`);
@@ -269,6 +281,7 @@ export function createRequestSessions(options: RequestSessionsOptions): RequestS
     resave: options.resave ?? false,
     rolling: options.rolling ?? false,
     strictCookies: options.strictCookies ?? false,
+    secureOnLoopback: options.secureOnLoopback ?? true,
     cookieMaxAge,
     warnOnce: onceWarner(logger),
   };
@@ -287,6 +300,7 @@ interface Shared {
   resave: boolean;
   rolling: boolean;
   strictCookies: boolean;
+  secureOnLoopback: boolean;
   warnOnce: (key: string, message: string) => void;
 }
 
@@ -307,7 +321,7 @@ function onceWarner(logger: SessionLogger): (key: string, message: string) => vo
 function cookieCanBeSet(shared: Shared, exchange: HttpExchange): boolean {
   if (!shared.cookie.isSecure(exchange) || exchange.isSecure) return true;
   // Browsers treat loopback origins as secure contexts and keep Secure cookies from them.
-  if (isLoopbackHost(exchange.header('host'))) return true;
+  if (shared.secureOnLoopback && isLoopbackHost(exchange.header('host'))) return true;
   const message =
     `tessera: the session cookie '${shared.cookie.name}' is Secure but this request arrived over ` +
     'plain HTTP, so browsers would drop it; use cookie.secure "auto", serve over HTTPS, or ' +

@@ -7,7 +7,7 @@ import type { SessionInfo } from 'tessera-session';
 import { TesseraError } from 'tessera-session';
 import { readCookie, unsignExpressValue } from 'tessera-session/cookies';
 import { createCsrfGuard, verifyCsrfToken } from 'tessera-session/csrf';
-import { type AppDeps, COOKIE_NAME, sessionOf } from '../context.js';
+import { type AppDeps, COOKIE_NAME, controlOf, sessionOf } from '../context.js';
 import type { ProbeGuard } from '../middleware/probe-throttle.js';
 
 /** A session of the device list, flagged when it is the request's own. */
@@ -36,7 +36,7 @@ export function createBrowserSessions(
   const originGuard = createCsrfGuard();
 
   async function current(req: Request, refuse = true): Promise<CurrentSession | null> {
-    const list = await sessionOf(req).sessions();
+    const list = await controlOf(req).sessions();
     const found = list.find((s) => s.current) ?? null;
     // A cookie that names no live session (expired, revoked, forged or guessed) is counted;
     // a live anonymous one (e.g. after a forced re-authentication) is not.

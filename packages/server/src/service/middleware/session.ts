@@ -19,6 +19,9 @@ export function sessionMiddleware(
     // `__Host-tessera.sid` whenever the cookie is Secure (HTTPS, or a trusted proxy said so).
     hostPrefix: true,
     manager: deps.manager,
+    // Tessera's recommended settings (express-session's defaults are true for both).
+    resave: false,
+    saveUninitialized: false,
     cookie: { httpOnly: true, sameSite: 'lax', path: '/', secure: config.secureCookies },
     proxy: config.trustProxy > 0 ? true : undefined,
     // The configured origin is what browsers use, whatever Host a proxy forwards.

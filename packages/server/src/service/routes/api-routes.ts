@@ -9,7 +9,7 @@ import type { ResolveCaller } from '../auth/caller.js';
 import { type Authenticate, GENERIC_LOGIN_ERROR } from '../auth/sign-in.js';
 import { requireRecentAuth } from '../auth/step-up.js';
 import type { TokenIssuer } from '../auth/token-issue.js';
-import { type AppDeps, clientIp, sessionOf } from '../context.js';
+import { type AppDeps, clientIp, controlOf } from '../context.js';
 import { ApiError } from '../errors.js';
 import { jsonBody, requireType } from '../middleware/body.js';
 import { clearSiteCookies } from '../middleware/credential-responses.js';
@@ -153,7 +153,7 @@ function addSessionRoutes(
     if (isValidHandle(id)) {
       revoked =
         who.kind === 'cookie'
-          ? await sessionOf(req).revoke(id)
+          ? await controlOf(req).revoke(id)
           : await manager.revoke(id, { userId: who.userId });
     }
     if (!revoked) throw new ApiError(404, 'not_found', 'no session of yours has this session_id');

@@ -11,7 +11,7 @@ import type { BrowserSessions, CurrentSession } from '../auth/browser-session.js
 import { createLoginCsrf, type LoginCsrf } from '../auth/login-csrf.js';
 import { type Authenticate, GENERIC_LOGIN_ERROR } from '../auth/sign-in.js';
 import { REAUTH_REQUIRED, requireRecentAuth } from '../auth/step-up.js';
-import { type AppDeps, sessionOf } from '../context.js';
+import { type AppDeps, controlOf, sessionOf } from '../context.js';
 import { ApiError } from '../errors.js';
 import { formBody, formFields, requireType } from '../middleware/body.js';
 import { clearSiteCookies } from '../middleware/credential-responses.js';
@@ -140,10 +140,10 @@ function addSignIn(
         return send(req, res, 401, GENERIC_LOGIN_ERROR, username);
       }
       const remember = ['1', 'on', 'true'].includes(String(body.remember));
-      await sessionOf(req).login(result.user, { remember });
+      await controlOf(req).login(result.user, { remember });
       metrics.sessionsCreated.inc({ strategy: 'server' });
       logger.info(
-        { event: 'login', user: result.user, handle: sessionOf(req).handle, strategy: 'server' },
+        { event: 'login', user: result.user, handle: controlOf(req).handle, strategy: 'server' },
         'signed in',
       );
       res.redirect(303, '/dashboard');
@@ -164,7 +164,7 @@ function addAccountPages(router: Router, deps: PageDeps, browser: BrowserSession
   router.get('/sessions', async (req, res) => {
     const current = await browser.current(req);
     if (!current || current.userId === null) return res.redirect(303, '/');
-    const list = await sessionOf(req).sessions();
+    const list = await controlOf(req).sessions();
     res.setHeader('Cache-Control', 'no-store');
     res.type('html').send(renderDevices(signedInContext(deps, current), list.map(toPage)));
   });
@@ -176,7 +176,7 @@ function addAccountPages(router: Router, deps: PageDeps, browser: BrowserSession
     const own = id === current.handle;
     // Ending another device's session is sensitive; ending this one is a sign-out.
     if (!own && !steppedUp(deps, current, req, res)) return;
-    const revoked = isValidHandle(id) && (await sessionOf(req).revoke(id));
+    const revoked = isValidHandle(id) && (await controlOf(req).revoke(id));
     if (!revoked) {
       const page = renderError(signedInContext(deps, current), 404, 'No such session of yours.');
       return res.status(404).type('html').send(page);
@@ -208,7 +208,7 @@ function addSignOut(router: Router, deps: PageDeps, browser: BrowserSessions): v
     const current = await browser.signedInForm(req);
     if (current) {
       if (!steppedUp(deps, current, req, res)) return;
-      const count = await sessionOf(req).signOutEverywhere();
+      const count = await controlOf(req).signOutEverywhere();
       metrics.sessionsRevoked.inc({ reason: 'revoke-user' }, count);
       logger.info({ event: 'logout_all', user: current.userId, count }, 'signed out everywhere');
     }

@@ -13,6 +13,7 @@
 import type { AccessTokenClaims } from '../../tokens/index.js';
 import type { Cookie } from './cookie.js';
 import type { Session } from './session.js';
+import type { SessionControl } from './session-control.js';
 
 /**
  * The data an app keeps in `req.session`. Merge your keys into it:
@@ -30,10 +31,12 @@ export interface SessionData {
  * @example function views(req: SessionRequestFields): number { return req.session.views ?? 0; }
  */
 export interface SessionRequestFields {
-  /** The session (express-session's API plus Tessera's `login`, `sessions`, …). */
+  /** The session: express-session's API and the app's data. */
   session: 'sessionStore' extends keyof Express.Request ? unknown : Session & Partial<SessionData>;
   /** The session's ID, as express-session gives it. */
   sessionID: string;
+  /** Tessera's helpers for this request's session: `login`, `sessions`, `revoke`, … */
+  sessionControl: SessionControl;
   /** The verified access-token claims, after `requireToken`. */
   auth?: AccessTokenClaims;
 }

@@ -103,6 +103,32 @@ const scripts = {
 };
 
 /**
+ * Refuses, at construction, a client that is not ioredis (a node-redis `createClient()`
+ * client has other method names and would fail every call later).
+ */
+function assertIoredisClient(client: unknown): void {
+  const c = client as Partial<Record<'evalsha' | 'hgetall' | 'zadd', unknown>> & {
+    status?: unknown;
+  };
+  if (
+    typeof c.evalsha === 'function' &&
+    typeof c.hgetall === 'function' &&
+    typeof c.zadd === 'function' &&
+    typeof c.status === 'string'
+  ) {
+    return;
+  }
+  const nodeRedis = typeof (client as { hGetAll?: unknown }).hGetAll === 'function';
+  throw new TesseraError(
+    'ERR_CONFIG',
+    `createRedisStore: { client } must be an ioredis Redis or Cluster${
+      nodeRedis ? ' (this is a node-redis client)' : ''
+    }. Pass { url: "redis://…" } and Tessera connects with ioredis itself, or, to keep a ` +
+      'node-redis client, use it through connect-redis as an express-session store.',
+  );
+}
+
+/**
  * An ioredis client for a store URL, made to fail fast while Redis is away: a command
  * timeout, one retry per command, and reconnects every second at most.
  * @example const client = connectRedis('redis+cluster://10.0.0.1:7000,10.0.0.2:7000', 2000);
@@ -220,6 +246,7 @@ export function createRedisStore(
   if ('client' in connection && connection.client) {
     client = connection.client;
     owned = false;
+    assertIoredisClient(client);
   } else if ('url' in connection && typeof connection.url === 'string') {
     client = connectRedis(connection.url, timeoutMs);
     owned = true;
