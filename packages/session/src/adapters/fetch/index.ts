@@ -12,6 +12,7 @@ export type { FetchLoginOptions, FetchSession } from './session.js';
 export type { TokenContext } from './token.js';
 export { withToken } from './token.js';
 export type {
+  FetchCookieOptions,
   FetchSessionOptions,
   FetchSessionRun,
   FetchSessions,

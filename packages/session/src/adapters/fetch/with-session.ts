@@ -22,6 +22,20 @@ import { TesseraError } from '../../shared/errors.js';
 import type { Store } from '../../stores/store.js';
 import { createFetchSession, type FetchSession } from './session.js';
 
+/**
+ * Cookie settings of the fetch adapter. `maxAge` is in milliseconds, as in the Express and
+ * Fastify adapters (express-session's and @fastify/session's convention), so one cookie
+ * configuration means the same in all three.
+ */
+export interface FetchCookieOptions extends Omit<CookieAttributeOptions, 'maxAge'> {
+  /**
+   * Lifetime of the session cookie in milliseconds (at least 1000): every session cookie is
+   * then persistent, capped by the session's absolute lifetime.
+   * @defaultValue none: a browser-session cookie (no `Max-Age`)
+   */
+  maxAge?: number;
+}
+
 /** Options of {@link createFetchSessions} and {@link withSession}. */
 export interface FetchSessionOptions extends Omit<SessionManagerOptions, 'store'> {
   /** Where sessions live (required unless `manager` is given). */
@@ -32,8 +46,8 @@ export interface FetchSessionOptions extends Omit<SessionManagerOptions, 'store'
   secret?: string | string[];
   /** Cookie name without prefix; default 'tessera.sid' (`__Host-tessera.sid` on HTTPS). */
   cookieName?: string;
-  /** Cookie attributes; `maxAge` (seconds) makes every session cookie persistent. */
-  cookie?: CookieAttributeOptions;
+  /** Cookie attributes; `maxAge` (milliseconds) makes every session cookie persistent. */
+  cookie?: FetchCookieOptions;
   /** Store sessions nobody wrote to. Default false. */
   saveUninitialized?: boolean;
   /** Send the cookie on every response. Default false. */
@@ -218,7 +232,8 @@ export function createFetchSessions(options: FetchSessionOptions): FetchSessions
       now: options.now,
     });
   }
-  const { maxAge, ...attributes } = cookie ?? {};
+  const { maxAge: maxAgeMs, ...attributes } = cookie ?? {};
+  const maxAge = cookieLifetimeSeconds(maxAgeMs);
   const codec = createCookieCodec({
     ...attributes,
     name: cookieName ?? 'tessera.sid',
@@ -326,4 +341,16 @@ export function isFetchSessions(value: unknown): value is FetchSessions {
     typeof (value as FetchSessions).wrap === 'function' &&
     typeof (value as FetchSessions).begin === 'function'
   );
+}
+
+/** `cookie.maxAge` (milliseconds, as in the other adapters) as whole seconds. */
+function cookieLifetimeSeconds(maxAgeMs: number | undefined): number | undefined {
+  if (maxAgeMs === undefined) return undefined;
+  if (typeof maxAgeMs !== 'number' || !Number.isFinite(maxAgeMs) || maxAgeMs < 1000) {
+    throw new TesseraError(
+      'ERR_CONFIG',
+      'tessera-session/fetch: cookie.maxAge must be a lifetime in milliseconds of at least 1000 (e.g. 86_400_000 for a day), or left out for a browser-session cookie',
+    );
+  }
+  return Math.round(maxAgeMs / 1000);
 }
