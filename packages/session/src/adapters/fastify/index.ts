@@ -5,6 +5,7 @@
  * @example
  * import tessera from 'tessera-session/fastify';
  * await app.register(tessera, { store: createMemoryStore() });
+ * @module tessera-session/fastify
  */
 import { tessera } from './plugin.js';
 

@@ -5,6 +5,7 @@
  * @example
  * import { withSession } from 'tessera-session/fetch';
  * const handler = withSession(async (request, { session }) => Response.json(session.toJSON()), { store });
+ * @module tessera-session/fetch
  */
 export type { HonoContextLike, TesseraHonoEnv, TesseraHonoMiddleware } from './hono.js';
 export { tesseraHono } from './hono.js';

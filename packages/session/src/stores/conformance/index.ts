@@ -4,6 +4,7 @@
  * the store on a real backend; each case gets a fresh store on a manual clock and closes it
  * afterwards. Keys, users and namespaces are random per case, so a backend shared between
  * cases (one Redis server, one database) does not make cases see each other.
+ * @module tessera-session/testing
  */
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
