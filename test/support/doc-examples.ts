@@ -11,7 +11,7 @@
  *   it is run, `GET /` is requested twice with the first answer's cookies, and the two
  *   answers must differ (the session carried the state).
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 export type RunMode = 'none' | 'exit' | 'server';
@@ -31,9 +31,17 @@ export interface DocExample {
 const FENCE = /^```(ts|typescript|js|javascript)\s*$/;
 const MARKER = /<!--\s*example:\s*([\s\S]*?)-->\s*$/;
 
-/** The markdown files whose examples are checked: README.md and docs/**\/*.md but docs/api. */
+/**
+ * The markdown files whose examples are checked: README.md, the packages' READMEs (what npm
+ * shows) and docs/**\/*.md but the generated docs/api.
+ */
 export function docFiles(root: string): string[] {
-  const files = [join(root, 'README.md')];
+  const files = [
+    join(root, 'README.md'),
+    ...readdirSync(join(root, 'packages'))
+      .map((name) => join(root, 'packages', name, 'README.md'))
+      .filter((path) => existsSync(path)),
+  ];
   const walk = (dir: string): void => {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       const path = join(dir, entry.name);
