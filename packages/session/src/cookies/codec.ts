@@ -22,14 +22,21 @@ import { signCookieValue, unsignCookieValue } from './sign.js';
 
 /** Options of {@link createCookieCodec}. */
 export interface CookieCodecOptions extends CookieAttributeOptions {
-  /** Cookie name without prefix, default 'tessera.sid'. */
+  /**
+   * Cookie name without prefix.
+   * @defaultValue 'tessera.sid'
+   */
   name?: string;
   /**
    * HMAC-SHA256 secrets (each at least 32 characters): the first signs, all verify. Without
    * secrets values are written as they are (fine for 256-bit random session IDs).
+   * @defaultValue none: values are not signed
    */
   secrets?: string | string[];
-  /** Clock in milliseconds since the epoch (for `Expires`); default `Date.now`. */
+  /**
+   * Clock in milliseconds since the epoch (for `Expires`).
+   * @defaultValue Date.now
+   */
   now?: () => number;
 }
 

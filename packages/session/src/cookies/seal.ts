@@ -37,23 +37,42 @@ const AAD_LABEL = 'tessera.sealed.v1';
 export interface CookieSealerOptions<T> {
   /** Keys, newest first: the first seals, all open. */
   keys: SealerKey[];
-  /** Cookie name without prefix, default 'tessera.session'; bound into every sealed value. */
+  /**
+   * Cookie name without prefix; bound into every sealed value.
+   * @defaultValue 'tessera.session'
+   */
   name?: string;
-  /** Most cookies one value may be split over, default 4 (1–16). */
+  /**
+   * Most cookies one value may be split over (a count, 1–16).
+   * @defaultValue 4
+   */
   maxChunks?: number;
-  /** Idle timeout in seconds, default 1800: a value not re-sealed within it stops opening. */
+  /**
+   * Idle timeout in seconds: a value not re-sealed within it stops opening.
+   * @defaultValue 1800 (30 minutes)
+   */
   idleTtl?: number;
-  /** Absolute lifetime in seconds, default 43200; never extended by re-sealing. */
+  /**
+   * Absolute lifetime in seconds; never extended by re-sealing.
+   * @defaultValue 43200 (12 hours)
+   */
   absoluteTtl?: number;
-  /** Clock in milliseconds since the epoch; default `Date.now`. */
+  /**
+   * Clock in milliseconds since the epoch.
+   * @defaultValue Date.now
+   */
   now?: () => number;
   /**
    * Server-side revocation: the current generation for this data (for example a per-user
    * counter in a store, bumped by "sign out everywhere"). A value sealed with another
    * generation, or with none, no longer opens. Errors it throws propagate (fail closed).
+   * @defaultValue none: no generation check
    */
   currentGeneration?: (data: T) => number | Promise<number>;
-  /** Set-Cookie attributes (same defaults and checks as the cookie codec). */
+  /**
+   * Set-Cookie attributes (same defaults and checks as the cookie codec).
+   * @defaultValue `{ secure: 'auto', sameSite: 'lax', httpOnly: true, path: '/', prefix: 'auto' }`
+   */
   cookie?: CookieAttributeOptions;
 }
 

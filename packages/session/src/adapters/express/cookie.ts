@@ -6,20 +6,51 @@
 
 /** The cookie settings express-session accepts. */
 export interface CookieOptions {
-  /** Lifetime in milliseconds; a persistent cookie. Default none: a browser-session cookie. */
+  /**
+   * Lifetime in **milliseconds** (express-session's unit, and every Tessera adapter's): a
+   * persistent cookie.
+   * @defaultValue null: a browser-session cookie
+   */
   maxAge?: number | null;
-  /** A fixed expiry date (prefer `maxAge`). */
+  /**
+   * A fixed expiry date (prefer `maxAge`).
+   * @defaultValue null
+   */
   expires?: Date | string | null;
-  /** Default true. */
+  /**
+   * `HttpOnly`: scripts cannot read the cookie.
+   * @defaultValue true
+   */
   httpOnly?: boolean;
-  /** true, false or 'auto' (Secure exactly on HTTPS requests). Tessera's default is 'auto'. */
+  /**
+   * true, false or 'auto' (Secure exactly on HTTPS requests).
+   * @defaultValue 'auto' (express-session: false)
+   */
   secure?: boolean | 'auto';
-  /** 'lax' (Tessera's default), 'strict', 'none', or true (strict) / false (not set). */
+  /**
+   * 'lax', 'strict', 'none', or true (strict) / false (not set).
+   * @defaultValue 'lax'
+   */
   sameSite?: boolean | 'lax' | 'strict' | 'none' | 'Lax' | 'Strict' | 'None';
-  /** Default '/'. */
+  /**
+   * `Path`.
+   * @defaultValue '/'
+   */
   path?: string;
+  /**
+   * `Domain`.
+   * @defaultValue none: a host-only cookie
+   */
   domain?: string;
+  /**
+   * `Partitioned` (CHIPS); needs `secure`.
+   * @defaultValue false
+   */
   partitioned?: boolean;
+  /**
+   * `Priority`.
+   * @defaultValue none (browsers use medium)
+   */
   priority?: 'low' | 'medium' | 'high';
   /** Present in stored JSON; restored on load. */
   originalMaxAge?: number | null;

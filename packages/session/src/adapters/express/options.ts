@@ -15,26 +15,44 @@ import { isLegacyStore, type LegacyStore } from './internal/legacy-manager.js';
 export interface ExpressSessionOptions {
   /** Signs the cookie: a string or an array (the first signs, every one verifies). Required. */
   secret: string | string[];
-  /** Cookie name, default 'connect.sid'. */
+  /**
+   * Cookie name.
+   * @defaultValue 'connect.sid'
+   */
   name?: string;
   /**
    * Tessera addition: name the cookie `__Host-<name>` whenever it is `Secure` (HTTPS, or
    * `cookie.secure: 'auto'` behind a trusted proxy), so no subdomain or plain-HTTP page can
    * set or overwrite it. Off by default to keep express-session's cookie name; needs
    * `cookie.path` '/' and no `cookie.domain`.
+   * @defaultValue false
    */
   hostPrefix?: boolean;
-  /** Cookie settings; defaults: `httpOnly: true`, `secure: 'auto'`, `sameSite: 'lax'`, `path: '/'`. */
+  /**
+   * Cookie settings, as express-session's: `maxAge` in **milliseconds** (the same unit in
+   * every Tessera adapter).
+   * @defaultValue `{ httpOnly: true, secure: 'auto', sameSite: 'lax', path: '/' }`, no `maxAge` (a browser-session cookie)
+   */
   cookie?: CookieOptions;
-  /** Slide the expiry of sessions nobody changed. Default false (express-session: true). */
+  /**
+   * Write back sessions nobody changed (express-session's `resave`).
+   * @defaultValue false (express-session: true)
+   */
   resave?: boolean;
-  /** Store new sessions nobody changed. Default false (express-session: true). */
+  /**
+   * Store new sessions nobody changed.
+   * @defaultValue false (express-session: true)
+   */
   saveUninitialized?: boolean;
-  /** Send the cookie on every response. Default false. */
+  /**
+   * Send the cookie on every response (resetting its `maxAge`).
+   * @defaultValue false
+   */
   rolling?: boolean;
   /**
    * A Tessera store (e.g. `createRedisStore()`) or any express-session store (`get`, `set`,
-   * `destroy`, optional `touch`, e.g. a connect-redis instance). Default: a Tessera memory store.
+   * `destroy`, optional `touch`, e.g. a connect-redis instance).
+   * @defaultValue a Tessera memory store (one process; a warning in production)
    */
   store?: TesseraStore | LegacyStore;
   /**
@@ -43,33 +61,76 @@ export interface ExpressSessionOptions {
    * middleware and its own code.
    */
   manager?: SessionManager;
-  /** Session ID generator, `genid(req)`: used with express-session stores only. */
+  /**
+   * Session ID generator, `genid(req)`: used with express-session stores only.
+   * @defaultValue 256 random bits, base64url
+   */
   genid?: (req: unknown) => string;
-  /** Trust `X-Forwarded-Proto` (true), never (false), or follow Express's 'trust proxy' (unset). */
+  /**
+   * Trust `X-Forwarded-Proto` (true), never (false), or follow Express's 'trust proxy' (unset).
+   * @defaultValue undefined (Express's 'trust proxy' setting)
+   */
   proxy?: boolean;
-  /** When `req.session` is unset: 'keep' the stored session (default) or 'destroy' it. */
+  /**
+   * When `req.session` is unset: 'keep' the stored session or 'destroy' it.
+   * @defaultValue 'keep'
+   */
   unset?: 'keep' | 'destroy';
-  /** Tessera stores: idle timeout in seconds, default 1800. */
+  /**
+   * Tessera stores: idle timeout in seconds (sliding).
+   * @defaultValue 1800 (30 minutes)
+   */
   idleTimeout?: number;
-  /** Tessera stores: absolute lifetime in seconds, default 43200. */
+  /**
+   * Tessera stores: absolute lifetime in seconds from creation or sign-in; never extended.
+   * @defaultValue 43200 (12 hours)
+   */
   absoluteTimeout?: number;
-  /** Tessera stores: least seconds between two expiry-sliding writes of an unchanged session. */
+  /**
+   * Tessera stores: least time in seconds between two expiry-sliding writes of an unchanged session.
+   * @defaultValue a tenth of `idleTimeout`, at most 60 (seconds)
+   */
   touchInterval?: number;
-  /** Tessera stores: most sessions per user. */
+  /**
+   * Tessera stores: most sessions per user (a count).
+   * @defaultValue no limit
+   */
   maxSessionsPerUser?: number;
-  /** Tessera stores: what to do at the per-user limit. */
+  /**
+   * Tessera stores: what to do at the per-user limit.
+   * @defaultValue 'evict-oldest'
+   */
   onSessionLimit?: 'evict-oldest' | 'refuse';
-  /** Tessera stores: reaction to a signed-in session used from another browser or network. */
+  /**
+   * Tessera stores: reaction to a signed-in session used from another browser or network.
+   * @defaultValue 'note'
+   */
   onAnomaly?: AnomalyAction;
-  /** Most milliseconds a store call may take (also legacy callbacks), default 2000. */
+  /**
+   * Most time in **milliseconds** a store call may take (also legacy callbacks) before the
+   * request fails with 503.
+   * @defaultValue 2000 (milliseconds)
+   */
   storeTimeout?: number;
-  /** CSRF guard for unsafe requests carrying the session cookie; on by default. */
+  /**
+   * CSRF guard for unsafe requests carrying the session cookie; `false` turns it off.
+   * @defaultValue on, `{ allowedOrigins: [], trustFetchMetadata: true }`
+   */
   csrf?: false | { allowedOrigins?: string[]; trustFetchMetadata?: boolean };
-  /** A cookie that cannot be set (Secure on plain HTTP): warn once (false) or fail the request (true). */
+  /**
+   * A cookie that cannot be set (Secure on plain HTTP): warn once (false) or fail the request (true).
+   * @defaultValue false
+   */
   strictCookies?: boolean;
-  /** Where warnings go; default `console`. */
+  /**
+   * Where warnings go.
+   * @defaultValue console
+   */
   logger?: SessionLogger;
-  /** Clock for server-side timeouts (tests). */
+  /**
+   * Clock in milliseconds since the epoch, for server-side timeouts (tests).
+   * @defaultValue Date.now
+   */
   now?: () => number;
 }
 

@@ -50,37 +50,65 @@ declare module 'fastify' {
 export interface FastifyCookieOptions extends Omit<CookieAttributeOptions, 'maxAge'> {
   /**
    * Lifetime of the cookie in milliseconds (a persistent cookie, capped by the session's
-   * absolute lifetime). Default none: a browser-session cookie.
+   * absolute lifetime), at least 1000. Same unit as in the Express and fetch adapters.
+   * @defaultValue none: a browser-session cookie
    */
   maxAge?: number;
 }
 
 /** Options of the plugin (`app.register(tessera, options)`). */
 export interface FastifySessionPluginOptions extends Omit<SessionManagerOptions, 'store'> {
-  /** Where sessions live; default a memory store (one process only: use SQLite, Redis or PostgreSQL in production). */
+  /**
+   * Where sessions live (use SQLite, Redis or PostgreSQL in production).
+   * @defaultValue a memory store (one process only, lost on restart)
+   */
   store?: Store;
-  /** An existing session manager (shared with other parts of the app); replaces `store` and the timeouts. */
+  /**
+   * An existing session manager (shared with other parts of the app); replaces `store` and the timeouts.
+   * @defaultValue one made from `store` and the timeout options
+   */
   manager?: SessionManager;
-  /** HMAC secrets that sign the cookie (each at least 32 characters; the first signs). Optional: IDs are 256-bit random. */
+  /**
+   * HMAC secrets that sign the cookie (each at least 32 characters; the first signs). Optional: IDs are 256-bit random.
+   * @defaultValue none: the cookie is not signed
+   */
   secret?: string | string[];
-  /** Cookie name without prefix; default 'tessera.sid' (`__Host-tessera.sid` on HTTPS). */
+  /**
+   * Cookie name without prefix (`__Host-tessera.sid` on HTTPS).
+   * @defaultValue 'tessera.sid'
+   */
   cookieName?: string;
+  /**
+   * Cookie attributes; `maxAge` in milliseconds.
+   * @defaultValue `{ secure: 'auto', sameSite: 'lax', httpOnly: true, path: '/', prefix: 'auto' }`, no `maxAge`
+   */
   cookie?: FastifyCookieOptions;
-  /** Store sessions nobody wrote to. Default false (@fastify/session: true). */
+  /**
+   * Store sessions nobody wrote to.
+   * @defaultValue false (@fastify/session: true)
+   */
   saveUninitialized?: boolean;
-  /** Send the cookie on every response. Default false (@fastify/session: true). */
+  /**
+   * Send the cookie on every response.
+   * @defaultValue false (@fastify/session: true)
+   */
   rolling?: boolean;
   /**
    * CSRF guard for unsafe methods on requests with a session cookie: on by default
    * (`Sec-Fetch-Site`, else `Origin`/`Referer`); `false` turns it off.
+   * @defaultValue on, `{ allowedOrigins: [], trustFetchMetadata: true }`
    */
   csrf?: false | { allowedOrigins?: string[]; trustFetchMetadata?: boolean };
   /**
    * A cookie that cannot be set (a `Secure` cookie over plain HTTP): false (default) logs a
    * warning and stores nothing; true fails such requests with `ERR_CONFIG`.
+   * @defaultValue false
    */
   strictCookies?: boolean;
-  /** Receives warnings; default the Fastify instance's logger. */
+  /**
+   * Receives warnings.
+   * @defaultValue the Fastify instance's logger
+   */
   logger?: SessionLogger;
 }
 

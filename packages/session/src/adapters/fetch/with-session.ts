@@ -38,36 +38,71 @@ export interface FetchCookieOptions extends Omit<CookieAttributeOptions, 'maxAge
 
 /** Options of {@link createFetchSessions} and {@link withSession}. */
 export interface FetchSessionOptions extends Omit<SessionManagerOptions, 'store'> {
-  /** Where sessions live (required unless `manager` is given). */
+  /**
+   * Where sessions live (required unless `manager` is given).
+   * @defaultValue none: `store` or `manager` is required
+   */
   store?: Store;
-  /** An existing session manager; replaces `store` and the timeouts. */
+  /**
+   * An existing session manager; replaces `store` and the timeouts.
+   * @defaultValue one made from `store` and the timeout options
+   */
   manager?: SessionManager;
-  /** HMAC secrets that sign the cookie (each at least 32 characters; the first signs). Optional. */
+  /**
+   * HMAC secrets that sign the cookie (each at least 32 characters; the first signs). Optional.
+   * @defaultValue none: the cookie is not signed (IDs are 256-bit random)
+   */
   secret?: string | string[];
-  /** Cookie name without prefix; default 'tessera.sid' (`__Host-tessera.sid` on HTTPS). */
+  /**
+   * Cookie name without prefix (`__Host-tessera.sid` on HTTPS).
+   * @defaultValue 'tessera.sid'
+   */
   cookieName?: string;
-  /** Cookie attributes; `maxAge` (milliseconds) makes every session cookie persistent. */
+  /**
+   * Cookie attributes; `maxAge` (milliseconds) makes every session cookie persistent.
+   * @defaultValue `{ secure: 'auto', sameSite: 'lax', httpOnly: true, path: '/', prefix: 'auto' }`, no `maxAge`
+   */
   cookie?: FetchCookieOptions;
-  /** Store sessions nobody wrote to. Default false. */
+  /**
+   * Store sessions nobody wrote to.
+   * @defaultValue false
+   */
   saveUninitialized?: boolean;
-  /** Send the cookie on every response. Default false. */
+  /**
+   * Send the cookie on every response.
+   * @defaultValue false
+   */
   rolling?: boolean;
-  /** CSRF guard for unsafe methods on requests with a session cookie; on by default, `false` turns it off. */
+  /**
+   * CSRF guard for unsafe methods on requests with a session cookie; `false` turns it off.
+   * @defaultValue on, `{ allowedOrigins: [], trustFetchMetadata: true }`
+   */
   csrf?: false | { allowedOrigins?: string[]; trustFetchMetadata?: boolean };
-  /** A `Secure` cookie over plain HTTP: warn and store nothing (default), or fail the request with `ERR_CONFIG`. */
+  /**
+   * A `Secure` cookie over plain HTTP: warn and store nothing (false), or fail the request with `ERR_CONFIG` (true).
+   * @defaultValue false
+   */
   strictCookies?: boolean;
-  /** Receives warnings; default `console`. */
+  /**
+   * Receives warnings.
+   * @defaultValue console
+   */
   logger?: SessionLogger;
   /**
    * Trust `X-Forwarded-Proto` and `X-Forwarded-For` from the proxy in front (only behind a
-   * proxy that sets them). Default false: HTTPS is read from the request URL.
+   * proxy that sets them).
+   * @defaultValue false: HTTPS is read from the request URL
    */
   trustProxy?: boolean;
-  /** The client address (e.g. from the server's connection info), for device lists and risk checks. */
+  /**
+   * The client address (e.g. from the server's connection info), for device lists and risk checks.
+   * @defaultValue none (with `trustProxy`, `X-Forwarded-For`)
+   */
   clientAddress?: (request: Request) => string | undefined;
   /**
    * The response for a request refused by the session layer: 403 (`ERR_CSRF`), 503 (store
-   * unavailable) or 500. Default: a JSON body `{ "error", "message" }`.
+   * unavailable) or 500.
+   * @defaultValue a JSON body `{ "error", "message" }` with that status
    */
   onError?: (error: TesseraError, request: Request) => Response | Promise<Response>;
 }
