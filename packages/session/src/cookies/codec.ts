@@ -42,9 +42,15 @@ export interface CookieCodecOptions extends CookieAttributeOptions {
 
 /** Per-response options of {@link CookieCodec.serialize}. */
 export interface CookieSerializeOptions extends CookieRequestContext {
-  /** Make the cookie persistent with the codec's `maxAge`. */
+  /**
+   * Make the cookie persistent with the codec's `maxAge`.
+   * @defaultValue false: a browser-session cookie
+   */
   persistent?: boolean;
-  /** Make the cookie persistent with this lifetime in seconds (overrides `maxAge`). */
+  /**
+   * Make the cookie persistent with this lifetime in seconds (overrides `maxAge`).
+   * @defaultValue none
+   */
   persistentMaxAgeSeconds?: number;
 }
 

@@ -78,19 +78,34 @@ export interface CookieSealerOptions<T> {
 
 /** Options of {@link CookieSealer.seal}. */
 export interface SealOptions {
-  /** Carry an existing session's absolute expiry (ms epoch) forward instead of starting anew. */
+  /**
+   * Carry an existing session's absolute expiry (milliseconds since the epoch) forward instead of starting anew.
+   * @defaultValue now + `absoluteTtl`
+   */
   absoluteExpiresAt?: number;
-  /** Generation to seal in; `write` asks `currentGeneration` when this is absent. */
+  /**
+   * Generation to seal in; `write` asks `currentGeneration` when this is absent.
+   * @defaultValue `currentGeneration(data)`, or none
+   */
   generation?: number;
 }
 
 /** Options of {@link CookieSealer.write}. */
 export interface SealWriteOptions extends CookieRequestContext, SealOptions {
-  /** The request's Cookie header: chunks it holds that the new value no longer uses are deleted. */
+  /**
+   * The request's Cookie header: chunks it holds that the new value no longer uses are deleted.
+   * @defaultValue none: no stale chunk is deleted
+   */
   cookieHeader?: string | undefined;
-  /** Make the cookies persistent with `cookie.maxAge`. */
+  /**
+   * Make the cookies persistent with `cookie.maxAge`.
+   * @defaultValue false
+   */
   persistent?: boolean;
-  /** Persistent cookie lifetime in seconds (overrides `cookie.maxAge`); without either the cookies are session cookies. */
+  /**
+   * Persistent cookie lifetime in seconds (overrides `cookie.maxAge`); without either the cookies are session cookies.
+   * @defaultValue none
+   */
   persistentMaxAgeSeconds?: number;
 }
 

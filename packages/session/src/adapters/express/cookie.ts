@@ -52,7 +52,11 @@ export interface CookieOptions {
    * @defaultValue none (browsers use medium)
    */
   priority?: 'low' | 'medium' | 'high';
-  /** Present in stored JSON; restored on load. */
+  /**
+   * The configured lifetime in milliseconds, as express-session keeps it in stored JSON;
+   * restored on load.
+   * @defaultValue `maxAge`
+   */
   originalMaxAge?: number | null;
 }
 

@@ -59,6 +59,7 @@ export interface ExpressSessionOptions {
    * A Tessera session manager to use (its store and timeouts win over `store` and the
    * timeout options), so an app can share one manager, and its events, between the
    * middleware and its own code.
+   * @defaultValue one made from `store` and the timeout options
    */
   manager?: SessionManager;
   /**

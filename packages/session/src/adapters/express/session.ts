@@ -12,9 +12,15 @@ export type SessionCallback = (error?: unknown) => void;
 
 /** Options of `req.session.login`. */
 export interface ExpressLoginOptions {
-  /** Keep the cookie across browser restarts ("remember me"). */
+  /**
+   * Keep the cookie across browser restarts ("remember me").
+   * @defaultValue false
+   */
   remember?: boolean;
-  /** Lifetime of the remembered cookie in seconds (capped by the session's absolute lifetime). */
+  /**
+   * Lifetime of the remembered cookie in seconds (capped by the session's absolute lifetime).
+   * @defaultValue the session's remaining absolute lifetime
+   */
   rememberSeconds?: number;
 }
 

@@ -19,9 +19,15 @@ export type FastifySessionCallback = (error?: unknown) => void;
 
 /** Options of `request.session.login`. */
 export interface FastifyLoginOptions {
-  /** Keep the cookie across browser restarts ("remember me"). */
+  /**
+   * Keep the cookie across browser restarts ("remember me").
+   * @defaultValue false
+   */
   remember?: boolean;
-  /** Lifetime of the remembered cookie in seconds (capped by the absolute lifetime). */
+  /**
+   * Lifetime of the remembered cookie in seconds (capped by the absolute lifetime).
+   * @defaultValue the session's remaining absolute lifetime
+   */
   rememberSeconds?: number;
 }
 

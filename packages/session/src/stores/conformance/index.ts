@@ -22,9 +22,15 @@ export type MakeStore = (ctx: { now: () => number }) => Store | Promise<Store>;
 
 /** Optional hooks that enable the backend-specific cases. */
 export interface StoreTestOptions {
-  /** Everything the backend holds, as text, for the "raw session ID never stored" check. */
+  /**
+   * Everything the backend holds, as text, for the "raw session ID never stored" check.
+   * @defaultValue none: that check is not run
+   */
   dumpBackend?: (store: Store) => Promise<string>;
-  /** Stops and restarts the backend server, for the outage case (Redis, PostgreSQL). */
+  /**
+   * Stops and restarts the backend server, for the outage case (Redis, PostgreSQL).
+   * @defaultValue none: the outage case is not run
+   */
   outage?: { stop(): Promise<void>; start(): Promise<void> };
 }
 
