@@ -177,7 +177,7 @@ function exitOf(child: ChildProcess): Promise<number | null> {
 }
 
 async function waitForServer(url: string, child: ChildProcess): Promise<void> {
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + 60_000;
   while (Date.now() < deadline && child.exitCode === null) {
     try {
       await fetch(url, { method: 'HEAD' });
@@ -210,7 +210,7 @@ describe('doc examples', () => {
     const started = Date.now();
     complaints = typeCheckAll();
     console.log(`type-checked ${complaints.size} examples in ${Date.now() - started} ms`);
-  }, 120_000);
+  }, 240_000); // generous: 57 s was measured on a 2-core machine at load average 20
   it.each(examples.map((e) => [e.where, e] as const))('%s type-checks', (_where, example) => {
     expect(complaints.get(example)).toEqual([]);
   });
@@ -220,23 +220,27 @@ describe('doc examples', () => {
     expect(runnable.map((e) => e.where.split(':')[0])).toContain('README.md');
   });
 
-  it.each(runnable.map((e) => [e.where, e] as const))('%s runs', async (_where, example) => {
-    const port = await freePort();
-    const { child, output } = start(example, port);
-    if (example.run === 'exit') {
-      const code = await exitOf(child);
-      expect(code, output()).toBe(0);
-      return;
-    }
-    try {
-      await waitForServer(`http://127.0.0.1:${port}/`, child);
-      const [first, second] = await twoRequests(`http://127.0.0.1:${port}/`);
-      expect(second, 'the second answer shows the session state').not.toBe(first);
-    } catch (error) {
-      throw new Error(`${String(error)}\n--- example output ---\n${output()}`);
-    } finally {
-      child.kill('SIGTERM');
-      await exitOf(child);
-    }
-  });
+  it.each(runnable.map((e) => [e.where, e] as const))(
+    '%s runs',
+    async (_where, example) => {
+      const port = await freePort();
+      const { child, output } = start(example, port);
+      if (example.run === 'exit') {
+        const code = await exitOf(child);
+        expect(code, output()).toBe(0);
+        return;
+      }
+      try {
+        await waitForServer(`http://127.0.0.1:${port}/`, child);
+        const [first, second] = await twoRequests(`http://127.0.0.1:${port}/`);
+        expect(second, 'the second answer shows the session state').not.toBe(first);
+      } catch (error) {
+        throw new Error(`${String(error)}\n--- example output ---\n${output()}`);
+      } finally {
+        child.kill('SIGTERM');
+        await exitOf(child);
+      }
+    },
+    90_000,
+  );
 });

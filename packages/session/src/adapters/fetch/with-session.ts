@@ -26,6 +26,8 @@ import { createFetchSession, type FetchSession } from './session.js';
  * Cookie settings of the fetch adapter. `maxAge` is in milliseconds, as in the Express and
  * Fastify adapters (express-session's and @fastify/session's convention), so one cookie
  * configuration means the same in all three.
+ * @example
+ * withSession(handler, { store, cookie: { maxAge: 30 * 86_400_000 } }); // 30 days
  */
 export interface FetchCookieOptions extends Omit<CookieAttributeOptions, 'maxAge'> {
   /**
