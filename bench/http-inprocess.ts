@@ -108,8 +108,10 @@ async function fastifyTarget(kind: 'bare' | '@fastify/session' | 'tessera'): Pro
   } else {
     await app.register(tesseraFastify, {
       secret: SECRET,
+      cookie: { secure: false },
+      saveUninitialized: false,
       store: createMemoryStore({ maxEntries: 50_000 }),
-    } as never);
+    });
   }
   const s = (request: unknown) => (request as { session: SessionLike }).session;
   app.get('/read', async (request) => ({ count: (s(request).get('count') as number) ?? 0 }));

@@ -167,9 +167,13 @@ async function fastifyApp(
   } else {
     const { default: tessera } = await import('../packages/session/src/adapters/fastify/index.js');
     const { createMemoryStore } = await import('../packages/session/src/stores/memory/index.js');
-    // Tessera's documented default: no cookie signature. The ID is 256 random bits and only
-    // its hash is stored, so a signature adds no protection; @fastify/session requires one.
-    await app.register(tessera, { store: createMemoryStore({ maxEntries: 50_000 }) });
+    // The same settings as the @fastify/session target (a drop-in takes the same options).
+    await app.register(tessera, {
+      secret: SECRET,
+      cookie: { secure: false },
+      saveUninitialized: false,
+      store: createMemoryStore({ maxEntries: 50_000 }),
+    });
   }
   const session = (request: unknown): FastifySessionLike =>
     (request as { session: FastifySessionLike }).session;

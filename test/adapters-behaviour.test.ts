@@ -110,6 +110,54 @@ for (const kind of ADAPTERS) {
       expect(old.body).toEqual({ data: {} });
     });
 
+    it('never carries one user’s data into the next user’s session at login (issue 11, finding 2)', async () => {
+      const anonymous = await signIn();
+      const asAlice = jarOf(
+        await app.request({
+          method: 'POST',
+          path: '/login?user=alice',
+          headers: { cookie: anonymous },
+        }),
+      );
+      await app.request({
+        method: 'POST',
+        path: '/set?key=isAdmin&value=yes',
+        headers: { cookie: asAlice },
+      });
+      const again = jarOf(
+        await app.request({
+          method: 'POST',
+          path: '/login?user=alice',
+          headers: { cookie: asAlice },
+        }),
+      );
+      const alices = await app.request({ path: '/data', headers: { cookie: again } });
+      expect(alices.body).toEqual({ data: { theme: 'dark', user: 'alice', isAdmin: 'yes' } });
+      const asMallory = await app.request({
+        method: 'POST',
+        path: '/login?user=mallory',
+        headers: { cookie: again },
+      });
+      expect(asMallory.status).toBe(200);
+      const mallorys = await app.request({ path: '/data', headers: { cookie: jarOf(asMallory) } });
+      // The route wrote `user` on alice's session just before login: that goes too.
+      expect(mallorys.body).toEqual({ data: {} });
+    });
+
+    it('takes the session ID only from the cookie: never from the URL or another header (checklist SID-04)', async () => {
+      const cookie = await signIn();
+      const value = cookie.slice(cookie.indexOf('=') + 1);
+      for (const request of [
+        { path: `/data?sid=${encodeURIComponent(value)}` },
+        { path: `/data?${app.cookieName}=${encodeURIComponent(value)}` },
+        { path: '/data', headers: { 'x-session-id': value, authorization: `Bearer ${value}` } },
+      ]) {
+        const res = await app.request(request);
+        expect(res.status).toBe(200);
+        expect(res.body).toEqual({ data: {} });
+      }
+    });
+
     it('clears the cookie at logout and forgets the session', async () => {
       const cookie = await signIn();
       const res = await app.request({ method: 'POST', path: '/logout', headers: { cookie } });

@@ -1,7 +1,8 @@
 /**
  * Two app instances (two store objects with their own connections) on one Redis and on one
- * PostgreSQL: what one writes the other reads, and with the read cache on, a revocation on
- * one instance is honoured by the other within one second.
+ * PostgreSQL: what one writes the other reads, the per-user session cap holds across them,
+ * and with the read cache on, a revocation on one instance is honoured by the other within
+ * one second.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -121,6 +122,25 @@ describe.each(backends)('two instances on one $name', (backend) => {
     expect(await b.get(second.key)).toBeNull();
     await a.close();
     await b.close();
+  });
+
+  it('keep the per-user cap across instances: ten parallel logins on two instances leave 2 (issue 11, finding 3)', async () => {
+    for (const onLimit of ['refuse', 'evict-oldest'] as const) {
+      const a = backend.plain();
+      const b = backend.plain();
+      const user = `cap-${generateHandle()}`;
+      const create = (store: Store, r: SessionRecord) =>
+        store.createWithinLimit?.(r, { maxPerUser: 2, onLimit });
+      const results = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => create(i % 2 === 0 ? a : b, record(user))),
+      );
+      const created = results.filter((r) => r?.created).length;
+      expect(created).toBe(onLimit === 'refuse' ? 2 : 10);
+      expect(await a.listByUser(user)).toHaveLength(2);
+      expect(await b.listByUser(user)).toHaveLength(2);
+      await a.close();
+      await b.close();
+    }
   });
 
   it('with the read cache, honour a revocation made on the other instance within one second', async () => {

@@ -145,3 +145,94 @@ describe.each([
     expect(res.body.error).toBe('invalid_token');
   });
 });
+
+// Issue 11, finding 4: a token read from a cookie is ambient authority like a session cookie.
+type Send = (
+  method: 'GET' | 'POST',
+  headers: Record<string, string>,
+  https: boolean,
+) => Promise<{ status: number; body: Record<string, unknown> }>;
+
+function postViaExpress(guard: TokenGuard): Send {
+  const app = express();
+  app.set('trust proxy', true);
+  const handler = expressRequireToken(guard);
+  app.get('/act', handler, (_req, res) => res.json({ ok: true }));
+  app.post('/act', handler, (_req, res) => res.json({ ok: true }));
+  return async (method, headers, https) => {
+    const agent = method === 'GET' ? request(app).get('/act') : request(app).post('/act');
+    const res = await agent.set({
+      host: 'app.test',
+      ...(https ? { 'x-forwarded-proto': 'https' } : {}),
+      ...headers,
+    });
+    return { status: res.status, body: res.body };
+  };
+}
+
+function postViaFastify(guard: TokenGuard): Send {
+  const app = Fastify({ trustProxy: true });
+  fastifyApps.push(app);
+  app.decorateRequest('auth', null);
+  app.get('/act', { preHandler: fastifyRequireToken(guard) }, async () => ({ ok: true }));
+  app.post('/act', { preHandler: fastifyRequireToken(guard) }, async () => ({ ok: true }));
+  return async (method, headers, https) => {
+    const res = await app.inject({
+      method,
+      url: '/act',
+      headers: { host: 'app.test', ...(https ? { 'x-forwarded-proto': 'https' } : {}), ...headers },
+    });
+    return { status: res.statusCode, body: res.json() };
+  };
+}
+
+function postViaFetch(guard: TokenGuard): Send {
+  const handler = withToken(async () => Response.json({ ok: true }), guard);
+  return async (method, headers, https) => {
+    const res = await handler(
+      new Request(`${https ? 'https' : 'http'}://app.test/act`, { method, headers }),
+    );
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+}
+
+describe.each([
+  ['express', postViaExpress],
+  ['fastify', postViaFastify],
+  ['fetch', postViaFetch],
+] as const)('cookie-borne access tokens through %s (issue 11, finding 4)', (_name, make) => {
+  it('refuses a cross-site POST whose token came from a cookie; a Bearer header is not affected', async () => {
+    const { guard, manager, tokens } = await setup();
+    const send = make(guard);
+    const session = await manager.login(null, 'alice', { strategy: 'hybrid' });
+    const token = await tokens.sign({ sub: 'alice', sid: session.handle });
+    const cookie = `tessera.at=${token}`;
+    const crossSite = await send(
+      'POST',
+      { cookie, 'sec-fetch-site': 'cross-site', origin: 'https://evil.test' },
+      false,
+    );
+    expect(crossSite.status).toBe(403);
+    expect(crossSite.body.error).toBe('csrf');
+    const noOrigin = await send('POST', { cookie }, false);
+    expect(noOrigin.status).toBe(403);
+    const sameOrigin = await send('POST', { cookie, origin: 'http://app.test' }, false);
+    expect(sameOrigin.status).toBe(200);
+    const bearer = await send(
+      'POST',
+      { authorization: `Bearer ${token}`, 'sec-fetch-site': 'cross-site' },
+      false,
+    );
+    expect(bearer.status).toBe(200);
+  });
+
+  it('reads only the __Host- cookie on HTTPS', async () => {
+    const { guard, manager, tokens } = await setup();
+    const send = make(guard);
+    const session = await manager.login(null, 'alice', { strategy: 'hybrid' });
+    const token = await tokens.sign({ sub: 'alice', sid: session.handle });
+    expect((await send('GET', { cookie: `tessera.at=${token}` }, true)).status).toBe(401);
+    expect((await send('GET', { cookie: `__Host-tessera.at=${token}` }, true)).status).toBe(200);
+    expect((await send('GET', { cookie: `tessera.at=${token}` }, false)).status).toBe(200);
+  });
+});

@@ -228,14 +228,23 @@ const fastifyKind: AdapterKind = {
   name: 'fastify',
   async create(options) {
     const app = Fastify({ trustProxy: true });
+    // Tessera's recommended settings over @fastify/session's defaults: no store write for a
+    // session nobody changed, Secure on HTTPS only, security settings stated (no warning).
     await app.register(tessera, {
       secret: SECRET,
       store: options.store,
       now: options.now,
+      saveUninitialized: false,
+      rolling: false,
+      csrf: {},
+      cookie: { secure: 'auto', sameSite: 'lax' },
       ...(options.storeTimeout ? { storeTimeout: options.storeTimeout } : {}),
       ...(options.logger ? { logger: options.logger } : {}),
     });
-    app.get('/data', async (request) => ({ data: request.session.toJSON() }));
+    app.get('/data', async (request) => {
+      const { cookie: _cookie, ...data } = JSON.parse(JSON.stringify(request.session));
+      return { data };
+    });
     app.post('/set', async (request) => {
       const q = queryOf(request.url);
       request.session[q.get('key') ?? 'key'] = q.get('value');
@@ -248,7 +257,7 @@ const fastifyKind: AdapterKind = {
     app.post('/login', async (request) => {
       const user = queryOf(request.url).get('user') ?? 'alice';
       request.session.set('user', user);
-      await request.session.login(user);
+      await request.sessionControl.login(user);
       return { ok: true };
     });
     app.post('/logout', async (request) => {
@@ -257,8 +266,8 @@ const fastifyKind: AdapterKind = {
     });
     await app.ready();
     return {
-      cookieName: 'tessera.sid',
-      httpsCookieName: '__Host-tessera.sid',
+      cookieName: 'sessionId',
+      httpsCookieName: 'sessionId',
       async request(request) {
         const res = await app.inject({
           method: request.method ?? 'GET',

@@ -47,8 +47,10 @@ export type {
   TokenAuthResult,
   TokenCookieOptions,
   TokenCookies,
+  TokenErrorName,
   TokenGuard,
   TokenGuardOptions,
+  TokenRefusal,
   TokenRequest,
 } from './http/token-guard.js';
 export { createTokenCookies, createTokenGuard } from './http/token-guard.js';
@@ -61,6 +63,7 @@ export {
   isValidSessionId,
 } from './shared/ids.js';
 export type {
+  CreateWithinLimitResult,
   KeyValueEntry,
   SessionData,
   SessionMeta,
@@ -68,5 +71,6 @@ export type {
   SessionRecord,
   Store,
   StoreClockOptions,
+  UserSessionLimit,
 } from './stores/store.js';
-export { STORE_METHODS } from './stores/store.js';
+export { OPTIONAL_STORE_METHODS, STORE_METHODS } from './stores/store.js';

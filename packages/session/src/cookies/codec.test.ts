@@ -1,7 +1,8 @@
 import { parse, parseSetCookie } from 'cookie';
 import { describe, expect, it } from 'vitest';
 import { isTesseraError } from '../shared/errors.js';
-import { createCookieCodec, readCookie } from './codec.js';
+import { createCookieCodec, createPeerCookieCodec, readCookie } from './codec.js';
+import { createCookieSealer } from './seal.js';
 
 const SECRET = 'a'.repeat(32);
 const OLD_SECRET = 'b'.repeat(40);
@@ -55,9 +56,21 @@ describe('createCookieCodec defaults', () => {
     expect(codec.serialize('v', HTTP)).toMatch(/^__Secure-tessera\.sid=v; .*Secure/);
   });
 
-  it('maps sameSite as express-session does: true → Strict, false → absent, any case', () => {
+  it('maps sameSite: true → Strict, any case; refuses false (no attribute) with ERR_CONFIG', () => {
     expect(createCookieCodec({ sameSite: true }).serialize('v', HTTPS)).toMatch(/SameSite=Strict$/);
-    expect(createCookieCodec({ sameSite: false }).serialize('v', HTTPS)).not.toMatch(/SameSite/);
+    expect(() => createCookieCodec({ sameSite: false })).toThrow(
+      expect.objectContaining({ code: 'ERR_CONFIG', message: expect.stringMatching(/sameSite/) }),
+    );
+    expect(() =>
+      createCookieSealer({
+        keys: [{ kid: 'k', secret: 'x'.repeat(43) }],
+        cookie: { sameSite: false },
+      }),
+    ).toThrow(expect.objectContaining({ code: 'ERR_CONFIG' }));
+    // A drop-in adapter's peer takes false to mean "no attribute"; only that codec allows it.
+    expect(createPeerCookieCodec({ sameSite: false }).serialize('v', HTTPS)).not.toMatch(
+      /SameSite/,
+    );
     expect(createCookieCodec({ sameSite: 'Strict' }).serialize('v', HTTPS)).toMatch(
       /SameSite=Strict$/,
     );

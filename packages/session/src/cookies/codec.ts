@@ -93,8 +93,21 @@ export function readCookie(cookieHeader: unknown, name: string): string | null {
  * res.setHeader('Set-Cookie', codec.serialize(newSid, { isSecure: true }));
  */
 export function createCookieCodec(options: CookieCodecOptions = {}): CookieCodec {
+  return buildCodec(options, {});
+}
+
+/**
+ * The codec for a drop-in adapter whose peer (e.g. @fastify/session) takes `sameSite: false`
+ * to mean "no SameSite attribute". Not in the public barrel: Tessera's own APIs refuse it.
+ * @example const codec = createPeerCookieCodec({ name: 'sessionId', sameSite: false });
+ */
+export function createPeerCookieCodec(options: CookieCodecOptions = {}): CookieCodec {
+  return buildCodec(options, { allowNoSameSite: true });
+}
+
+function buildCodec(options: CookieCodecOptions, peer: { allowNoSameSite?: boolean }): CookieCodec {
   const name = validateCookieName(options.name ?? 'tessera.sid', 'createCookieCodec: name');
-  const attrs = resolveAttributes(options, 'createCookieCodec');
+  const attrs = resolveAttributes(options, 'createCookieCodec', peer);
   const secrets =
     options.secrets === undefined
       ? undefined

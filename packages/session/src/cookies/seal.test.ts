@@ -352,3 +352,72 @@ describe('cookies and chunking', () => {
     ]);
   });
 });
+
+describe('sealed cookies: replay after logout and the prefix (issue 11, finding 8)', () => {
+  it('binds the full cookie name, prefix included: a __Host- value does not open as the plain name', async () => {
+    const sealer = createCookieSealer({ keys: [KEY_A], name: 'app.s' });
+    const header = browserHeader(await sealer.write({ n: 1 }, HTTPS));
+    expect(header.startsWith('__Host-app.s=')).toBe(true);
+    expect(await sealer.read(header, HTTPS)).not.toBeNull();
+    const value = header.slice('__Host-app.s='.length);
+    // The same value moved under the unprefixed name (readable on plain HTTP) is refused.
+    expect(await sealer.read(`app.s=${value}`, { isSecure: false })).toBeNull();
+    expect(await sealer.open(value)).toBeNull();
+  });
+
+  it('with a store, a cookie captured before logout does not open after it', async () => {
+    const { createMemoryStore } = await import('../stores/memory/index.js');
+    const store = createMemoryStore();
+    const sealer = createCookieSealer<{ userId: string }>({
+      keys: [KEY_A],
+      store,
+      subject: (data) => data.userId,
+    });
+    const captured = browserHeader(await sealer.write({ userId: 'alice' }, HTTPS));
+    const bobs = browserHeader(await sealer.write({ userId: 'bob' }, HTTPS));
+    expect(await sealer.read(captured, HTTPS)).not.toBeNull();
+    // Logout.
+    await sealer.revoke({ userId: 'alice' });
+    expect(await sealer.read(captured, HTTPS)).toBeNull();
+    expect(await sealer.read(bobs, HTTPS)).not.toBeNull();
+    // A fresh login after the logout works.
+    const fresh = browserHeader(await sealer.write({ userId: 'alice' }, HTTPS));
+    expect(await sealer.read(fresh, HTTPS)).not.toBeNull();
+    await store.close();
+  });
+
+  it('refuses a store without subject, subject without store, and both store and currentGeneration', async () => {
+    const { createMemoryStore } = await import('../stores/memory/index.js');
+    const store = createMemoryStore();
+    expectCode(() => createCookieSealer({ keys: [KEY_A], store }), 'ERR_CONFIG');
+    expectCode(() => createCookieSealer({ keys: [KEY_A], subject: () => 'x' }), 'ERR_CONFIG');
+    expectCode(
+      () =>
+        createCookieSealer({
+          keys: [KEY_A],
+          store,
+          subject: () => 'x',
+          currentGeneration: () => 1,
+        }),
+      'ERR_CONFIG',
+    );
+    await expect(createCookieSealer({ keys: [KEY_A] }).revoke({})).rejects.toMatchObject({
+      code: 'ERR_CONFIG',
+    });
+    await store.close();
+  });
+});
+
+describe('sealed cookies: nonces (checklist EC-01)', () => {
+  it('never repeats an IV in 100,000 seals', () => {
+    const sealer = createCookieSealer<number>({ keys: [KEY_A] });
+    const seen = new Set<string>();
+    for (let i = 0; i < 100_000; i++) {
+      const bytes = Buffer.from(sealer.seal(i), 'base64url');
+      // version, kid length, kid, then the 12-byte IV
+      const at = 2 + (bytes[1] as number);
+      seen.add(bytes.subarray(at, at + 12).toString('hex'));
+    }
+    expect(seen.size).toBe(100_000);
+  }, 120_000);
+});

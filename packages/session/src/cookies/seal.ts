@@ -1,14 +1,19 @@
 /**
  * Sealed cookies (the `cookie` strategy): session data encrypted and authenticated with
  * AES-256-GCM and kept by the client. A random 96-bit IV per seal; the first key seals and
- * every key opens (its `kid` travels in the value); the cookie name is bound as associated
- * data; idle and absolute expiry live inside the ciphertext. Any failure — tampering,
+ * every key opens (its `kid` travels in the value); the cookie's full name, prefix included,
+ * is bound as associated data (a value moved to another cookie, or from `__Host-x` to a
+ * plain `x`, does not open); idle and absolute expiry live inside the ciphertext. With a
+ * store configured, every value also carries its subject's generation, checked on every open,
+ * so `revoke` (at logout) makes every earlier value of that subject stop opening: encryption
+ * alone does not stop a captured cookie from being replayed. Any failure — tampering,
  * truncation, wrong key or name, expiry, revoked generation — gives the same null.
  * Values too long for one cookie are split over `name.0`, `name.1`, … up to `maxChunks`.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { decodeBase64urlStrict } from '../shared/base64url.js';
 import { TesseraError } from '../shared/errors.js';
+import type { Store } from '../stores/store.js';
 import {
   buildSetCookie,
   type CookieAttributeOptions,
@@ -31,7 +36,9 @@ export type { SealerKey } from './internal/sealer-keys.js';
 const VERSION = 1;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
-const AAD_LABEL = 'tessera.sealed.v1';
+const AAD_LABEL = 'tessera.sealed.v2';
+/** Key-value namespace of the per-subject generations. */
+const GENERATION_NS = 'sealed-generation';
 
 /** Options of {@link createCookieSealer}. */
 export interface CookieSealerOptions<T> {
@@ -69,6 +76,18 @@ export interface CookieSealerOptions<T> {
    * @defaultValue none: no generation check
    */
   currentGeneration?: (data: T) => number | Promise<number>;
+  /**
+   * A store that keeps one generation per subject: with it the generation check is always
+   * on, `revoke(data)` ends every value sealed for that subject so far, and a captured cookie
+   * replayed after logout does not open. Needs `subject`; excludes `currentGeneration`.
+   * @defaultValue none
+   */
+  store?: Store;
+  /**
+   * With `store`: whose generation a value carries (e.g. `(data) => data.userId`).
+   * @defaultValue none
+   */
+  subject?: (data: T) => string;
   /**
    * Set-Cookie attributes (same defaults and checks as the cookie codec).
    * @defaultValue `{ secure: 'auto', sameSite: 'lax', httpOnly: true, path: '/', prefix: 'auto' }`
@@ -142,6 +161,11 @@ export interface CookieSealer<T> {
   write(data: T, options: SealWriteOptions): Promise<string[]>;
   /** Set-Cookie header values that delete the sealed cookie and every chunk of it present. */
   clear(cookieHeader: string | undefined, context: CookieRequestContext): string[];
+  /**
+   * With a store: bumps the subject's generation, so every value sealed for it so far stops
+   * opening (call it at logout, before `clear`). Without a store: `ERR_CONFIG`.
+   */
+  revoke(data: T): Promise<void>;
 }
 
 interface Payload {
@@ -176,6 +200,53 @@ function parsePayload(json: string): Payload | null {
   return value as Payload;
 }
 
+/** The store-backed generation: read on every open and write, bumped by `revoke`. */
+function resolveGenerationStore<T>(
+  options: CookieSealerOptions<T>,
+): { current: (data: T) => Promise<number>; bump: (data: T) => Promise<void> } | null {
+  const { store, subject } = options ?? {};
+  if (store === undefined) {
+    if (subject !== undefined) {
+      throw new TesseraError('ERR_CONFIG', 'createCookieSealer: subject needs a store.');
+    }
+    return null;
+  }
+  if (typeof store?.kvGet !== 'function' || typeof subject !== 'function') {
+    throw new TesseraError(
+      'ERR_CONFIG',
+      'createCookieSealer: store must be a Tessera store and subject a function (data) => string ' +
+        '(whose generation a value carries, e.g. (data) => data.userId).',
+    );
+  }
+  if (options.currentGeneration !== undefined) {
+    throw new TesseraError(
+      'ERR_CONFIG',
+      'createCookieSealer: pass either store (and subject) or currentGeneration, not both.',
+    );
+  }
+  const keyOf = (data: T): string => {
+    const id = subject(data);
+    if (typeof id !== 'string' || id.length === 0 || id.length > 512) {
+      throw new TesseraError(
+        'ERR_INVALID_ARGUMENT',
+        'createCookieSealer: subject(data) must answer a non-empty string of at most 512 characters.',
+      );
+    }
+    return id;
+  };
+  const current = async (data: T): Promise<number> => {
+    const value = await store.kvGet(GENERATION_NS, keyOf(data));
+    return typeof value === 'number' && Number.isInteger(value) ? value : 0;
+  };
+  // Revocation may race another revocation of the same subject; any increase is enough.
+  const bump = async (data: T): Promise<void> => {
+    const key = keyOf(data);
+    const next = (await current(data)) + 1;
+    await store.kvSet(GENERATION_NS, key, next, null);
+  };
+  return { current, bump };
+}
+
 /**
  * Creates a sealer for the `cookie` strategy.
  * @example
@@ -203,7 +274,8 @@ export function createCookieSealer<T = Record<string, unknown>>(
   const idleMs = positiveSeconds(options.idleTtl, 1800, 'idleTtl') * 1000;
   const absoluteMs = positiveSeconds(options.absoluteTtl, 43_200, 'absoluteTtl') * 1000;
   const now = options.now ?? Date.now;
-  const currentGeneration = options.currentGeneration;
+  const store = resolveGenerationStore(options);
+  const currentGeneration = store ? store.current : options.currentGeneration;
   if (currentGeneration !== undefined && typeof currentGeneration !== 'function') {
     throw new TesseraError(
       'ERR_CONFIG',
@@ -217,11 +289,15 @@ export function createCookieSealer<T = Record<string, unknown>>(
     return Buffer.concat([Buffer.from([VERSION, key.kidBytes.length]), key.kidBytes]);
   }
 
-  function aad(head: Buffer): Buffer {
-    return Buffer.concat([Buffer.from(`${AAD_LABEL}\0${name}\0`), head]);
+  function aad(head: Buffer, fullName: string): Buffer {
+    return Buffer.concat([Buffer.from(`${AAD_LABEL}\0${fullName}\0`), head]);
   }
 
   function seal(data: T, sealOptions: SealOptions = {}): string {
+    return sealAs(data, sealOptions, name);
+  }
+
+  function sealAs(data: T, sealOptions: SealOptions, fullName: string): string {
     const at = now();
     let json: string | undefined;
     let absoluteExpiresAt = at + absoluteMs;
@@ -262,12 +338,12 @@ export function createCookieSealer<T = Record<string, unknown>>(
     const head = header(sealingKey);
     const iv = randomBytes(IV_BYTES);
     const cipher = createCipheriv('aes-256-gcm', sealingKey.key, iv, { authTagLength: TAG_BYTES });
-    cipher.setAAD(aad(head));
+    cipher.setAAD(aad(head, fullName));
     const body = Buffer.concat([cipher.update(json, 'utf8'), cipher.final(), cipher.getAuthTag()]);
     return Buffer.concat([head, iv, body]).toString('base64url');
   }
 
-  function decrypt(sealed: unknown): { payload: Payload; kid: string } | null {
+  function decrypt(sealed: unknown, fullName: string): { payload: Payload; kid: string } | null {
     if (typeof sealed !== 'string' || sealed.length > maxSealedLength) return null;
     const bytes = decodeBase64urlStrict(sealed);
     if (bytes === null || bytes.length < 2) return null;
@@ -281,7 +357,7 @@ export function createCookieSealer<T = Record<string, unknown>>(
     const tag = bytes.subarray(bytes.length - TAG_BYTES);
     try {
       const decipher = createDecipheriv('aes-256-gcm', key.key, iv, { authTagLength: TAG_BYTES });
-      decipher.setAAD(aad(bytes.subarray(0, headLength)));
+      decipher.setAAD(aad(bytes.subarray(0, headLength), fullName));
       decipher.setAuthTag(tag);
       const json = Buffer.concat([decipher.update(ciphertext), decipher.final()]).toString('utf8');
       const payload = parsePayload(json);
@@ -293,8 +369,12 @@ export function createCookieSealer<T = Record<string, unknown>>(
     }
   }
 
-  async function open(sealed: unknown): Promise<SealedSession<T> | null> {
-    const opened = decrypt(sealed);
+  function open(sealed: unknown): Promise<SealedSession<T> | null> {
+    return openAs(sealed, name);
+  }
+
+  async function openAs(sealed: unknown, fullName: string): Promise<SealedSession<T> | null> {
+    const opened = decrypt(sealed, fullName);
     if (opened === null) return null;
     const { payload, kid } = opened;
     const data = payload.d as T;
@@ -326,12 +406,19 @@ export function createCookieSealer<T = Record<string, unknown>>(
     open,
 
     async read(cookieHeader, context) {
-      const sealed = joinChunks(
-        parseHeader(cookieHeader),
-        prefixFor(attrs, context) + name,
-        maxChunks,
-      );
-      return sealed === null ? null : open(sealed);
+      const fullName = prefixFor(attrs, context) + name;
+      const sealed = joinChunks(parseHeader(cookieHeader), fullName, maxChunks);
+      return sealed === null ? null : openAs(sealed, fullName);
+    },
+
+    async revoke(data) {
+      if (!store) {
+        throw new TesseraError(
+          'ERR_CONFIG',
+          'revoke: the sealer has no store; pass createCookieSealer({ store, subject }) to revoke sealed cookies.',
+        );
+      }
+      await store.bump(data);
     },
 
     async write(data, writeOptions) {
@@ -362,9 +449,9 @@ export function createCookieSealer<T = Record<string, unknown>>(
       if (writeOptions.absoluteExpiresAt !== undefined)
         sealOptions.absoluteExpiresAt = writeOptions.absoluteExpiresAt;
       if (generation !== undefined) sealOptions.generation = generation;
-      const sealed = seal(data, sealOptions);
-
       const base = prefixFor(attrs, writeOptions) + name;
+      const sealed = sealAs(data, sealOptions, base);
+
       const at = now();
       const lifetime = { maxAgeSeconds, nowMs: at };
       const setCookies: string[] = [];

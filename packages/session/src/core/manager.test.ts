@@ -315,6 +315,134 @@ describe('session manager', () => {
   });
 });
 
+describe('session manager: login hands over data only within one user (issue 11, finding 2)', () => {
+  it('starts the next user with empty data: alice’s isAdmin and cart never reach mallory', async () => {
+    const { manager } = setup();
+    const alice = await manager.login(null, 'alice');
+    alice.set('isAdmin', true);
+    alice.set('cart', ['book']);
+    alice.updateMeta({ cookieMaxAge: 999 });
+    await manager.commit(alice);
+    const loaded = (await manager.load(alice.id))!;
+    const mallory = await manager.login(loaded, 'mallory');
+    expect(mallory.userId).toBe('mallory');
+    expect(mallory.toJSON()).toEqual({});
+    expect(mallory.meta.cookieMaxAge).toBeUndefined();
+    expect((await manager.load(mallory.id))!.toJSON()).toEqual({});
+    expect(await manager.load(alice.id)).toBeNull();
+  });
+
+  it('keeps an anonymous session’s data (a cart filled before signing in) and the same user’s', async () => {
+    const { manager } = setup();
+    const anonymous = await manager.create({ data: { cart: ['book'] } });
+    const alice = await manager.login(anonymous, 'alice');
+    expect(alice.toJSON()).toEqual({ cart: ['book'] });
+    alice.set('theme', 'dark');
+    await manager.commit(alice);
+    const again = await manager.login((await manager.load(alice.id))!, 'alice');
+    expect(again.toJSON()).toEqual({ cart: ['book'], theme: 'dark' });
+    const draft = manager.draft({ data: { lang: 'fr' } });
+    expect((await manager.login(draft, 'bob')).toJSON()).toEqual({ lang: 'fr' });
+  });
+
+  it('hands nothing on from a session of the same user revoked while the request ran', async () => {
+    const { manager } = setup();
+    const alice = await manager.login(null, 'alice', {});
+    alice.set('isAdmin', true);
+    await manager.commit(alice);
+    const loaded = (await manager.load(alice.id))!;
+    await manager.revoke(loaded.handle);
+    const next = await manager.login(loaded, 'alice');
+    expect(next.toJSON()).toEqual({});
+  });
+});
+
+describe('session manager: regenerate never resurrects (issue 11, finding 8)', () => {
+  it('refuses to regenerate a session revoked mid-request, and stores nothing', async () => {
+    const { manager } = setup();
+    const alice = await manager.login(null, 'alice');
+    alice.set('isAdmin', true);
+    await manager.commit(alice);
+    const loaded = (await manager.load(alice.id))!;
+    await manager.revokeUserSessions('alice');
+    await expect(manager.regenerate(loaded)).rejects.toMatchObject({
+      code: 'ERR_SESSION_NOT_FOUND',
+    });
+    expect(await manager.listUserSessions('alice')).toEqual([]);
+    expect(await manager.load(alice.id)).toBeNull();
+  });
+
+  it('still regenerates a live session with its data and handle', async () => {
+    const { manager } = setup();
+    const alice = await manager.login(null, 'alice');
+    const next = await manager.regenerate((await manager.load(alice.id))!);
+    expect(next.id).not.toBe(alice.id);
+    expect(next.handle).toBe(alice.handle);
+    expect(await manager.load(alice.id)).toBeNull();
+    expect(await manager.load(next.id)).not.toBeNull();
+  });
+});
+
+describe('session manager: the per-user cap under parallel logins (issue 11, finding 3)', () => {
+  it('refuse: ten parallel logins with a cap of 2 leave exactly 2 live sessions', async () => {
+    const { manager } = setup({ maxSessionsPerUser: 2, onSessionLimit: 'refuse' });
+    const results = await Promise.allSettled(
+      Array.from({ length: 10 }, () => manager.login(null, 'alice')),
+    );
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(2);
+    for (const r of results) {
+      if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'ERR_SESSION_LIMIT' });
+    }
+    expect(await manager.listUserSessions('alice')).toHaveLength(2);
+  });
+
+  it('evict-oldest: ten parallel logins with a cap of 2 leave exactly 2 live sessions', async () => {
+    const { manager, events } = setup({ maxSessionsPerUser: 2 });
+    const sessions = await Promise.all(
+      Array.from({ length: 10 }, () => manager.login(null, 'alice')),
+    );
+    const live = await manager.listUserSessions('alice');
+    expect(live).toHaveLength(2);
+    let alive = 0;
+    for (const s of sessions) if (await manager.load(s.id)) alive++;
+    expect(alive).toBe(2);
+    const limitRevocations = events.filter(
+      (e) => e.name === 'revoked' && (e.event as { reason: string }).reason === 'limit',
+    );
+    expect(limitRevocations).toHaveLength(8);
+  });
+
+  it('a refused login leaves the anonymous session it came from as it was', async () => {
+    const { manager } = setup({ maxSessionsPerUser: 1, onSessionLimit: 'refuse' });
+    await manager.login(null, 'alice');
+    const anonymous = await manager.create({ data: { cart: ['book'] } });
+    await expect(manager.login(anonymous, 'alice')).rejects.toMatchObject({
+      code: 'ERR_SESSION_LIMIT',
+    });
+    expect((await manager.load(anonymous.id))?.toJSON()).toEqual({ cart: ['book'] });
+  });
+
+  it('still caps (check, then create) a third-party store without createWithinLimit', async () => {
+    const { inner, clock } = setup();
+    const plain = bind(inner);
+    const now = clock.now;
+    expect(plain.createWithinLimit).toBeUndefined();
+    const refuse = createSessionManager({
+      store: plain,
+      now,
+      maxSessionsPerUser: 1,
+      onSessionLimit: 'refuse',
+    });
+    await refuse.login(null, 'carol');
+    await expect(refuse.login(null, 'carol')).rejects.toMatchObject({ code: 'ERR_SESSION_LIMIT' });
+    const evict = createSessionManager({ store: plain, now, maxSessionsPerUser: 1 });
+    const first = await evict.login(null, 'dave');
+    const second = await evict.login(null, 'dave');
+    expect(await evict.load(first.id)).toBeNull();
+    expect(await evict.load(second.id)).not.toBeNull();
+  });
+});
+
 function bind(store: Store): Store {
   const out: Record<string, unknown> = { kind: store.kind };
   for (const name of [...STORE_METHODS, 'close'] as const) {

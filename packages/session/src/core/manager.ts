@@ -12,7 +12,12 @@ import {
   hashSessionId,
   isValidSessionId,
 } from '../shared/ids.js';
-import type { SessionMeta, SessionRecord, Store } from '../stores/store.js';
+import type {
+  CreateWithinLimitResult,
+  SessionMeta,
+  SessionRecord,
+  Store,
+} from '../stores/store.js';
 import { SessionEventEmitter, type SessionEventListener, type SessionEventName } from './events.js';
 import { addressNetwork, userAgentFamily } from './internal/anomaly.js';
 import { callStore } from './internal/store-call.js';
@@ -306,7 +311,15 @@ class Manager implements SessionManager {
     const record: SessionRecord = { ...session.toRecord(), key: hashSessionId(id) };
     const next = new Session(id, record, true);
     if (!session.isNew) {
-      await this.#call('delete', () => this.store.delete(session.key));
+      // Only a session that is still live gets a new ID: one revoked or expired while the
+      // request ran must stay ended, not come back under a fresh ID.
+      const deleted = await this.#call('delete', () => this.store.delete(session.key));
+      if (!deleted) {
+        throw new TesseraError(
+          'ERR_SESSION_NOT_FOUND',
+          'the session ended (expired or revoked) before it could get a new ID',
+        );
+      }
     }
     await this.#call('create', () => this.store.create(record));
     next.markClean();
@@ -326,20 +339,28 @@ class Manager implements SessionManager {
     if (typeof userId !== 'string' || userId.length === 0) {
       throw new TesseraError('ERR_INVALID_ARGUMENT', 'login needs a non-empty user ID string');
     }
-    await this.#makeRoomFor(userId);
     const now = this.#config.now();
+    let carried = session !== null && carriesOver(session, userId);
+    const stored = session !== null && !session.isNew;
+    const sameUser = stored && session.userId === userId;
+    if (sameUser) {
+      // The user's own session frees its place under the cap first; one revoked while the
+      // request ran hands nothing on.
+      const deleted = await this.#call('delete', () => this.store.delete(session.key));
+      if (!deleted) carried = false;
+    }
     const strategy = options.strategy ?? (session?.meta.strategy as string | undefined) ?? 'server';
-    const meta: SessionMeta = { ...session?.meta, ...metaFrom(options, strategy) };
+    const meta: SessionMeta = { ...(carried ? session?.meta : {}), ...metaFrom(options, strategy) };
     delete meta.anomaly;
     if (options.remember) meta.persistent = true;
-    const data = session ? session.toJSON() : {};
+    const data = carried && session ? session.toJSON() : {};
     const { id, record } = this.#newRecord(now, meta, data);
     record.userId = userId;
     record.authAt = now;
-    if (session && !session.isNew) {
-      await this.#call('delete', () => this.store.delete(session.key));
-    }
-    await this.#call('create', () => this.store.create(record));
+    await this.#createWithinLimit(record, now);
+    // Another user's or an anonymous session ends only once the login succeeded (a refused
+    // login leaves it as it was).
+    if (stored && !sameUser) await this.#call('delete', () => this.store.delete(session.key));
     const next = new Session(id, record, false);
     if (session) {
       this.#events.emit('regenerated', {
@@ -352,23 +373,56 @@ class Manager implements SessionManager {
     return next;
   }
 
-  async #makeRoomFor(userId: string): Promise<void> {
+  /** Stores a signed-in record under the per-user cap, atomically where the store can. */
+  async #createWithinLimit(record: SessionRecord, now: number): Promise<void> {
     const limit = this.#config.maxSessionsPerUser;
-    if (!Number.isFinite(limit)) return;
-    const sessions = await this.#call('listByUser', () => this.store.listByUser(userId));
-    if (sessions.length < limit) return;
-    if (this.#config.onSessionLimit === 'refuse') {
+    if (!Number.isFinite(limit)) {
+      await this.#call('create', () => this.store.create(record));
+      return;
+    }
+    const onLimit = this.#config.onSessionLimit;
+    const store = this.store;
+    let result: CreateWithinLimitResult;
+    if (typeof store.createWithinLimit === 'function') {
+      result = await this.#call(
+        'createWithinLimit',
+        () =>
+          store.createWithinLimit?.(record, {
+            maxPerUser: limit,
+            onLimit,
+          }) as Promise<CreateWithinLimitResult>,
+      );
+    } else {
+      result = await this.#createWithinLimitFallback(record, limit);
+    }
+    for (const evicted of result.evicted) {
+      this.#events.emit('revoked', { ...eventBase(evicted, now), reason: 'limit' });
+    }
+    if (!result.created) {
       throw new TesseraError(
         'ERR_SESSION_LIMIT',
-        `user already has ${sessions.length} sessions (maxSessionsPerUser is ${limit})`,
+        `user already has ${limit} sessions (maxSessionsPerUser is ${limit})`,
       );
     }
-    const now = this.#config.now();
-    const excess = sessions.slice(0, sessions.length - limit + 1);
-    for (const record of excess) {
-      await this.#call('delete', () => this.store.delete(record.key));
-      this.#events.emit('revoked', { ...eventBase(record, now), reason: 'limit' });
+  }
+
+  // For stores without `createWithinLimit`: check, then write. Not atomic: parallel logins
+  // can each see room and together pass the cap (docs/stores.md says so).
+  async #createWithinLimitFallback(
+    record: SessionRecord,
+    limit: number,
+  ): Promise<CreateWithinLimitResult> {
+    const userId = record.userId as string;
+    const sessions = await this.#call('listByUser', () => this.store.listByUser(userId));
+    const evicted: SessionRecord[] = [];
+    if (sessions.length >= limit) {
+      if (this.#config.onSessionLimit === 'refuse') return { created: false, evicted };
+      for (const old of sessions.slice(0, sessions.length - limit + 1)) {
+        if (await this.#call('delete', () => this.store.delete(old.key))) evicted.push(old);
+      }
     }
+    await this.#call('create', () => this.store.create(record));
+    return { created: true, evicted };
   }
 
   async logout(session: Session): Promise<Session> {
@@ -440,6 +494,15 @@ class Manager implements SessionManager {
   remainingMs(session: Session): number {
     return Math.max(0, session.absoluteExpiresAt - this.#config.now());
   }
+}
+
+/**
+ * Whether login keeps what the session held: only an anonymous session's data (a cart filled
+ * before signing in) or the same user's. Another user's data (`isAdmin`, a cart) never moves
+ * into the next user's session.
+ */
+function carriesOver(session: Session, userId: string): boolean {
+  return session.userId === null || session.userId === userId;
 }
 
 function metaFrom(facts: RequestFacts, strategy: string): SessionMeta {

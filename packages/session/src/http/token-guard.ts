@@ -3,10 +3,15 @@
  * (an `Authorization: Bearer` header or an HttpOnly cookie), verify it, optionally check that
  * its session is still alive (hybrid: a revoked session's tokens stop working at once), and
  * check required claims. Adapters turn the result into 401 (with `WWW-Authenticate`) or 403.
+ * A token read from a cookie is ambient authority, like a session cookie: an unsafe request
+ * carrying one passes the CSRF guard first, and on HTTPS only the `__Host-` cookie counts.
+ * Clients get one generic 401 message whatever check failed (a prober learns nothing); the
+ * precise code is on the result (`code`) for logs and events.
  * Also the cookies the browser flavour of the hybrid strategy uses: the access-token cookie
  * and the refresh-token cookie (HttpOnly, Secure, SameSite=Strict, scoped to the refresh path).
  */
 import { type CookieCodec, createCookieCodec, readCookie } from '../cookies/index.js';
+import { type CsrfGuard, type CsrfGuardOptions, createCsrfGuard } from '../csrf/index.js';
 import { isTesseraError, TesseraError, type TesseraErrorCode } from '../shared/errors.js';
 import type { AccessTokenClaims, AccessTokens } from '../tokens/index.js';
 
@@ -14,6 +19,15 @@ import type { AccessTokenClaims, AccessTokens } from '../tokens/index.js';
 export interface TokenRequest {
   /** A request header by lower-case name. */
   header(name: string): string | undefined;
+  /** HTTP method; a cookie-borne token on a request without one is CSRF-checked. */
+  method?: string;
+  /**
+   * Whether the request came over HTTPS (directly or via a trusted proxy): then only the
+   * `__Host-` cookie is read. Unknown (undefined): the `__Host-` name first, then the plain one.
+   */
+  isSecure?: boolean;
+  /** The full request URL (fetch adapters): its origin is the app's for the CSRF check. */
+  url?: string;
 }
 
 /** A claim requirement: a claim name and the value(s) that satisfy it, or a predicate. */
@@ -51,6 +65,28 @@ export interface TokenGuardOptions {
    * @defaultValue none (no realm parameter)
    */
   realm?: string;
+  /**
+   * The CSRF check run on unsafe requests whose token came from a cookie (always on for
+   * cookies; a Bearer header cannot be forged cross-site and is not checked).
+   * @defaultValue `{ allowedOrigins: [], trustFetchMetadata: true }`
+   */
+  csrf?: CsrfGuardOptions;
+  /**
+   * Called with every refusal, precise code included, for logs and metrics (the client only
+   * sees the generic answer). Must not throw.
+   * @defaultValue none
+   */
+  onRefused?: (refusal: TokenRefusal) => void;
+}
+
+/** What `onRefused` gets: never the token itself. */
+export interface TokenRefusal {
+  status: 401 | 403 | 503;
+  error: TokenErrorName;
+  /** The precise reason, e.g. `ERR_TOKEN_EXPIRED`, `ERR_TOKEN_SIGNATURE`, `ERR_CSRF`. */
+  code?: TesseraErrorCode;
+  /** The CSRF guard's reason on `csrf` refusals. */
+  reason?: string;
 }
 
 /** The outcome of one authentication. */
@@ -58,17 +94,35 @@ export type TokenAuthResult =
   | { ok: true; claims: AccessTokenClaims; token: string }
   | {
       ok: false;
-      /** 401 (absent or invalid token), 403 (valid but lacking a claim), 503 (store down). */
+      /**
+       * 401 (absent or invalid token), 403 (valid but lacking a claim, or a cookie-borne token
+       * on a cross-site request), 503 (store down).
+       */
       status: 401 | 403 | 503;
-      /** RFC 6750 error: `invalid_token`, `insufficient_scope`; `temporarily_unavailable` for 503. */
-      error: 'invalid_token' | 'insufficient_scope' | 'temporarily_unavailable';
-      /** A short reason, safe to show. */
+      /**
+       * RFC 6750 error: `invalid_token`, `insufficient_scope`; `csrf` for a refused cross-site
+       * request; `temporarily_unavailable` for 503.
+       */
+      error: TokenErrorName;
+      /** A short reason, safe to show: the same for every invalid token. */
       message: string;
-      /** The TesseraError code behind a 401, when there was a token. */
+      /** The TesseraError code behind the refusal (for logs and events, not for the client). */
       code?: TesseraErrorCode;
+      /** Why the CSRF check refused the request (for logs), on `csrf` refusals. */
+      reason?: string;
       /** Headers to send (`WWW-Authenticate` on 401/403). */
       headers: Record<string, string>;
     };
+
+/** The `error` of a refusal. */
+export type TokenErrorName =
+  | 'invalid_token'
+  | 'insufficient_scope'
+  | 'temporarily_unavailable'
+  | 'csrf';
+
+/** The one message every invalid or absent token gets. */
+export const INVALID_TOKEN_MESSAGE = 'a valid access token is required';
 
 export interface TokenGuard {
   /**
@@ -90,6 +144,9 @@ const BEARER = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i;
  * const guard = createTokenGuard({ tokens, isSessionActive: async (sid) => !!(await store.getByHandle(sid)) });
  */
 export function createTokenGuard(options: TokenGuardOptions): TokenGuard {
+  if (options?.onRefused !== undefined && typeof options.onRefused !== 'function') {
+    throw new TesseraError('ERR_CONFIG', 'onRefused must be a function');
+  }
   if (!options || typeof options.tokens?.verify !== 'function') {
     throw new TesseraError('ERR_CONFIG', 'createTokenGuard needs tokens (from createAccessTokens)');
   }
@@ -101,95 +158,128 @@ export function createTokenGuard(options: TokenGuardOptions): TokenGuard {
   const realm = options.realm ? `realm="${options.realm.replace(/["\\]/g, '')}", ` : '';
   const requireSession = options.requireSession ?? options.isSessionActive !== undefined;
 
+  const csrf: CsrfGuard = createCsrfGuard(options.csrf ?? {});
+
   const fail = (
     status: 401 | 403 | 503,
-    error: 'invalid_token' | 'insufficient_scope' | 'temporarily_unavailable',
+    error: TokenErrorName,
     message: string,
     code?: TesseraErrorCode,
-  ): TokenAuthResult => {
+  ): Extract<TokenAuthResult, { ok: false }> => {
     const headers: Record<string, string> =
       status === 503
         ? { 'retry-after': '1' }
-        : {
-            'www-authenticate': `Bearer ${realm}error="${error}", error_description="${message}"`,
-          };
-    return code
+        : error === 'csrf'
+          ? {}
+          : {
+              'www-authenticate': `Bearer ${realm}error="${error}", error_description="${message}"`,
+            };
+    const result: Extract<TokenAuthResult, { ok: false }> = code
       ? { ok: false, status, error, message, code, headers }
       : { ok: false, status, error, message, headers };
+    return result;
   };
+  // Every invalid token gets the same answer; only `code` says which check failed.
+  const invalid = (code?: TesseraErrorCode): TokenAuthResult =>
+    fail(401, 'invalid_token', INVALID_TOKEN_MESSAGE, code);
 
-  const extract = (request: TokenRequest): string | null => {
+  const locate = (request: TokenRequest): { token: string; fromCookie: boolean } | null => {
     if (source !== 'cookie') {
       const header = request.header('authorization');
       if (header !== undefined && header !== '') {
         const match = BEARER.exec(header);
-        return match?.[1] ?? '';
+        return { token: match?.[1] ?? '', fromCookie: false };
       }
     }
     if (source !== 'header') {
-      // Prefixed name first: on HTTPS the cookie is written as __Host-<name>.
       const cookieHeader = request.header('cookie');
-      return (
-        readCookie(cookieHeader, `__Host-${cookieName}`) ?? readCookie(cookieHeader, cookieName)
-      );
+      const prefixed = readCookie(cookieHeader, `__Host-${cookieName}`);
+      // On HTTPS the cookie is written as __Host-<name>; a plain-named one there may have been
+      // planted (by a sibling subdomain or over HTTP) and is not read.
+      const token =
+        request.isSecure === true
+          ? prefixed
+          : request.isSecure === false
+            ? readCookie(cookieHeader, cookieName)
+            : (prefixed ?? readCookie(cookieHeader, cookieName));
+      return token === null ? null : { token, fromCookie: true };
     }
     return null;
   };
 
+  const checkCsrf = (request: TokenRequest): TokenAuthResult | null => {
+    const verdict = csrf.check({
+      method: typeof request.method === 'string' ? request.method : '',
+      headers: (name) => request.header(name),
+      ...(request.isSecure === undefined ? {} : { isSecure: request.isSecure }),
+      ...(request.url === undefined ? {} : { url: request.url }),
+    });
+    if (verdict.ok) return null;
+    const refusal = fail(403, 'csrf', 'cross-site request refused', 'ERR_CSRF');
+    refusal.reason = verdict.reason;
+    return refusal;
+  };
+
+  const checkSession = async (claims: AccessTokenClaims): Promise<TokenAuthResult | null> => {
+    if (!options.isSessionActive) return null;
+    if (typeof claims.sid !== 'string' || claims.sid === '') {
+      return requireSession ? invalid('ERR_TOKEN_CLAIM') : null;
+    }
+    let alive: boolean;
+    try {
+      alive = await options.isSessionActive(claims.sid, claims);
+    } catch (error) {
+      if (isTesseraError(error, 'ERR_STORE_UNAVAILABLE') || !isTesseraError(error)) {
+        return fail(503, 'temporarily_unavailable', 'the session store is unavailable');
+      }
+      throw error;
+    }
+    return alive ? null : invalid('ERR_TOKEN_REVOKED');
+  };
+
   return {
-    extract,
+    extract: (request) => locate(request)?.token ?? null,
     async authenticate(request, require) {
-      const token = extract(request);
-      if (token === null) return fail(401, 'invalid_token', 'an access token is required');
-      if (token === '') {
-        return fail(
-          401,
-          'invalid_token',
-          'the Authorization header is not a Bearer token',
-          'ERR_TOKEN_MALFORMED',
-        );
+      const result = await decide(request, require);
+      if (!result.ok && options.onRefused) {
+        const refusal: TokenRefusal = { status: result.status, error: result.error };
+        if (result.code) refusal.code = result.code;
+        if (result.reason) refusal.reason = result.reason;
+        options.onRefused(refusal);
       }
-      let claims: AccessTokenClaims;
-      try {
-        claims = await options.tokens.verify(token);
-      } catch (error) {
-        if (isTesseraError(error, 'ERR_STORE_UNAVAILABLE')) {
-          return fail(503, 'temporarily_unavailable', 'the session store is unavailable');
-        }
-        if (isTesseraError(error)) {
-          return fail(401, 'invalid_token', describe(error.code), error.code);
-        }
-        throw error;
-      }
-      if (options.isSessionActive) {
-        if (typeof claims.sid === 'string' && claims.sid !== '') {
-          let alive: boolean;
-          try {
-            alive = await options.isSessionActive(claims.sid, claims);
-          } catch (error) {
-            if (isTesseraError(error, 'ERR_STORE_UNAVAILABLE') || !isTesseraError(error)) {
-              return fail(503, 'temporarily_unavailable', 'the session store is unavailable');
-            }
-            throw error;
-          }
-          if (!alive) {
-            return fail(401, 'invalid_token', 'the session was revoked', 'ERR_TOKEN_REVOKED');
-          }
-        } else if (requireSession) {
-          return fail(
-            401,
-            'invalid_token',
-            'the token is not tied to a session',
-            'ERR_TOKEN_CLAIM',
-          );
-        }
-      }
-      if (require && !satisfies(claims, require)) {
-        return fail(403, 'insufficient_scope', 'the token lacks a required claim');
-      }
-      return { ok: true, claims, token };
+      return result;
     },
   };
+
+  async function decide(
+    request: TokenRequest,
+    require: ClaimRequirement | undefined,
+  ): Promise<TokenAuthResult> {
+    const found = locate(request);
+    if (found === null) return invalid();
+    if (found.token === '') return invalid('ERR_TOKEN_MALFORMED');
+    // Before the token is even verified: a forged cross-site request learns nothing.
+    if (found.fromCookie) {
+      const refused = checkCsrf(request);
+      if (refused) return refused;
+    }
+    let claims: AccessTokenClaims;
+    try {
+      claims = await options.tokens.verify(found.token);
+    } catch (error) {
+      if (isTesseraError(error, 'ERR_STORE_UNAVAILABLE')) {
+        return fail(503, 'temporarily_unavailable', 'the session store is unavailable');
+      }
+      if (isTesseraError(error)) return invalid(error.code);
+      throw error;
+    }
+    const dead = await checkSession(claims);
+    if (dead) return dead;
+    if (require && !satisfies(claims, require)) {
+      return fail(403, 'insufficient_scope', 'the token lacks a required claim');
+    }
+    return { ok: true, claims, token: found.token };
+  }
 }
 
 function satisfies(claims: AccessTokenClaims, requirement: ClaimRequirement): boolean {
@@ -205,19 +295,6 @@ function satisfies(claims: AccessTokenClaims, requirement: ClaimRequirement): bo
     if (!present) return false;
   }
   return true;
-}
-
-function describe(code: TesseraErrorCode): string {
-  switch (code) {
-    case 'ERR_TOKEN_EXPIRED':
-      return 'the access token expired';
-    case 'ERR_TOKEN_REVOKED':
-      return 'the access token was revoked';
-    case 'ERR_TOKEN_NOT_YET_VALID':
-      return 'the access token is not valid yet';
-    default:
-      return 'the access token is invalid';
-  }
 }
 
 /** Options of the browser-side token cookies. */

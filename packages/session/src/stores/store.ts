@@ -68,6 +68,22 @@ export interface KeyValueEntry {
   expiresAt: number | null;
 }
 
+/** The per-user cap `createWithinLimit` applies. */
+export interface UserSessionLimit {
+  /** Most live sessions the record's user may hold once the new one is stored (1 or more). */
+  maxPerUser: number;
+  /** At the cap: write nothing (`refuse`) or delete the oldest live sessions first. */
+  onLimit: 'refuse' | 'evict-oldest';
+}
+
+/** What `createWithinLimit` did. */
+export interface CreateWithinLimitResult {
+  /** False only under `refuse` when the user already held `maxPerUser` live sessions. */
+  created: boolean;
+  /** Records deleted to make room (`evict-oldest`), oldest first. */
+  evicted: Array<Pick<SessionRecord, 'key' | 'handle' | 'userId'>>;
+}
+
 export interface Store {
   /** A short name for logs and metrics (`memory`, `sqlite`, …). */
   readonly kind: string;
@@ -78,6 +94,18 @@ export interface Store {
   getByHandle(handle: string): Promise<SessionRecord | null>;
   /** Inserts a new record; throws `ERR_STORE_CONFLICT` when the key or handle is taken. */
   create(record: SessionRecord): Promise<void>;
+  /**
+   * Inserts a signed-in record (`userId` set) while keeping its user at most `maxPerUser`
+   * live sessions, as one atomic step: parallel calls for one user never leave more than
+   * `maxPerUser` live records. Optional: without it the manager checks, then creates, which
+   * parallel logins can overrun (docs/stores.md). Every built-in store has it.
+   * @example
+   * const { created, evicted } = await store.createWithinLimit(record, { maxPerUser: 2, onLimit: 'evict-oldest' });
+   */
+  createWithinLimit?(
+    record: SessionRecord,
+    limit: UserSessionLimit,
+  ): Promise<CreateWithinLimitResult>;
   /** Applies a patch atomically; false when the record is absent or expired. */
   patch(key: string, patch: SessionPatch): Promise<boolean>;
   /** Moves `lastSeenAt` and `expiresAt`; false when the record is absent or expired. */
@@ -121,7 +149,10 @@ export interface StoreClockOptions {
   now?: () => number;
 }
 
-/** The names of the methods every store has, besides `kind` and `close` (for wrappers). */
+/**
+ * The names of the methods every store has, besides `kind` and `close` (for wrappers). The
+ * optional ones are in `OPTIONAL_STORE_METHODS`: a wrapper forwards them only when present.
+ */
 export const STORE_METHODS = [
   'get',
   'getByHandle',
@@ -137,3 +168,8 @@ export const STORE_METHODS = [
   'kvDelete',
   'kvList',
 ] as const satisfies ReadonlyArray<keyof Store>;
+
+/** Optional Store methods: a wrapper defines them only when the wrapped store has them. */
+export const OPTIONAL_STORE_METHODS = ['createWithinLimit'] as const satisfies ReadonlyArray<
+  keyof Store
+>;

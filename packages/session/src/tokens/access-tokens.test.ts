@@ -180,6 +180,30 @@ describe('sign and verify', () => {
     expect(codeOf(() => tokens.verifySync(token))).toBe('ERR_CONFIG');
   });
 
+  it('a revoked ES256 token stays revoked in its malleated copy (s → n − s): the denylist keys on jti (checklist JW-07)', async () => {
+    const revoked = new Set<string>();
+    const tokens = createAccessTokens({
+      ...base,
+      keys: [keys.ES256!],
+      denylist: { isRevoked: async (jti) => revoked.has(jti) },
+    });
+    const token = await tokens.sign({ sub: 'u' });
+    const { jti } = await tokens.verify(token);
+    revoked.add(jti);
+    const [head, body, sig] = token.split('.') as [string, string, string];
+    const raw = Buffer.from(sig, 'base64url');
+    const n = BigInt('0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551');
+    const s = BigInt(`0x${raw.subarray(32).toString('hex')}`);
+    const flipped = Buffer.from((n - s).toString(16).padStart(64, '0'), 'hex');
+    const malleated = `${head}.${body}.${Buffer.concat([raw.subarray(0, 32), flipped]).toString('base64url')}`;
+    expect(malleated).not.toBe(token);
+    await expect(tokens.verify(token)).rejects.toMatchObject({ code: 'ERR_TOKEN_REVOKED' });
+    // Whether or not the verifier takes the high-s form, it never passes as a fresh token.
+    await expect(tokens.verify(malleated)).rejects.toMatchObject({
+      code: expect.stringMatching(/^ERR_TOKEN_(REVOKED|SIGNATURE)$/),
+    });
+  });
+
   it('picks up a rotation made on the keyring it was given', async () => {
     const ring = createKeyring({ keys: [keys.EdDSA!] });
     const tokens = createAccessTokens({ ...base, keys: ring });

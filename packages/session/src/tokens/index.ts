@@ -35,5 +35,5 @@ export type {
   RefreshTokens,
   RefreshTokensOptions,
 } from './refresh.js';
-export { createRefreshTokens } from './refresh.js';
+export { createRefreshTokens, MAX_GRACE_RETRIES } from './refresh.js';
 export { MAX_TOKEN_LENGTH } from './verify.js';

@@ -3,7 +3,12 @@ import { isTesseraError, type TesseraErrorCode } from '../shared/errors.js';
 import { generateHandle, generateSessionId, hashSessionId } from '../shared/ids.js';
 import { createMemoryStore } from '../stores/memory/index.js';
 import type { SessionRecord, Store } from '../stores/store.js';
-import { createRefreshTokens, type RefreshEvent, type RefreshTokensOptions } from './refresh.js';
+import {
+  createRefreshTokens,
+  MAX_GRACE_RETRIES,
+  type RefreshEvent,
+  type RefreshTokensOptions,
+} from './refresh.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 const IDLE = 1800;
@@ -204,6 +209,24 @@ describe('refresh tokens: reuse detection and grace', () => {
     expect(await store.get(record.key)).not.toBeNull();
   });
 
+  it('answers at most MAX_GRACE_RETRIES replays within the grace window, each with the same successor', async () => {
+    const { refresh, session, store, events, advance } = setup();
+    const record = await session();
+    const t0 = await refresh.issue(record.key);
+    const r1 = await refresh.rotate(t0);
+    for (let i = 0; i < MAX_GRACE_RETRIES; i++) {
+      expect((await refresh.rotate(t0)).token).toBe(r1.token);
+    }
+    // The budget is spent: further replays get nothing, and the holder stays signed in.
+    for (let i = 0; i < 5; i++)
+      expect(await codeOf(refresh.rotate(t0))).toBe('ERR_REFRESH_INVALID');
+    expect(events.filter((e) => e.type === 'refresh_retried')).toHaveLength(MAX_GRACE_RETRIES);
+    expect(await store.get(record.key)).not.toBeNull();
+    expect((await refresh.rotate(r1.token)).generation).toBe(2);
+    advance(11);
+    expect(await codeOf(refresh.rotate(t0))).toBe('ERR_REFRESH_REUSED');
+  });
+
   it('grace 0 turns retries into reuse', async () => {
     const { refresh, session } = setup({ grace: 0 });
     const record = await session();
@@ -212,15 +235,20 @@ describe('refresh tokens: reuse detection and grace', () => {
     expect(await codeOf(refresh.rotate(t0))).toBe('ERR_REFRESH_REUSED');
   });
 
-  it('20 concurrent rotations of one token yield one successor and no sign-out', async () => {
+  it('20 concurrent rotations of one token: one successor, at most 1 + MAX_GRACE_RETRIES answers, no sign-out', async () => {
     const { refresh, session, store, events } = setup();
     const record = await session();
     const t0 = await refresh.issue(record.key);
     const results = await Promise.allSettled(Array.from({ length: 20 }, () => refresh.rotate(t0)));
-    const tokens = results.map((r) => (r.status === 'fulfilled' ? r.value.token : r.status));
+    const tokens = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value.token] : []));
+    expect(tokens).toHaveLength(1 + MAX_GRACE_RETRIES);
     expect(new Set(tokens).size).toBe(1);
     expect(tokens[0]).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    for (const r of results) {
+      if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'ERR_REFRESH_INVALID' });
+    }
     expect(events.filter((e) => e.type === 'refresh_rotated')).toHaveLength(1);
+    expect(events.some((e) => e.type === 'refresh_reuse')).toBe(false);
     // The family holds the spent token and exactly one live successor.
     expect(await store.kvList('refresh')).toHaveLength(2);
     expect(await store.kvList('refresh-spent')).toHaveLength(1);

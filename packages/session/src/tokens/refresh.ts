@@ -28,6 +28,7 @@ import {
   type MemberEntry,
   NS_FAMILY,
   NS_MEMBER,
+  NS_RETRY,
   NS_SPENT,
   readFamily,
   readMember,
@@ -38,6 +39,13 @@ import {
 const DEFAULT_IDLE_TTL = 1800;
 const DEFAULT_GRACE = 10;
 const MAX_GRACE = 60;
+/**
+ * Most times one spent token is answered again (with the same successor) within the grace
+ * window, concurrent rotations included. An honest client retries a lost response once or
+ * twice; further uses within the window are refused (`ERR_REFRESH_INVALID`) without signing
+ * anyone out, and any use after the window is reuse (the family is revoked).
+ */
+export const MAX_GRACE_RETRIES = 3;
 // A family rotates at most once per access-token lifetime; this bounds clean-up of a chain
 // whose entries were tampered into a loop.
 const MAX_CHAIN = 100_000;
@@ -74,7 +82,8 @@ export interface RefreshTokensOptions {
   idleTtl?: number;
   /**
    * Seconds during which a just-spent token still answers its (same) successor, for retried
-   * requests; at most 60, 0 turns retries off.
+   * requests: at most `MAX_GRACE_RETRIES` (3) times, further uses are refused. At most 60;
+   * 0 turns retries off.
    * @defaultValue 10 (seconds)
    */
   grace?: number;
@@ -261,6 +270,16 @@ export function createRefreshTokens(options: RefreshTokensOptions): RefreshToken
     };
   }
 
+  /** Takes one of the spent token's few retries (atomically); false once all are taken. */
+  async function claimRetry(hash: string, at: number): Promise<boolean> {
+    for (let n = 0; n < MAX_GRACE_RETRIES; n++) {
+      if (await store.kvSet(NS_RETRY, `${hash}.${n}`, at, at + graceMs, { ifAbsent: true })) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   async function rotate(token: string): Promise<RefreshRotation> {
     // Syntax first: garbage never reaches the store.
     if (!isRefreshTokenShape(token)) throw invalid();
@@ -311,6 +330,9 @@ export function createRefreshTokens(options: RefreshTokensOptions): RefreshToken
     // itself been rotated, the old token has no honest holder left.
     const successorUnused = withinGrace && (await store.kvGet(NS_SPENT, spent.nh)) === null;
     if (withinGrace && successorUnused) {
+      // Beyond the retry budget a replay gets nothing, and signs nobody out (the honest
+      // holder has the successor); after the window it is reuse, below.
+      if (!(await claimRetry(hash, at))) throw invalid();
       const same = openSuccessor(spent.box, token, hash);
       if (same === null || !sameDigest(hashRefreshToken(same), spent.nh)) throw invalid();
       const rotation = await deliver(same, spent.nh, member, record, at);

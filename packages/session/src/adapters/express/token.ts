@@ -3,6 +3,8 @@
  * access token (Bearer header or HttpOnly cookie) with a token guard and answers 401 with
  * `WWW-Authenticate: Bearer error="invalid_token"` when it is absent or invalid, 403 when it
  * lacks a required claim, and 503 when the session check cannot reach the store.
+ * A token from the cookie on an unsafe cross-site request is refused with 403 (`csrf`), and on
+ * HTTPS only the `__Host-` cookie is read (see `http/token-guard.ts`).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
@@ -10,6 +12,7 @@ import {
   createTokenGuard,
   type TokenGuard,
   type TokenGuardOptions,
+  type TokenRequest,
 } from '../../http/token-guard.js';
 import type { AccessTokenClaims } from '../../tokens/index.js';
 
@@ -29,11 +32,16 @@ export function requireToken(
 ): (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void {
   const resolved = 'authenticate' in guard ? guard : createTokenGuard(guard);
   return (req, res, next) => {
-    const request = {
+    const request: TokenRequest = {
       header: (name: string) => {
         const value = req.headers[name];
         return Array.isArray(value) ? value[0] : value;
       },
+      method: req.method ?? 'GET',
+      // Express's `req.secure` honours its `trust proxy` setting; a bare Node request has none.
+      isSecure:
+        (req as { secure?: boolean }).secure ??
+        (req.socket as { encrypted?: boolean } | undefined)?.encrypted === true,
     };
     resolved.authenticate(request, require).then((result) => {
       if (result.ok) {

@@ -8,6 +8,7 @@ import type { SessionPatch, SessionRecord, Store } from '../../stores/store.js';
 import tessera, { type FastifySessionPluginOptions } from './index.js';
 
 const HOST = 'app.test';
+const SECRET = 'fastify-unit-test-secret-0123456789abcdef';
 const now = (): number => Date.UTC(2026, 0, 1);
 const apps: FastifyInstance[] = [];
 const stores: MemoryStore[] = [];
@@ -24,13 +25,19 @@ function memoryStore(): MemoryStore {
 }
 
 async function build(
-  options: FastifySessionPluginOptions,
+  options: Partial<FastifySessionPluginOptions>,
   routes: (app: FastifyInstance) => void,
   fastifyOptions: { trustProxy?: boolean } = {},
 ): Promise<FastifyInstance> {
   const app = Fastify(fastifyOptions);
   apps.push(app);
-  await app.register(tessera, { now, ...options });
+  await app.register(tessera, {
+    secret: SECRET,
+    now,
+    csrf: {},
+    ...options,
+    cookie: { secure: 'auto', sameSite: 'lax', ...options.cookie },
+  });
   routes(app);
   await app.ready();
   return app;
@@ -41,7 +48,16 @@ function setCookies(res: LightMyRequestResponse): string[] {
   return raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
 }
 
-function jar(res: LightMyRequestResponse, name = 'tessera.sid'): string {
+/** The data keys of a session object (what JSON.stringify gives, without its cookie). */
+function dataOf(session: unknown): Record<string, unknown> {
+  const { cookie: _cookie, ...data } = JSON.parse(JSON.stringify(session)) as Record<
+    string,
+    unknown
+  >;
+  return data;
+}
+
+function jar(res: LightMyRequestResponse, name = 'sessionId'): string {
   const line = setCookies(res).find((l) => l.startsWith(`${name}=`));
   if (!line) throw new Error(`no ${name} cookie in ${JSON.stringify(setCookies(res))}`);
   return line.split(';')[0] as string;
@@ -63,11 +79,11 @@ describe('tessera-session/fastify request.session', () => {
       });
       a.delete('/views', async (request) => {
         delete request.session.views;
-        return request.session.toJSON();
+        return dataOf(request.session);
       });
     });
     const first = await app.inject({ method: 'POST', url: '/', headers: sameOrigin });
-    expect(first.json()).toEqual({ views: 1, keys: ['views', 'last'], has: true });
+    expect(first.json()).toEqual({ views: 1, keys: ['cookie', 'views', 'last'], has: true });
     const cookie = jar(first);
     const second = await app.inject({
       method: 'POST',
@@ -75,7 +91,6 @@ describe('tessera-session/fastify request.session', () => {
       headers: { ...sameOrigin, cookie },
     });
     expect(second.json()).toMatchObject({ views: 2 });
-    expect(setCookies(second)).toEqual([]);
     const removed = await app.inject({
       method: 'DELETE',
       url: '/views',
@@ -109,9 +124,9 @@ describe('tessera-session/fastify request.session', () => {
       });
       a.post('/regenerate', async (request) => {
         await request.session.regenerate(['a']);
-        return request.session.toJSON();
+        return dataOf(request.session);
       });
-      a.get('/', async (request) => request.session.toJSON());
+      a.get('/', async (request) => dataOf(request.session));
     });
     const cookie = jar(await app.inject({ method: 'POST', url: '/set', headers: sameOrigin }));
     const res = await app.inject({
@@ -149,7 +164,7 @@ describe('tessera-session/fastify request.session', () => {
       headers: { ...sameOrigin, cookie },
     });
     expect(destroyed.json()).toEqual({ error: null, session: null });
-    expect(setCookies(destroyed)[0]).toMatch(/^tessera\.sid=; .*Expires=Thu, 01 Jan 1970/);
+    expect(setCookies(destroyed)[0]).toMatch(/^sessionId=; Max-Age=0; .*Expires=Thu, 01 Jan 1970/);
   });
 
   it('reload() re-reads the stored data, dropping unsaved changes', async () => {
@@ -183,19 +198,19 @@ describe('tessera-session/fastify request.session', () => {
     });
     const res = await app.inject({ method: 'POST', url: '/remember', headers: sameOrigin });
     expect(res.json()).toEqual({ maxAge: 3_600_000, httpOnly: true });
-    expect(setCookies(res)[0]).toMatch(/Max-Age=3600/);
+    expect(setCookies(res)[0]).toContain(`Expires=${new Date(now() + 3_600_000).toUTCString()}`);
   });
 
-  it('login, device list and sign-out-everywhere', async () => {
+  it('login, device list and sign-out-everywhere live on request.sessionControl', async () => {
     const store = memoryStore();
     const app = await build({ store }, (a) => {
       a.post('/login', async (request) => {
-        await request.session.login('alice');
-        return { userId: request.session.userId, handle: request.session.handle };
+        await request.sessionControl.login('alice');
+        return { userId: request.sessionControl.userId, handle: request.sessionControl.handle };
       });
-      a.get('/sessions', async (request) => request.session.sessions());
+      a.get('/sessions', async (request) => request.sessionControl.sessions());
       a.post('/everywhere', async (request) => ({
-        ended: await request.session.signOutEverywhere(),
+        ended: await request.sessionControl.signOutEverywhere(),
         session: request.session,
       }));
     });
@@ -213,6 +228,18 @@ describe('tessera-session/fastify request.session', () => {
     });
     expect(out.json()).toEqual({ ended: 2, session: null });
     expect(await store.listByUser('alice')).toEqual([]);
+  });
+
+  it('login with remember makes the cookie persistent (Expires), capped by the session lifetime', async () => {
+    const app = await build({ store: memoryStore(), absoluteTimeout: 7200 }, (a) => {
+      a.post('/login', async (request) => {
+        await request.sessionControl.login('alice', { remember: true });
+        return { maxAge: request.session.cookie.originalMaxAge };
+      });
+    });
+    const res = await app.inject({ method: 'POST', url: '/login', headers: sameOrigin });
+    expect(res.json()).toEqual({ maxAge: 7_200_000 });
+    expect(setCookies(res)[0]).toContain(`Expires=${new Date(now() + 7_200_000).toUTCString()}`);
   });
 
   it('keeps no request object in stored state: every record written is plain JSON data', async () => {
@@ -275,7 +302,9 @@ describe('tessera-session/fastify request.session', () => {
     expect(res.statusCode).toBe(200);
     expect(setCookies(res)).toEqual([]);
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/Secure but this request arrived over plain HTTP/);
+    expect(warnings[0]).toMatch(
+      /is Secure .* arrived over plain HTTP, so the session was not saved/,
+    );
     expect(store.stats().size).toBe(0);
   });
 
@@ -298,7 +327,12 @@ describe('tessera-session/fastify request.session', () => {
     const app = Fastify();
     apps.push(app);
     await app.register(fastifyCookie);
-    await app.register(tessera, { store: memoryStore(), now });
+    await app.register(tessera, {
+      secret: SECRET,
+      store: memoryStore(),
+      now,
+      cookie: { secure: false },
+    });
     app.post('/', async (request, reply) => {
       reply.setCookie('theme', 'dark', { path: '/' });
       request.session.set('n', 1);
@@ -312,12 +346,12 @@ describe('tessera-session/fastify request.session', () => {
     });
     expect(res.json()).toEqual({ cookies: { other: '1' } });
     const names = setCookies(res).map((l) => l.split('=')[0]);
-    expect(names.sort()).toEqual(['tessera.sid', 'theme']);
+    expect(names.sort()).toEqual(['sessionId', 'theme']);
   });
 
-  it('uses __Host- and Secure behind a trusted proxy that reports HTTPS', async () => {
+  it("sends Secure behind a trusted proxy that reports HTTPS; a __Host- name is the app's choice", async () => {
     const app = await build(
-      { store: memoryStore() },
+      { store: memoryStore(), cookieName: '__Host-sid' },
       (a) => {
         a.post('/', async (request) => {
           request.session.set('n', 1);
@@ -333,22 +367,23 @@ describe('tessera-session/fastify request.session', () => {
     });
     expect(res.json()).toEqual({ secure: true });
     expect(setCookies(res)[0]).toMatch(
-      /^__Host-tessera\.sid=[^;]+; Path=\/; HttpOnly; Secure; SameSite=Lax$/,
+      /^__Host-sid=[^;]+; Path=\/; HttpOnly; Secure; SameSite=Lax$/,
     );
   });
 
   it('refuses bad options at registration with a message naming the option', async () => {
-    const app = Fastify();
-    apps.push(app);
-    await expect(app.register(tessera, { cookie: { maxAge: 5 } })).rejects.toSatisfy(
-      (e: unknown) =>
-        isTesseraError(e, 'ERR_CONFIG') && /cookie\.maxAge/.test((e as Error).message),
-    );
-    const other = Fastify();
-    apps.push(other);
+    const refuses = async (options: unknown, pattern: RegExp): Promise<void> => {
+      const app = Fastify();
+      apps.push(app);
+      await expect(app.register(tessera, options as FastifySessionPluginOptions)).rejects.toSatisfy(
+        (e: unknown) => isTesseraError(e, 'ERR_CONFIG') && pattern.test((e as Error).message),
+      );
+    };
+    await refuses({ secret: SECRET, cookie: { maxAge: -5 } }, /cookie\.maxAge/);
     const store = memoryStore();
-    await expect(
-      other.register(tessera, { store, manager: createSessionManager({ store }) }),
-    ).rejects.toSatisfy((e: unknown) => isTesseraError(e, 'ERR_CONFIG'));
+    await refuses(
+      { secret: SECRET, store, manager: createSessionManager({ store }) },
+      /manager or store/,
+    );
   });
 });

@@ -1,9 +1,11 @@
 /**
- * The Fastify 5 plugin: maps a Fastify request and reply onto the core's `HttpExchange`,
- * runs the shared request lifecycle (CSRF guard and eager load in `onRequest`, commit and
- * Set-Cookie in `onSend`) and exposes `request.session` with @fastify/session's API. Cookies
- * are read from the raw header with Tessera's codec, so @fastify/cookie is optional (and
- * works alongside: both only append Set-Cookie headers).
+ * The Fastify 5 plugin, a drop-in for @fastify/session 11: same options, defaults, cookie
+ * format (`@fastify/cookie` signature, `cookiePrefix`), stores (callback stores and Tessera
+ * stores), decorators (`request.session`, `request.sessionStore`, `fastify.decryptSession`)
+ * and end-of-request rules (`saveUninitialized`, `rolling`, stale-cookie clearing). It maps
+ * the request onto the core lifecycle (CSRF guard, load, regenerate, destroy) and decides the
+ * write and the Set-Cookie at `onSend` by @fastify/session's rules. Cookies are read from the
+ * raw header, so @fastify/cookie is optional (and works alongside).
  */
 import type {
   FastifyInstance,
@@ -14,280 +16,274 @@ import type {
   onSendAsyncHookHandler,
 } from 'fastify';
 import fp from 'fastify-plugin';
-import type { CookieAttributeOptions } from '../../cookies/index.js';
-import { createCookieCodec } from '../../cookies/index.js';
-import { createSessionManager, type SessionManager } from '../../core/manager.js';
-import type { SessionManagerOptions } from '../../core/options.js';
-import {
-  codecCookieFormat,
-  createRequestSessions,
-  type HttpExchange,
-  type RequestSession,
-  type SessionLogger,
-  withHttpStatus,
-} from '../../http/request-session.js';
+import type { HttpExchange, RequestSession } from '../../http/request-session.js';
+import { withHttpStatus } from '../../http/request-session.js';
 import { TesseraError } from '../../shared/errors.js';
-import { createMemoryStore } from '../../stores/memory/index.js';
 import type { Store } from '../../stores/store.js';
+import { createSessionControl, type FastifySessionControl } from './control.js';
+import { clearSessionCookie, type FastifyCookieOptions, serializeSessionCookie } from './cookie.js';
+import type { CallbackStore } from './internal/callback-store.js';
+import { createEngine, type Engine } from './internal/engine.js';
+import { FastifyExchange, matchesCookiePath } from './internal/exchange.js';
+import { type FastifySessionPluginOptions, resolveFastifyOptions } from './options.js';
 import {
-  type CookieSettings,
   createFastifySession,
   type FastifySession,
   flushInPlaceChanges,
+  isDataModified,
+  type SessionContext,
+  sessionCookieOf,
+  wasSaved,
 } from './session.js';
 
 declare module 'fastify' {
+  /**
+   * The app's session data, typed by declaration merging as with @fastify/session:
+   * `declare module 'fastify' { interface Session { userId: number } }`.
+   */
+  interface Session {}
   interface FastifyRequest {
-    /**
-     * The session (tessera-session/fastify). Null after `request.session.destroy()`, as with
-     * @fastify/session.
-     */
+    /** The session (tessera-session/fastify). Null after `request.session.destroy()`. */
     session: FastifySession;
+    /** The store sessions live in (as @fastify/session decorates it). */
+    readonly sessionStore: Store | CallbackStore;
+    /** Tessera's helpers: handle, user, login, device list, sign-out-everywhere. */
+    readonly sessionControl: FastifySessionControl;
+  }
+  interface FastifyInstance {
+    /**
+     * Loads the session a signed cookie value names into `request.session` (as
+     * @fastify/session's `decryptSession`); `cookieOptions` override the configured ones.
+     */
+    decryptSession<R extends { session?: unknown }>(
+      sessionId: string,
+      request: R,
+      cookieOptionsOrCallback: FastifyCookieOptions | ((error?: unknown) => void),
+      callback?: (error?: unknown) => void,
+    ): void;
   }
 }
 
-/** Cookie settings of the plugin (lifetimes in milliseconds, as in @fastify/session). */
-export interface FastifyCookieOptions extends Omit<CookieAttributeOptions, 'maxAge'> {
-  /**
-   * Lifetime of the cookie in milliseconds (a persistent cookie, capped by the session's
-   * absolute lifetime), at least 1000. Same unit as in the Express and fetch adapters.
-   * @defaultValue none: a browser-session cookie
-   */
-  maxAge?: number;
-}
-
-/** Options of the plugin (`app.register(tessera, options)`). */
-export interface FastifySessionPluginOptions extends Omit<SessionManagerOptions, 'store'> {
-  /**
-   * Where sessions live (use SQLite, Redis or PostgreSQL in production).
-   * @defaultValue a memory store (one process only, lost on restart)
-   */
-  store?: Store;
-  /**
-   * An existing session manager (shared with other parts of the app); replaces `store` and the timeouts.
-   * @defaultValue one made from `store` and the timeout options
-   */
-  manager?: SessionManager;
-  /**
-   * HMAC secrets that sign the cookie (each at least 32 characters; the first signs). Optional: IDs are 256-bit random.
-   * @defaultValue none: the cookie is not signed
-   */
-  secret?: string | string[];
-  /**
-   * Cookie name without prefix (`__Host-tessera.sid` on HTTPS).
-   * @defaultValue 'tessera.sid'
-   */
-  cookieName?: string;
-  /**
-   * Cookie attributes; `maxAge` in milliseconds.
-   * @defaultValue `{ secure: 'auto', sameSite: 'lax', httpOnly: true, path: '/', prefix: 'auto' }`, no `maxAge`
-   */
-  cookie?: FastifyCookieOptions;
-  /**
-   * Store sessions nobody wrote to.
-   * @defaultValue false (@fastify/session: true)
-   */
-  saveUninitialized?: boolean;
-  /**
-   * Send the cookie on every response.
-   * @defaultValue false (@fastify/session: true)
-   */
-  rolling?: boolean;
-  /**
-   * CSRF guard for unsafe methods on requests with a session cookie: on by default
-   * (`Sec-Fetch-Site`, else `Origin`/`Referer`); `false` turns it off.
-   * @defaultValue on, `{ allowedOrigins: [], trustFetchMetadata: true }`
-   */
-  csrf?: false | { allowedOrigins?: string[]; trustFetchMetadata?: boolean };
-  /**
-   * A cookie that cannot be set (a `Secure` cookie over plain HTTP): false (default) logs a
-   * warning and stores nothing; true fails such requests with `ERR_CONFIG`.
-   * @defaultValue false
-   */
-  strictCookies?: boolean;
-  /**
-   * Receives warnings.
-   * @defaultValue the Fastify instance's logger
-   */
-  logger?: SessionLogger;
-}
-
-const LIFECYCLE = Symbol('tessera.fastify.lifecycle');
-const SESSION_OBJECT = Symbol('tessera.fastify.sessionObject');
-const COMMITTED = Symbol('tessera.fastify.committed');
+const STATE = Symbol('tessera.fastify.request');
 
 interface RequestState {
-  [LIFECYCLE]?: RequestSession;
-  [SESSION_OBJECT]?: FastifySession;
-  [COMMITTED]?: boolean;
+  lifecycle: RequestSession;
+  exchange: HttpExchange;
+  /** The cookie value the request carried (prefix removed), or null. */
+  cookieValue: string | null;
+  control: FastifySessionControl;
+  loggedIn: boolean;
+  done: boolean;
 }
 
-function headerOf(request: FastifyRequest, name: string): string | undefined {
-  const value = request.headers[name];
-  if (Array.isArray(value)) return value.join(', ');
-  return value;
+type StatefulRequest = FastifyRequest & { [STATE]?: RequestState };
+
+function asHttpError(error: unknown): unknown {
+  // A store's own error reaches the app as the store gave it (as with @fastify/session);
+  // Tessera's errors carry their status (503 for an unreachable store, 403 for CSRF).
+  return error instanceof TesseraError ? withHttpStatus(error) : error;
 }
 
-/** One request as the core lifecycle sees it (a class: no closures allocated per request). */
-class FastifyExchange implements HttpExchange {
-  readonly method: string;
-  readonly path: string;
-  readonly isSecure: boolean;
-  readonly #request: FastifyRequest;
-  readonly #reply: FastifyReply;
-
-  constructor(request: FastifyRequest, reply: FastifyReply) {
-    const url = request.url;
-    const query = url.indexOf('?');
-    this.method = request.method;
-    this.path = query === -1 ? url : url.slice(0, query);
-    this.isSecure = request.protocol === 'https';
-    this.#request = request;
-    this.#reply = reply;
-  }
-
-  get ip(): string | undefined {
-    return this.#request.ip;
-  }
-
-  get userAgent(): string | undefined {
-    return headerOf(this.#request, 'user-agent');
-  }
-
-  header(name: string): string | undefined {
-    return headerOf(this.#request, name);
-  }
-
-  appendSetCookie(value: string): void {
-    this.#reply.header('set-cookie', value);
-  }
+function contextFor(
+  engine: Engine,
+  lifecycle: RequestSession,
+  cookieOptions: FastifyCookieOptions,
+  assign: (value: FastifySession | null) => void,
+): SessionContext {
+  return {
+    lifecycle,
+    exchange: lifecycle.exchange,
+    signer: engine.resolved.signer,
+    cookieOptions,
+    now: engine.resolved.now,
+    persist: engine.persist,
+    reread: engine.reread,
+    discardNew: engine.discardNew,
+    assign,
+  };
 }
 
-function cookieLifetimeSeconds(cookie: FastifyCookieOptions | undefined): number | undefined {
-  const maxAge = cookie?.maxAge;
-  if (maxAge === undefined) return undefined;
-  if (typeof maxAge !== 'number' || !Number.isFinite(maxAge) || maxAge < 1000) {
-    throw new TesseraError(
-      'ERR_CONFIG',
-      'cookie.maxAge must be a lifetime in milliseconds of at least 1000 (e.g. 86_400_000 for a day), or left out for a browser-session cookie',
+async function beginRequest(
+  engine: Engine,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<void> {
+  const { resolved } = engine;
+  const exchange = new FastifyExchange(request, reply);
+  if (!matchesCookiePath(exchange.path, resolved.cookie.path || '/')) {
+    // Outside the cookie's path the browser sends no cookie: no session here (as @fastify/session).
+    request.session = {} as FastifySession;
+    return;
+  }
+  const lifecycle = engine.sessions.begin(exchange);
+  const assign = (value: FastifySession | null): void => {
+    request.session = value as FastifySession;
+  };
+  const state: RequestState = {
+    lifecycle,
+    exchange,
+    cookieValue: exchange.sessionCookieValue(resolved.cookieName, resolved.cookiePrefix),
+    control: createSessionControl(lifecycle, {
+      onEnded: () => assign(null),
+      onLogin: () => {
+        state.loggedIn = true;
+        const seconds = lifecycle.current?.meta.cookieMaxAge;
+        if (typeof seconds === 'number') request.session?.options({ maxAge: seconds * 1000 });
+      },
+    }),
+    loggedIn: false,
+    done: false,
+  };
+  (request as StatefulRequest)[STATE] = state;
+  try {
+    lifecycle.verifyCsrf();
+  } catch (error) {
+    engine.warnOnce(
+      'csrf',
+      'tessera-session/fastify refused a cross-site unsafe request that carried the session cookie (ERR_CSRF, 403); @fastify/session has no such guard: set csrf: false to restore its behaviour, or csrf.allowedOrigins for trusted origins.',
     );
+    throw asHttpError(error);
   }
-  return Math.round(maxAge / 1000);
+  try {
+    await lifecycle.session();
+  } catch (error) {
+    throw asHttpError(error);
+  }
+  request.session = createFastifySession(contextFor(engine, lifecycle, resolved.cookie, assign));
+}
+
+async function endRequest(engine: Engine, request: StatefulRequest): Promise<void> {
+  const state = request[STATE];
+  if (state === undefined || state.done) return;
+  state.done = true;
+  const { resolved } = engine;
+  const { lifecycle, exchange, cookieValue } = state;
+  const session = lifecycle.current;
+  const clear = (): void =>
+    exchange.appendSetCookie(clearSessionCookie(resolved.cookieName, resolved.cookie));
+  if (session === null) {
+    // Destroyed in this request: the browser forgets the cookie too (Tessera; @fastify/session leaves it).
+    if (lifecycle.destroyed && cookieValue !== null) clear();
+    return;
+  }
+  const sessionObject = request.session;
+  flushInPlaceChanges(sessionObject);
+  const cookie = sessionCookieOf(sessionObject, session);
+  if (cookie === undefined) return;
+  const signed = resolved.signer.sign(session.id);
+  const idChanged = session.id !== lifecycle.cookieId;
+  // The same session under a cookie signed with an older secret: re-sign it. (@fastify/session
+  // treats it as a new session and, without saveUninitialized, clears the cookie: a sign-out
+  // on every secret rotation.)
+  const resign = !idChanged && cookieValue !== signed;
+  const modified = isDataModified(session) || state.loggedIn || (session.isDirty && !session.isNew);
+  const save = idChanged ? resolved.saveUninitialized || modified : resolved.rolling || modified;
+  const insecure = cookie.secure === true && !exchange.isSecure;
+  const send = (): void =>
+    exchange.appendSetCookie(
+      serializeSessionCookie(
+        resolved.cookieName,
+        resolved.cookiePrefix + signed,
+        cookie,
+        resolved.defaultLax,
+      ),
+    );
+  if (!save || insecure) {
+    if (save && insecure) {
+      const message = `tessera-session/fastify: the session cookie '${resolved.cookieName}' is Secure (cookie.secure defaults to true, as in @fastify/session) but this request arrived over plain HTTP, so the session was not saved; use cookie.secure 'auto', serve over HTTPS, or set Fastify's trustProxy so it can report HTTPS.`;
+      if (resolved.strictCookies) throw new TesseraError('ERR_CONFIG', message);
+      engine.warnOnce('secure-over-http', message);
+    }
+    if (cookieValue !== null && idChanged) clear();
+    if (wasSaved(sessionObject) || (resign && !insecure)) send();
+    return;
+  }
+  await engine.persist(session);
+  send();
 }
 
 const tesseraFastify: FastifyPluginAsync<FastifySessionPluginOptions> = async (
   fastify: FastifyInstance,
   options: FastifySessionPluginOptions,
 ) => {
-  const {
-    manager: givenManager,
-    store: givenStore,
-    secret,
-    cookieName,
-    cookie,
-    saveUninitialized,
-    rolling,
-    csrf,
-    strictCookies,
-    logger,
-    ...managerOptions
-  } = options ?? {};
-  const now = managerOptions.now ?? Date.now;
-  const cookieMaxAge = cookieLifetimeSeconds(cookie);
-  const { maxAge: _ms, ...attributes } = cookie ?? {};
-  const codec = createCookieCodec({
-    ...attributes,
-    name: cookieName ?? 'tessera.sid',
-    ...(secret === undefined ? {} : { secrets: secret }),
-    now,
-  });
-  let manager = givenManager;
-  if (manager === undefined) {
-    const store = givenStore ?? createMemoryStore();
-    if (givenStore === undefined) fastify.addHook('onClose', () => store.close());
-    manager = createSessionManager({ ...managerOptions, store });
-  } else if (givenStore !== undefined) {
-    throw new TesseraError(
-      'ERR_CONFIG',
-      'tessera-session/fastify: pass either manager or store, not both (the manager already has a store)',
-    );
-  }
-  const sessions = createRequestSessions({
-    manager,
-    cookie: codecCookieFormat(codec),
-    ...(csrf === undefined ? {} : { csrf }),
-    ...(cookieMaxAge === undefined ? {} : { cookieMaxAge }),
-    ...(saveUninitialized === undefined ? {} : { saveUninitialized }),
-    ...(rolling === undefined ? {} : { rolling }),
-    ...(strictCookies === undefined ? {} : { strictCookies }),
-    logger: logger ?? fastify.log,
-  });
-  const settings: CookieSettings = {
-    isSecure: (exchange) => codec.isSecure(exchange),
-    path: cookie?.path ?? '/',
-    domain: cookie?.domain,
-    httpOnly: cookie?.httpOnly ?? true,
-    sameSite: sameSiteOf(cookie?.sameSite),
-    maxAgeSeconds: cookieMaxAge ?? null,
-    now,
-  };
+  const resolved = resolveFastifyOptions(options);
+  const engine = createEngine(fastify, resolved);
+  const store = engine.store;
 
   fastify.decorateRequest('session', null as unknown as FastifySession);
+  fastify.decorateRequest('sessionStore', { getter: () => store });
+  fastify.decorateRequest('sessionControl', {
+    getter(this: FastifyRequest): FastifySessionControl {
+      const state = (this as StatefulRequest)[STATE];
+      if (state === undefined) {
+        throw new TesseraError(
+          'ERR_INVALID_ARGUMENT',
+          'request.sessionControl: this request has no session (outside the cookie path)',
+        );
+      }
+      return state.control;
+    },
+  });
+  fastify.decorate('decryptSession', decryptSessionFor(engine));
 
   const onRequest: onRequestAsyncHookHandler = async (request, reply) => {
-    const state = request as unknown as RequestState;
-    const exchange = new FastifyExchange(request, reply);
-    const lifecycle = sessions.begin(exchange);
-    state[LIFECYCLE] = lifecycle;
-    try {
-      lifecycle.verifyCsrf();
-      await lifecycle.session();
-    } catch (error) {
-      throw withHttpStatus(error);
-    }
-    const sessionObject = createFastifySession(lifecycle, settings, () => {
-      request.session = null as unknown as FastifySession;
-    });
-    state[SESSION_OBJECT] = sessionObject;
-    request.session = sessionObject;
+    await beginRequest(engine, request, reply);
   };
-
   const onSend: onSendAsyncHookHandler<unknown> = async (request, _reply, payload) => {
-    const state = request as unknown as RequestState;
-    const lifecycle = state[LIFECYCLE];
-    if (lifecycle === undefined || state[COMMITTED]) return payload;
-    // The error path runs onSend again for the error response: commit once.
-    state[COMMITTED] = true;
     try {
-      flushInPlaceChanges(lifecycle, state[SESSION_OBJECT]);
-      await lifecycle.commit();
+      await endRequest(engine, request as StatefulRequest);
     } catch (error) {
-      throw withHttpStatus(error);
+      throw asHttpError(error);
     }
     return payload;
   };
-
   fastify.addHook('onRequest', onRequest);
   fastify.addHook('onSend', onSend);
 };
 
-function sameSiteOf(value: CookieAttributeOptions['sameSite']): CookieSettings['sameSite'] {
-  if (value === undefined) return 'lax';
-  if (value === true) return 'strict';
-  if (value === false) return undefined;
-  return value.toLowerCase() as CookieSettings['sameSite'];
+function decryptSessionFor(engine: Engine): FastifyInstance['decryptSession'] {
+  const { resolved } = engine;
+  return (sessionId, request, cookieOptionsOrCallback, callback) => {
+    const done = typeof cookieOptionsOrCallback === 'function' ? cookieOptionsOrCallback : callback;
+    const extra =
+      typeof cookieOptionsOrCallback === 'function' ? {} : (cookieOptionsOrCallback ?? {});
+    const exchange = FastifyExchange.detached(
+      resolved.cookieName,
+      resolved.cookiePrefix + sessionId,
+    );
+    const lifecycle = engine.sessions.begin(exchange);
+    const target = request as { session?: unknown };
+    const assign = (value: FastifySession | null): void => {
+      target.session = value;
+    };
+    lifecycle.session().then(
+      () => {
+        assign(
+          createFastifySession(
+            contextFor(engine, lifecycle, { ...resolved.cookie, ...extra }, assign),
+          ),
+        );
+        done?.();
+      },
+      (error: unknown) => done?.(error),
+    );
+  };
 }
 
 /**
  * The Tessera plugin for Fastify 5 (wrapped with fastify-plugin, name `tessera`), a drop-in
- * for @fastify/session's `request.session` API.
+ * for @fastify/session: same options and `request.session` API; Tessera's helpers on
+ * `request.sessionControl`.
  * @example
  * import Fastify from 'fastify';
  * import tessera from 'tessera-session/fastify';
  * import { createSqliteStore } from 'tessera-session/stores/sqlite';
  *
  * const app = Fastify({ trustProxy: 1 });
- * await app.register(tessera, { store: createSqliteStore({ path: './data/sessions.db' }) });
+ * await app.register(tessera, {
+ *   secret: process.env.SESSION_SECRET, // 32 characters or more
+ *   store: createSqliteStore({ path: './data/sessions.db' }),
+ * });
  * app.get('/', async (request) => {
  *   request.session.views = ((request.session.views as number) ?? 0) + 1;
  *   return { views: request.session.views };

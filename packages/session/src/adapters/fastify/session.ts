@@ -1,63 +1,28 @@
 /**
- * `request.session` of the Fastify plugin: the API of @fastify/session (`get`, `set`, plain
- * property access, `regenerate`, `destroy`, `reload`, `save`, `touch`, `sessionId`,
- * `cookie`, `options`, `isModified`, `isSaved`; promise and callback forms) over Tessera's
- * request lifecycle, plus Tessera's own helpers (`login`, `sessions`, `revoke`,
- * `signOutEverywhere`). It holds no request object: the stored record is plain data.
+ * `request.session` of the Fastify plugin: @fastify/session's API and nothing else (`get`,
+ * `set`, plain property access, `sessionId`, `encryptedSessionId`, `cookie`, `options`,
+ * `touch`, `regenerate`, `destroy`, `reload`, `save`, `isModified`, `isSaved`; promise and
+ * callback forms) over Tessera's request lifecycle. Every other name is the app's data key
+ * (`request.session.userId = 42` is data); Tessera's own helpers live on
+ * `request.sessionControl`. The stored record is plain data: no request object is kept.
  */
 
+import type { Session as FastifyDeclaredSession } from 'fastify';
 import type { Session } from '../../core/session.js';
-import type {
-  HttpExchange,
-  RequestSession,
-  RequestSessionInfo,
-} from '../../http/request-session.js';
+import type { HttpExchange, RequestSession } from '../../http/request-session.js';
 import { TesseraError } from '../../shared/errors.js';
+import {
+  type CookieInput,
+  type FastifyCookieOptions,
+  mergeCookieSettings,
+  SessionCookie,
+  type StoredCookie,
+} from './cookie.js';
+import { checkCookieOptions } from './options.js';
+import type { CookieSigner } from './signer.js';
 
 /** Node-style callback of the session methods. */
 export type FastifySessionCallback = (error?: unknown) => void;
-
-/** Options of `request.session.login`. */
-export interface FastifyLoginOptions {
-  /**
-   * Keep the cookie across browser restarts ("remember me").
-   * @defaultValue false
-   */
-  remember?: boolean;
-  /**
-   * Lifetime of the remembered cookie in seconds (capped by the absolute lifetime).
-   * @defaultValue the session's remaining absolute lifetime
-   */
-  rememberSeconds?: number;
-}
-
-/** What `request.session.cookie` reports about this request's session cookie. */
-export interface FastifySessionCookie {
-  /** Configured lifetime in milliseconds, or null for a browser-session cookie. */
-  readonly originalMaxAge: number | null;
-  /** Milliseconds left of a persistent cookie, or null. */
-  readonly maxAge: number | null;
-  /** Expiry of a persistent cookie, or null. */
-  readonly expires: Date | null;
-  readonly path: string;
-  readonly domain: string | undefined;
-  readonly httpOnly: boolean;
-  readonly secure: boolean;
-  readonly sameSite: 'lax' | 'strict' | 'none' | undefined;
-}
-
-/** The cookie settings the session object reports (resolved once by the plugin). */
-export interface CookieSettings {
-  path: string;
-  domain: string | undefined;
-  httpOnly: boolean;
-  sameSite: 'lax' | 'strict' | 'none' | undefined;
-  /** Default persistent lifetime in seconds, or null. */
-  maxAgeSeconds: number | null;
-  /** Whether the cookie carries `Secure` on this request. */
-  isSecure: (exchange: HttpExchange) => boolean;
-  now: () => number;
-}
 
 /**
  * The `request.session` object. Data keys are readable and writable as properties
@@ -65,23 +30,20 @@ export interface CookieSettings {
  * `get`/`set`. After `destroy()` the plugin sets `request.session` to null, as
  * @fastify/session does.
  */
-export interface FastifySession {
+export interface FastifySession extends FastifyDeclaredSession {
   /** Data keys as properties. */
   [key: string]: unknown;
-  /** The secret session ID (never log it or send it to the browser in a body). */
+  /** The session ID (secret: never log it or send it to the browser in a body). */
   readonly sessionId: string;
-  /** The public handle: stable for the session's life, safe to show and to log. */
-  readonly handle: string;
-  /** The signed-in user, or null. */
-  readonly userId: string | null;
-  readonly cookie: FastifySessionCookie;
+  /** The signed cookie value (without `cookiePrefix`). */
+  readonly encryptedSessionId: string;
+  /** This session's cookie settings (`maxAge`, `expires`, … in milliseconds). */
+  cookie: SessionCookie;
   get<T = unknown>(key: string): T | undefined;
   set(key: string, value: unknown): void;
-  /** Removes a key (also `delete request.session.key`). */
-  delete(key: string): void;
-  /** Per-request cookie settings; Tessera supports `maxAge` (milliseconds, or null). */
-  options(options: { maxAge?: number | null }): void;
-  /** Slides the session's expiry in the store at the end of the request. */
+  /** Per-session cookie settings: any cookie option (`maxAge` in milliseconds). */
+  options(options: FastifyCookieOptions): void;
+  /** Restarts the cookie's `expires` from its `maxAge`. */
   touch(): void;
   regenerate(): Promise<void>;
   regenerate(keep: string[]): Promise<void>;
@@ -93,31 +55,49 @@ export interface FastifySession {
   reload(callback: FastifySessionCallback): void;
   save(): Promise<void>;
   save(callback: FastifySessionCallback): void;
-  /** True when this request changed the session. */
+  /** True when this request changed the data since it was loaded (or last saved). */
   isModified(): boolean;
-  /** True when the session is in the store. */
+  /** True when the session was saved during this request. */
   isSaved(): boolean;
-  /** Signs `userId` in with a new session ID (data kept); the old ID stops working. */
-  login(userId: string, options?: FastifyLoginOptions): Promise<void>;
-  /** The signed-in user's sessions, this one flagged `current`. */
-  sessions(): Promise<RequestSessionInfo[]>;
-  /** Ends one of the signed-in user's sessions by public handle. */
-  revoke(handle: string): Promise<boolean>;
-  /** Ends the user's sessions: all of them, or all but this one with `keepCurrent`. */
-  signOutEverywhere(options?: { keepCurrent?: boolean }): Promise<number>;
-  /** The data as a plain object. */
-  toJSON(): Record<string, unknown>;
+}
+
+/** What one request's session object works with (made by the plugin). */
+export interface SessionContext {
+  readonly lifecycle: RequestSession;
+  readonly exchange: HttpExchange;
+  readonly signer: CookieSigner;
+  /** The configured cookie options (with per-call overrides from decryptSession). */
+  readonly cookieOptions: FastifyCookieOptions;
+  readonly now: () => number;
+  /** Writes the session now (the data and its cookie settings). */
+  persist(session: Session): Promise<void>;
+  /** Re-reads the session from the store; false when it is not there. */
+  reread(session: Session): Promise<boolean>;
+  /** Removes a session not saved yet from a callback store (as @fastify/session asks its store). */
+  discardNew(session: Session): Promise<void>;
+  /** Sets `request.session` (null after destroy; the new object after reload). */
+  assign(value: FastifySession | null): void;
+}
+
+const cookies = new WeakMap<Session, SessionCookie>();
+
+/**
+ * The cookie settings kept with a session (what a callback store stores as `cookie`).
+ * @example cookieOfSession(session)?.toJSON()
+ */
+export function cookieOfSession(session: Session): SessionCookie | undefined {
+  return cookies.get(session);
 }
 
 const STATE = Symbol('tessera.fastify.session');
 
 interface SessionState {
-  lifecycle: RequestSession;
-  cookie: CookieSettings;
-  /** Sets `request.session` to null after destroy (done by the plugin). */
-  onDestroy: () => void;
-  /** JSON of object values as first read, to catch in-place changes (`session.cart.push(x)`). */
-  snapshots: Map<string, string> | null;
+  context: SessionContext;
+  /** Cookie options of this session: configured, stored, then `options()`. */
+  cookieOptions: CookieInput;
+  saved: boolean;
+  /** JSON of values as first read or last saved, to catch in-place changes. */
+  snapshots: Map<string, string>;
   snapshotsOf: Session | null;
 }
 
@@ -126,7 +106,7 @@ function stateOf(target: SessionObject): SessionState {
 }
 
 function current(state: SessionState): Session {
-  const session = state.lifecycle.current;
+  const session = state.context.lifecycle.current;
   if (session === null) {
     throw new TesseraError(
       'ERR_INVALID_ARGUMENT',
@@ -136,20 +116,34 @@ function current(state: SessionState): Session {
   return session;
 }
 
-function remember(state: SessionState, session: Session, key: string, value: unknown): void {
-  if (value === null || typeof value !== 'object') return;
+function cookieFor(state: SessionState, session: Session): SessionCookie {
+  let cookie = cookies.get(session);
+  if (cookie === undefined) {
+    const { exchange, now } = state.context;
+    cookie = new SessionCookie(state.cookieOptions, exchange.isSecure, now);
+    cookies.set(session, cookie);
+  }
+  return cookie;
+}
+
+function snapshotsOf(state: SessionState, session: Session): Map<string, string> {
   if (state.snapshotsOf !== session) {
     state.snapshots = new Map();
     state.snapshotsOf = session;
   }
-  const snapshots = state.snapshots as Map<string, string>;
+  return state.snapshots;
+}
+
+function remember(state: SessionState, session: Session, key: string, value: unknown): void {
+  if (value === null || typeof value !== 'object') return;
+  const snapshots = snapshotsOf(state, session);
   if (!snapshots.has(key)) snapshots.set(key, JSON.stringify(value));
 }
 
-function settle<T>(
-  work: Promise<T>,
+function settle(
+  work: Promise<void>,
   callback: FastifySessionCallback | undefined,
-): Promise<T> | undefined {
+): Promise<void> | undefined {
   if (callback === undefined) return work;
   work.then(
     () => callback(),
@@ -170,34 +164,30 @@ class SessionObject {
     return current(stateOf(this)).id;
   }
 
-  get handle(): string {
-    return current(stateOf(this)).handle;
+  get encryptedSessionId(): string {
+    const state = stateOf(this);
+    return state.context.signer.sign(current(state).id);
   }
 
-  get userId(): string | null {
-    return stateOf(this).lifecycle.current?.userId ?? null;
+  get cookie(): SessionCookie {
+    const state = stateOf(this);
+    return cookieFor(state, current(state));
   }
 
-  get cookie(): FastifySessionCookie {
-    const { cookie, lifecycle } = stateOf(this);
-    const own = lifecycle.current?.meta.cookieMaxAge;
-    const seconds = typeof own === 'number' ? own : own === null ? null : cookie.maxAgeSeconds;
-    const expires = seconds === null ? null : new Date(cookie.now() + seconds * 1000);
-    return {
-      originalMaxAge: seconds === null ? null : seconds * 1000,
-      maxAge: seconds === null ? null : seconds * 1000,
-      expires,
-      path: cookie.path,
-      domain: cookie.domain,
-      httpOnly: cookie.httpOnly,
-      secure: cookie.isSecure(lifecycle.exchange),
-      sameSite: cookie.sameSite,
-    };
+  set cookie(value: SessionCookie) {
+    const state = stateOf(this);
+    if (!(value instanceof SessionCookie)) {
+      throw new TesseraError(
+        'ERR_INVALID_ARGUMENT',
+        'request.session.cookie: use request.session.options({ … }) to change cookie settings',
+      );
+    }
+    cookies.set(current(state), value);
   }
 
   get<T = unknown>(key: string): T | undefined {
     const state = stateOf(this);
-    const session = state.lifecycle.current;
+    const session = state.context.lifecycle.current;
     if (session === null) return undefined;
     const value = session.get<T>(key);
     remember(state, session, key, value);
@@ -205,35 +195,35 @@ class SessionObject {
   }
 
   set(key: string, value: unknown): void {
-    current(stateOf(this)).set(key, value);
+    const session = current(stateOf(this));
+    // Setting a key to the value it has is no change (as @fastify/session's hash sees it).
+    if (session.has(key) && JSON.stringify(session.get(key)) === JSON.stringify(value)) return;
+    session.set(key, value);
   }
 
-  delete(key: string): void {
-    current(stateOf(this)).delete(key);
-  }
-
-  options(options: { maxAge?: number | null }): void {
-    for (const name of Object.keys(options ?? {})) {
-      if (name !== 'maxAge') {
-        throw new TesseraError(
-          'ERR_INVALID_ARGUMENT',
-          `request.session.options: only maxAge can change per request (got '${name}'); set other cookie attributes in the plugin's cookie option`,
-        );
-      }
+  options(options: FastifyCookieOptions): void {
+    const checked = checkCookieOptions(options, 'request.session.options');
+    if (Object.keys(checked).length === 0) return;
+    const state = stateOf(this);
+    const session = current(state);
+    state.cookieOptions = { ...state.cookieOptions, ...checked };
+    const cookie = new SessionCookie(
+      state.cookieOptions,
+      state.context.exchange.isSecure,
+      state.context.now,
+    );
+    cookies.set(session, cookie);
+    if (checked.maxAge !== undefined) {
+      const seconds =
+        checked.maxAge === null ? null : Math.max(1, Math.ceil(checked.maxAge / 1000));
+      state.context.lifecycle.setCookieLifetime(seconds);
     }
-    const maxAge = options.maxAge;
-    if (maxAge === undefined) return;
-    if (maxAge !== null && (!Number.isFinite(maxAge) || maxAge <= 0)) {
-      throw new TesseraError(
-        'ERR_INVALID_ARGUMENT',
-        'request.session.options: maxAge must be a positive number of milliseconds, or null for a browser-session cookie',
-      );
-    }
-    stateOf(this).lifecycle.setCookieLifetime(maxAge === null ? null : Math.ceil(maxAge / 1000));
   }
 
   touch(): void {
-    stateOf(this).lifecycle.touch();
+    const cookie = this.cookie;
+    if (cookie.originalMaxAge)
+      cookie.expires = new Date(stateOf(this).context.now() + cookie.originalMaxAge);
   }
 
   regenerate(
@@ -243,154 +233,194 @@ class SessionObject {
     const fields = Array.isArray(keep) ? keep : [];
     const cb = typeof keep === 'function' ? keep : callback;
     const state = stateOf(this);
+    const { lifecycle } = state.context;
     const work = (async () => {
-      const before = state.lifecycle.current;
+      const before = lifecycle.current;
       const kept: Array<[string, unknown]> = [];
-      for (const name of fields) {
-        if (before?.has(name)) kept.push([name, before.get(name)]);
-      }
-      const next = await state.lifecycle.regenerate({ fresh: true });
+      for (const name of fields) if (before?.has(name)) kept.push([name, before.get(name)]);
+      const next = await lifecycle.regenerate({ fresh: true });
       for (const [name, value] of kept) next.set(name, value);
+      cookieFor(state, next);
+      await state.context.persist(next);
     })();
     return settle(work, cb);
   }
 
   destroy(callback?: FastifySessionCallback): Promise<void> | undefined {
-    const state = stateOf(this);
-    const work = state.lifecycle.destroy().then(() => state.onDestroy());
+    const { context } = stateOf(this);
+    const work = (async () => {
+      const session = context.lifecycle.current;
+      try {
+        if (session?.isNew) await context.discardNew(session);
+        await context.lifecycle.destroy();
+      } catch (error) {
+        // As with @fastify/session, request.session is gone even when the store failed.
+        context.lifecycle.detach();
+        throw error;
+      } finally {
+        context.assign(null);
+      }
+    })();
     return settle(work, callback);
   }
 
   reload(callback?: FastifySessionCallback): Promise<void> | undefined {
     const state = stateOf(this);
-    const work = state.lifecycle.reload().then((found) => {
-      if (!found) {
-        throw new TesseraError(
-          'ERR_SESSION_NOT_FOUND',
-          'request.session.reload: the session is not in the store (new, expired or revoked)',
-        );
-      }
-      state.snapshots = null;
-    });
-    return settle(work, callback);
+    const work = (async () => {
+      const session = current(state);
+      const found = await state.context.reread(session);
+      if (!found) session.replaceData({});
+      const stored = session.meta.cookie as StoredCookie | undefined;
+      state.cookieOptions = mergeCookieSettings(
+        state.cookieOptions,
+        found ? stored : undefined,
+        state.context.now(),
+      );
+      cookies.delete(session);
+      state.snapshots = new Map();
+    })();
+    if (callback === undefined) return work;
+    // The store's get answers (null, session): so does reload's callback.
+    work.then(
+      () => callback(null),
+      (error: unknown) => callback(error),
+    );
+    return undefined;
   }
 
   save(callback?: FastifySessionCallback): Promise<void> | undefined {
     const state = stateOf(this);
-    flushInPlaceChanges(state.lifecycle, this);
-    return settle(
-      state.lifecycle.save().then(() => undefined),
-      callback,
-    );
+    const work = (async () => {
+      const session = current(state);
+      flushInPlaceChanges(this);
+      cookieFor(state, session);
+      await state.context.persist(session);
+      state.saved = true;
+      state.snapshots = new Map();
+    })();
+    return settle(work, callback);
   }
 
   isModified(): boolean {
-    return stateOf(this).lifecycle.current?.isDirty ?? false;
+    const session = stateOf(this).context.lifecycle.current;
+    if (session === null) return false;
+    flushInPlaceChanges(this);
+    return isDataModified(session);
   }
 
   isSaved(): boolean {
-    const session = stateOf(this).lifecycle.current;
-    return session !== null && !session.isNew;
-  }
-
-  async login(userId: string, options: FastifyLoginOptions = {}): Promise<void> {
-    await stateOf(this).lifecycle.login(userId, options);
-  }
-
-  sessions(): Promise<RequestSessionInfo[]> {
-    return stateOf(this).lifecycle.sessions();
-  }
-
-  revoke(handle: string): Promise<boolean> {
-    const state = stateOf(this);
-    return state.lifecycle.revoke(handle).then((revoked) => {
-      if (state.lifecycle.destroyed) state.onDestroy();
-      return revoked;
-    });
-  }
-
-  signOutEverywhere(options: { keepCurrent?: boolean } = {}): Promise<number> {
-    const state = stateOf(this);
-    return state.lifecycle.signOutEverywhere(options).then((count) => {
-      if (state.lifecycle.destroyed) state.onDestroy();
-      return count;
-    });
-  }
-
-  toJSON(): Record<string, unknown> {
-    return stateOf(this).lifecycle.current?.toJSON() ?? {};
+    return stateOf(this).saved;
   }
 }
 
+/**
+ * True when the request changed the session's data (not only its cookie settings).
+ * @example if (isDataModified(session)) await persist(session);
+ */
+export function isDataModified(session: Session): boolean {
+  const patch = session.pendingPatch();
+  return patch !== null && (patch.set !== undefined || patch.unset !== undefined);
+}
+
+/** Property names of the session object that are not data keys. */
+const OWN = new Set<string | symbol>([
+  ...Object.getOwnPropertyNames(SessionObject.prototype),
+  STATE,
+]);
+
 const handler: ProxyHandler<SessionObject> = {
   get(target, property, receiver) {
-    if (typeof property === 'symbol' || property in target) {
+    if (typeof property === 'symbol' || OWN.has(property))
       return Reflect.get(target, property, receiver);
-    }
     return target.get(property);
   },
   set(target, property, value, receiver) {
-    if (typeof property === 'symbol' || property in target) {
+    if (typeof property === 'symbol' || OWN.has(property))
       return Reflect.set(target, property, value, receiver);
-    }
     target.set(property, value);
     return true;
   },
   deleteProperty(target, property) {
-    if (typeof property === 'symbol' || property in target) {
-      return Reflect.deleteProperty(target, property);
-    }
-    target.delete(property);
+    if (typeof property === 'symbol' || OWN.has(property)) return false;
+    stateOf(target).context.lifecycle.current?.delete(property);
     return true;
   },
   has(target, property) {
-    if (typeof property === 'symbol' || property in target) return true;
-    return stateOf(target).lifecycle.current?.has(property) ?? false;
+    if (typeof property === 'symbol' || OWN.has(property)) return true;
+    return stateOf(target).context.lifecycle.current?.has(property) ?? false;
   },
   ownKeys(target) {
-    return stateOf(target).lifecycle.current?.keys() ?? [];
+    const keys = stateOf(target).context.lifecycle.current?.keys() ?? [];
+    return ['cookie', ...keys.filter((key) => key !== 'cookie')];
   },
   getOwnPropertyDescriptor(target, property) {
     if (typeof property === 'symbol') return undefined;
-    const session = stateOf(target).lifecycle.current;
+    if (property === 'cookie') {
+      return { value: target.cookie, writable: true, enumerable: true, configurable: true };
+    }
+    const session = stateOf(target).context.lifecycle.current;
     if (session === null || !session.has(property)) return undefined;
     return { value: target.get(property), writable: true, enumerable: true, configurable: true };
   },
 };
 
 /**
- * Creates the `request.session` object for one request.
- * @example request.session = createFastifySession(lifecycle, cookieSettings, () => { request.session = null });
+ * Creates the `request.session` object for one request (or for `fastify.decryptSession`).
+ * @example request.session = createFastifySession(context);
  */
-export function createFastifySession(
-  lifecycle: RequestSession,
-  cookie: CookieSettings,
-  onDestroy: () => void,
-): FastifySession {
+export function createFastifySession(context: SessionContext): FastifySession {
+  const session = context.lifecycle.current;
+  const stored = session?.meta.cookie as StoredCookie | undefined;
   const target = new SessionObject({
-    lifecycle,
-    cookie,
-    onDestroy,
-    snapshots: null,
+    context,
+    cookieOptions: mergeCookieSettings(context.cookieOptions, stored, context.now()),
+    saved: false,
+    snapshots: new Map(),
     snapshotsOf: null,
   });
   return new Proxy(target, handler) as unknown as FastifySession;
 }
 
 /**
- * Before commit: object values read during the request and changed in place
- * (`request.session.cart.items.push(x)`) are written back as a set, so they are saved.
+ * Before a write: object values read during the request and changed in place
+ * (`request.session.cart.items.push(x)`) are set again, so they are saved.
  * @example flushInPlaceChanges(request.session);
  */
-export function flushInPlaceChanges(lifecycle: RequestSession, sessionObject: unknown): void {
+export function flushInPlaceChanges(sessionObject: unknown): void {
   if (sessionObject === null || typeof sessionObject !== 'object') return;
   const state = (sessionObject as SessionObject)[STATE];
-  if (state === undefined || state.snapshots === null) return;
-  const session = lifecycle.current;
+  if (state === undefined) return;
+  const session = state.context.lifecycle.current;
   if (session === null || session !== state.snapshotsOf) return;
   for (const [key, before] of state.snapshots) {
     if (!session.has(key)) continue;
     const value = session.get(key);
-    if (JSON.stringify(value) !== before) session.set(key, value);
+    const now = JSON.stringify(value);
+    if (now !== before) {
+      session.set(key, value);
+      state.snapshots.set(key, now);
+    }
   }
+}
+
+/**
+ * The session object's state, for the plugin's end-of-request step.
+ * @example const saved = wasSaved(request.session);
+ */
+export function wasSaved(sessionObject: unknown): boolean {
+  if (sessionObject === null || typeof sessionObject !== 'object') return false;
+  return (sessionObject as SessionObject)[STATE]?.saved === true;
+}
+
+/**
+ * The cookie of the request's current session (creating it from the settings if needed).
+ * @example serializeSessionCookie(name, value, sessionCookieOf(request.session, session), true)
+ */
+export function sessionCookieOf(
+  sessionObject: unknown,
+  session: Session,
+): SessionCookie | undefined {
+  if (sessionObject === null || typeof sessionObject !== 'object') return cookies.get(session);
+  const state = (sessionObject as SessionObject)[STATE];
+  return state === undefined ? cookies.get(session) : cookieFor(state, session);
 }

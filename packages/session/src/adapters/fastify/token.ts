@@ -4,6 +4,8 @@
  * claims on `request.auth`, and answers 401 with `WWW-Authenticate: Bearer
  * error="invalid_token"` when the token is absent or invalid, 403 when it lacks a required
  * claim, and 503 when the session check cannot reach the store.
+ * A token from the cookie on an unsafe cross-site request is refused with 403 (`csrf`), and on
+ * HTTPS only the `__Host-` cookie is read (see `http/token-guard.ts`).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
@@ -31,6 +33,8 @@ export function requireToken(
           const value = request.headers[name];
           return Array.isArray(value) ? value[0] : value;
         },
+        method: request.method,
+        isSecure: request.protocol === 'https',
       },
       require,
     );

@@ -4,6 +4,8 @@
  * verifies and carries the required claims; it gets them as `ctx.auth`. Otherwise the answer
  * is 401 with `WWW-Authenticate: Bearer error="invalid_token"`, 403 for a missing claim, or
  * 503 when the session check cannot reach the store.
+ * A token from the cookie on an unsafe cross-site request is refused with 403 (`csrf`), and on
+ * HTTPS only the `__Host-` cookie is read (see `http/token-guard.ts`).
  */
 import {
   type ClaimRequirement,
@@ -30,7 +32,12 @@ export function withToken<Rest extends unknown[]>(
   const resolved = 'authenticate' in guard ? guard : createTokenGuard(guard);
   return async (request, ...rest) => {
     const result = await resolved.authenticate(
-      { header: (name) => request.headers.get(name) ?? undefined },
+      {
+        header: (name) => request.headers.get(name) ?? undefined,
+        method: request.method,
+        isSecure: request.url.startsWith('https:'),
+        url: request.url,
+      },
       require,
     );
     if (result.ok) return handler(request, { auth: result.claims }, ...rest);

@@ -111,15 +111,29 @@ export function validateCookieName(name: unknown, option: string): string {
   return name;
 }
 
-function resolveSameSite(value: unknown, option: string): SameSite | undefined {
+function resolveSameSite(
+  value: unknown,
+  option: string,
+  allowAbsent: boolean,
+): SameSite | undefined {
   if (value === undefined) return 'lax';
   if (value === true) return 'strict';
-  if (value === false) return undefined;
+  if (value === false) {
+    if (allowAbsent) return undefined;
+    // Without the attribute a browser may send the cookie on cross-site top-level POSTs.
+    return fail(
+      `${option}.sameSite`,
+      "false (no SameSite attribute) is refused: use 'lax' (default), 'strict' or 'none' with secure: true.",
+    );
+  }
   if (typeof value === 'string') {
     const lower = value.toLowerCase();
     if (lower === 'lax' || lower === 'strict' || lower === 'none') return lower;
   }
-  return fail(`${option}.sameSite`, "use 'lax' (default), 'strict' or 'none' (or true / false).");
+  return fail(
+    `${option}.sameSite`,
+    "use 'lax' (default), 'strict' or 'none' (or true for strict).",
+  );
 }
 
 /** Checks a lifetime in seconds; `code` decides whether it is a config or argument error. */
@@ -138,6 +152,8 @@ export function checkMaxAge(
 export function resolveAttributes(
   options: CookieAttributeOptions,
   option: string,
+  /** Drop-in adapters only: their peer accepts `sameSite: false` (no attribute). */
+  peer: { allowNoSameSite?: boolean } = {},
 ): ResolvedAttributes {
   const path = options.path ?? '/';
   if (typeof path !== 'string' || !path.startsWith('/') || path.length > 1024) {
@@ -164,7 +180,7 @@ export function resolveAttributes(
   if (secure !== true && secure !== false && secure !== 'auto') {
     fail(`${option}.secure`, "use true, false or 'auto' (default).");
   }
-  const sameSite = resolveSameSite(options.sameSite, option);
+  const sameSite = resolveSameSite(options.sameSite, option, peer.allowNoSameSite === true);
   const partitioned = options.partitioned ?? false;
   if (typeof partitioned !== 'boolean') fail(`${option}.partitioned`, 'use true or false.');
   const prefix = options.prefix ?? 'auto';

@@ -7,7 +7,7 @@
  * bypassed entirely, so a revocation is honoured everywhere within `ttlMs`.
  */
 import { TesseraError } from '../../shared/errors.js';
-import type { SessionRecord, Store } from '../store.js';
+import type { CreateWithinLimitResult, SessionRecord, Store, UserSessionLimit } from '../store.js';
 
 /**
  * A channel that carries invalidation messages between instances: `k:<key>` for one session,
@@ -135,6 +135,18 @@ export function withReadCache(store: Store, options: ReadCacheOptions): CachedSt
 
     getByHandle: (handle) => store.getByHandle(handle),
     create: (record) => store.create(record),
+    ...(typeof store.createWithinLimit === 'function'
+      ? {
+          async createWithinLimit(record: SessionRecord, limit: UserSessionLimit) {
+            const result = (await store.createWithinLimit?.(
+              record,
+              limit,
+            )) as CreateWithinLimitResult;
+            for (const evicted of result.evicted) await announce(`k:${evicted.key}`);
+            return result;
+          },
+        }
+      : {}),
 
     async patch(key, patch) {
       const changed = await store.patch(key, patch);

@@ -32,6 +32,12 @@ export interface StoreTestOptions {
    * @defaultValue none: the outage case is not run
    */
   outage?: { stop(): Promise<void>; start(): Promise<void> };
+  /**
+   * `false` for a store without `createWithinLimit` (the manager then caps sessions with a
+   * check-then-create that parallel logins can overrun); the cap cases are left out.
+   * @defaultValue the cap cases run (the store has `createWithinLimit`)
+   */
+  userLimit?: false;
 }
 
 const SECOND = 1000;
@@ -466,6 +472,98 @@ export function testStore(
       expect(await store.get(a.key)).toBeNull();
       expect(await store.get(b.key)).toEqual(b);
     });
+
+    if (options.userLimit !== false) {
+      const limited = (): NonNullable<Store['createWithinLimit']> => {
+        const create = store.createWithinLimit?.bind(store);
+        if (!create) {
+          throw new Error(
+            'the store has no createWithinLimit (pass { userLimit: false } to testStore to skip)',
+          );
+        }
+        return create;
+      };
+
+      it('createWithinLimit: ten parallel creates under a cap of 2 (refuse) leave exactly 2 live', async () => {
+        const user = uniqueUser();
+        const create = limited();
+        const records = Array.from({ length: 10 }, (_, i) =>
+          record({ userId: user, createdAt: t0 + i }),
+        );
+        const results = await Promise.all(
+          records.map((r) => create(r, { maxPerUser: 2, onLimit: 'refuse' })),
+        );
+        expect(results.filter((r) => r.created)).toHaveLength(2);
+        expect(results.every((r) => r.evicted.length === 0)).toBe(true);
+        const live = await store.listByUser(user);
+        expect(live).toHaveLength(2);
+        const createdKeys = records.filter((_, i) => results[i]?.created).map((r) => r.key);
+        expect(live.map((r) => r.key).sort()).toEqual([...createdKeys].sort());
+        for (const [i, r] of records.entries()) {
+          if (results[i]?.created) continue;
+          expect(await store.get(r.key)).toBeNull();
+          expect(await store.getByHandle(r.handle)).toBeNull();
+        }
+      });
+
+      it('createWithinLimit: ten parallel creates under a cap of 2 (evict-oldest) leave exactly 2 live', async () => {
+        const user = uniqueUser();
+        const create = limited();
+        const old = [
+          record({ userId: user, createdAt: t0 - 20 }),
+          record({ userId: user, createdAt: t0 - 10 }),
+        ];
+        for (const r of old) await create(r, { maxPerUser: 2, onLimit: 'evict-oldest' });
+        const records = Array.from({ length: 10 }, (_, i) =>
+          record({ userId: user, createdAt: t0 + i }),
+        );
+        const results = await Promise.all(
+          records.map((r) => create(r, { maxPerUser: 2, onLimit: 'evict-oldest' })),
+        );
+        expect(results.every((r) => r.created)).toBe(true);
+        const evicted = results.flatMap((r) => r.evicted.map((e) => e.key));
+        expect(evicted).toHaveLength(10);
+        expect(new Set(evicted).size).toBe(10);
+        expect(evicted).toEqual(expect.arrayContaining(old.map((r) => r.key)));
+        const live = await store.listByUser(user);
+        expect(live).toHaveLength(2);
+        for (const r of old) expect(await store.get(r.key)).toBeNull();
+        for (const key of evicted) expect(await store.get(key)).toBeNull();
+      });
+
+      it('createWithinLimit: evicts the oldest, ignores expired and other users’ sessions', async () => {
+        const user = uniqueUser();
+        const create = limited();
+        const limit = { maxPerUser: 2, onLimit: 'evict-oldest' } as const;
+        const first = record({ userId: user, createdAt: t0 - 3 });
+        const second = record({ userId: user, createdAt: t0 - 2 });
+        const third = record({ userId: user, createdAt: t0 - 1 });
+        expect(await create(first, limit)).toEqual({ created: true, evicted: [] });
+        expect(await create(second, limit)).toEqual({ created: true, evicted: [] });
+        await store.create(record({ userId: uniqueUser() }));
+        expect(await create(third, limit)).toEqual({
+          created: true,
+          evicted: [{ key: first.key, handle: first.handle, userId: user }],
+        });
+        expect((await store.listByUser(user)).map((r) => r.key)).toEqual([second.key, third.key]);
+
+        const idle = uniqueUser();
+        const short = record({ userId: idle, expiresAt: clock.now() + SECOND });
+        expect((await create(short, { maxPerUser: 1, onLimit: 'refuse' })).created).toBe(true);
+        expect(
+          (await create(record({ userId: idle }), { maxPerUser: 1, onLimit: 'refuse' })).created,
+        ).toBe(false);
+        clock.advance(SECOND);
+        const next = record({ userId: idle });
+        expect(await create(next, { maxPerUser: 1, onLimit: 'refuse' })).toEqual({
+          created: true,
+          evicted: [],
+        });
+        await expect(
+          create(record({ userId: null }), { maxPerUser: 1, onLimit: 'refuse' }),
+        ).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+      });
+    }
 
     it('purgeExpired removes expired records and key-value entries and answers the count', async () => {
       // Far ahead of every other case, so one first purge clears whatever they left behind.

@@ -22,8 +22,15 @@ import {
   validatePatch,
   validateRecord,
   validateTime,
+  validateUserLimit,
 } from '../internal/records.js';
-import type { KeyValueEntry, SessionRecord, Store, StoreClockOptions } from '../store.js';
+import type {
+  CreateWithinLimitResult,
+  KeyValueEntry,
+  SessionRecord,
+  Store,
+  StoreClockOptions,
+} from '../store.js';
 
 export interface FileStoreOptions extends StoreClockOptions {
   /** Directory that holds the store (created with mode 0700 when missing). */
@@ -189,6 +196,19 @@ export function createFileStore(options: FileStoreOptions): Store {
     return text === null ? null : (parseJsonText(text, 'key-value entry') as StoredEntry);
   }
 
+  async function insert(record: SessionRecord): Promise<void> {
+    const text = JSON.stringify(record);
+    // One create at a time keeps the handle check and the write together.
+    await withLock('create', () =>
+      withLock(`s:${record.key}`, async () => {
+        if (await readLive(record.key)) throw storeConflictError('file', 'key');
+        if (await findByHandle(record.handle)) throw storeConflictError('file', 'handle');
+        await writeAtomic(sessionPath(record.key), text);
+        handleIndex.set(record.handle, record.key);
+      }),
+    );
+  }
+
   const store: Store = {
     kind: 'file',
 
@@ -210,16 +230,35 @@ export function createFileStore(options: FileStoreOptions): Store {
       return run('create', async () => {
         validateRecord(record);
         assertFileKey(record.key);
-        const text = JSON.stringify(record);
-        // One create at a time keeps the handle check and the write together.
-        await withLock('create', () =>
-          withLock(`s:${record.key}`, async () => {
-            if (await readLive(record.key)) throw storeConflictError('file', 'key');
-            if (await findByHandle(record.handle)) throw storeConflictError('file', 'handle');
-            await writeAtomic(sessionPath(record.key), text);
-            handleIndex.set(record.handle, record.key);
-          }),
-        );
+        await insert(record);
+      });
+    },
+
+    createWithinLimit(record, limit) {
+      return run('create', async () => {
+        validateRecord(record);
+        validateUserLimit(record, limit);
+        assertFileKey(record.key);
+        const userId = record.userId as string;
+        // One capped create per user at a time within the process (this store is for one
+        // process): the count, the evictions and the write happen under the user's lock.
+        return withLock(`u:${userId}`, async () => {
+          const at = now();
+          const live = (await scanSessions())
+            .filter((r) => r.userId === userId && !isExpired(r.expiresAt, at))
+            .sort((a, b) => a.createdAt - b.createdAt || (a.key < b.key ? -1 : 1));
+          const evicted: CreateWithinLimitResult['evicted'] = [];
+          if (live.length >= limit.maxPerUser) {
+            if (limit.onLimit === 'refuse') return { created: false, evicted };
+            for (const old of live.slice(0, live.length - limit.maxPerUser + 1)) {
+              await withLock(`s:${old.key}`, () => rm(sessionPath(old.key), { force: true }));
+              handleIndex.delete(old.handle);
+              evicted.push({ key: old.key, handle: old.handle, userId: old.userId });
+            }
+          }
+          await insert(record);
+          return { created: true, evicted };
+        });
       });
     },
 

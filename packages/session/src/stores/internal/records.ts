@@ -6,7 +6,13 @@
  * `ERR_INVALID_ARGUMENT` for a malformed call, `ERR_STORE_DATA` for a value that is not JSON.
  */
 import { TesseraError } from '../../shared/errors.js';
-import type { SessionData, SessionMeta, SessionPatch, SessionRecord } from '../store.js';
+import type {
+  SessionData,
+  SessionMeta,
+  SessionPatch,
+  SessionRecord,
+  UserSessionLimit,
+} from '../store.js';
 import { assertJsonValue, isPlainObject } from './json.js';
 
 /** Longest key, handle, user ID, namespace or data key a store accepts. */
@@ -218,5 +224,35 @@ function setOwn(target: Record<string, unknown>, key: string, value: unknown): v
     });
   } else {
     target[key] = value;
+  }
+}
+
+/**
+ * Throws `ERR_INVALID_ARGUMENT` unless `record` is signed in (`userId` set) and `limit` is a
+ * whole `maxPerUser` of 1 or more with `onLimit` `refuse` or `evict-oldest`.
+ * @example validateUserLimit(record, limit); // at the top of `createWithinLimit`
+ */
+export function validateUserLimit(
+  record: SessionRecord,
+  limit: unknown,
+): asserts limit is UserSessionLimit {
+  if (record.userId === null) {
+    throw new TesseraError(
+      'ERR_INVALID_ARGUMENT',
+      '`createWithinLimit` needs a record with a userId.',
+    );
+  }
+  const l = limit as Partial<UserSessionLimit> | null;
+  if (
+    typeof l !== 'object' ||
+    l === null ||
+    !Number.isInteger(l.maxPerUser) ||
+    (l.maxPerUser as number) < 1 ||
+    (l.onLimit !== 'refuse' && l.onLimit !== 'evict-oldest')
+  ) {
+    throw new TesseraError(
+      'ERR_INVALID_ARGUMENT',
+      "`limit` must be { maxPerUser: a whole number of 1 or more, onLimit: 'refuse' | 'evict-oldest' }.",
+    );
   }
 }

@@ -25,14 +25,17 @@ import {
   validatePatch,
   validateRecord,
   validateTime,
+  validateUserLimit,
 } from '../internal/records.js';
 import type {
+  CreateWithinLimitResult,
   KeyValueEntry,
   SessionData,
   SessionPatch,
   SessionRecord,
   Store,
   StoreClockOptions,
+  UserSessionLimit,
 } from '../store.js';
 
 /** Options of `createMemoryStore`. */
@@ -59,6 +62,8 @@ export interface MemoryStoreStats {
 
 /** The memory store: a `Store` with counters. */
 export interface MemoryStore extends Store {
+  /** Always present on this store: the per-user cap is atomic here. */
+  createWithinLimit: NonNullable<Store['createWithinLimit']>;
   readonly kind: 'memory';
   /** Current size and the number of evictions so far. */
   stats(): MemoryStoreStats;
@@ -201,7 +206,35 @@ class MemorySessionStore implements MemoryStore {
   async create(record: SessionRecord): Promise<void> {
     this.#checkOpen();
     validateRecord(record);
+    this.#insert(record, this.#now());
+  }
+
+  // Atomic without a lock: the check, the evictions and the insert run in one synchronous
+  // stretch, so no other call on this store can interleave.
+  async createWithinLimit(
+    record: SessionRecord,
+    limit: UserSessionLimit,
+  ): Promise<CreateWithinLimitResult> {
+    this.#checkOpen();
+    validateRecord(record);
+    validateUserLimit(record, limit);
     const now = this.#now();
+    this.#checkConflicts(record, now);
+    const live = this.#userEntries(record.userId as string);
+    const evicted: CreateWithinLimitResult['evicted'] = [];
+    if (live.length >= limit.maxPerUser) {
+      if (limit.onLimit === 'refuse') return { created: false, evicted };
+      live.sort((a, b) => a.createdAt - b.createdAt);
+      for (const entry of live.slice(0, live.length - limit.maxPerUser + 1)) {
+        this.#remove(entry);
+        evicted.push({ key: entry.key, handle: entry.handle, userId: entry.userId });
+      }
+    }
+    this.#insert(record, now);
+    return { created: true, evicted };
+  }
+
+  #checkConflicts(record: SessionRecord, now: number): void {
     const sameKey = this.#sessions.get(record.key);
     if (sameKey !== undefined && sameKey.expiresAt > now) {
       throw storeConflictError(this.kind, 'key');
@@ -210,6 +243,12 @@ class MemorySessionStore implements MemoryStore {
     if (sameHandle !== undefined && sameHandle.expiresAt > now) {
       throw storeConflictError(this.kind, 'handle');
     }
+  }
+
+  #insert(record: SessionRecord, now: number): void {
+    this.#checkConflicts(record, now);
+    const sameKey = this.#sessions.get(record.key);
+    const sameHandle = this.#handles.get(record.handle);
     if (sameKey !== undefined) this.#remove(sameKey);
     if (sameHandle !== undefined) this.#remove(sameHandle);
     if (this.#sessions.size >= this.#maxEntries) this.#evictOne(now);

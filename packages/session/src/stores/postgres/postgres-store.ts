@@ -20,14 +20,17 @@ import {
   validatePatch,
   validateRecord,
   validateTime,
+  validateUserLimit,
 } from '../internal/records.js';
 import type {
+  CreateWithinLimitResult,
   KeyValueEntry,
   SessionMeta,
   SessionPatch,
   SessionRecord,
   Store,
   StoreClockOptions,
+  UserSessionLimit,
 } from '../store.js';
 import { schemaStatements, type TableNames, tableNames } from './schema.js';
 
@@ -58,6 +61,8 @@ export interface PostgresStoreOptions extends StoreClockOptions {
 
 /** The PostgreSQL store, with what `createPostgresInvalidation` needs. */
 export interface PostgresStore extends Store {
+  /** Always present on this store: the per-user cap is atomic here. */
+  createWithinLimit: NonNullable<Store['createWithinLimit']>;
   readonly kind: 'postgres';
   readonly pool: pg.Pool;
   /** Quoted table names and the notification channel. */
@@ -263,6 +268,66 @@ export function createPostgresStore(
     }
   }
 
+  type Query = <R extends pg.QueryResultRow>(
+    sql: string,
+    params: unknown[],
+  ) => Promise<pg.QueryResult<R>>;
+
+  async function insert(q: Query, record: SessionRecord, at: number): Promise<void> {
+    // An expired record still holding the key or handle gives them up.
+    await q(`DELETE FROM ${S} WHERE (key = $1 OR handle = $2) AND expires_at <= $3`, [
+      record.key,
+      record.handle,
+      at,
+    ]);
+    const inserted = await q(
+      `INSERT INTO ${S} (${COLUMNS}) VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6, $7, $8, $9, $10)
+       ON CONFLICT DO NOTHING`,
+      [
+        record.key,
+        record.handle,
+        record.userId,
+        encodeObject(record.data),
+        encodeObject(record.meta),
+        record.createdAt,
+        record.lastSeenAt,
+        record.authAt,
+        record.expiresAt,
+        record.absoluteExpiresAt,
+      ],
+    );
+    if (inserted.rowCount === 1) return;
+    const { rowCount } = await q(`SELECT 1 FROM ${S} WHERE key = $1`, [record.key]);
+    throw storeConflictError('postgres', rowCount ? 'key' : 'handle');
+  }
+
+  // Inside a transaction: a transaction-scoped advisory lock per (table, user) makes capped
+  // creates of one user run one after another on every instance; the count then sees every
+  // committed session of that user.
+  async function createLimited(
+    client: pg.PoolClient,
+    record: SessionRecord,
+    limit: UserSessionLimit,
+  ): Promise<CreateWithinLimitResult> {
+    const q: Query = (sql, params) => client.query(sql, params);
+    const userId = record.userId as string;
+    await q('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`${S}:${userId}`]);
+    const at = now();
+    const { rows } = await q<{ key: string; handle: string }>(
+      `SELECT key, handle FROM ${S} WHERE user_id = $1 AND expires_at > $2 ORDER BY created_at, key`,
+      [userId, at],
+    );
+    const evicted: CreateWithinLimitResult['evicted'] = [];
+    if (rows.length >= limit.maxPerUser) {
+      if (limit.onLimit === 'refuse') return { created: false, evicted };
+      const excess = rows.slice(0, rows.length - limit.maxPerUser + 1);
+      await q(`DELETE FROM ${S} WHERE key = ANY($1::text[])`, [excess.map((row) => row.key)]);
+      for (const row of excess) evicted.push({ key: row.key, handle: row.handle, userId });
+    }
+    await insert(q, record, at);
+    return { created: true, evicted };
+  }
+
   const store: PostgresStore = {
     kind: 'postgres',
     pool,
@@ -296,32 +361,31 @@ export function createPostgresStore(
         checkText(record.key, 'record.key');
         checkText(record.handle, 'record.handle');
         if (record.userId !== null) checkText(record.userId, 'record.userId');
-        const at = now();
-        // An expired record still holding the key or handle gives them up.
-        await query(`DELETE FROM ${S} WHERE (key = $1 OR handle = $2) AND expires_at <= $3`, [
-          record.key,
-          record.handle,
-          at,
-        ]);
-        const inserted = await query(
-          `INSERT INTO ${S} (${COLUMNS}) VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6, $7, $8, $9, $10)
-           ON CONFLICT DO NOTHING`,
-          [
-            record.key,
-            record.handle,
-            record.userId,
-            encodeObject(record.data),
-            encodeObject(record.meta),
-            record.createdAt,
-            record.lastSeenAt,
-            record.authAt,
-            record.expiresAt,
-            record.absoluteExpiresAt,
-          ],
-        );
-        if (inserted.rowCount === 1) return;
-        const { rowCount } = await query(`SELECT 1 FROM ${S} WHERE key = $1`, [record.key]);
-        throw storeConflictError('postgres', rowCount ? 'key' : 'handle');
+        await insert(query, record, now());
+      });
+    },
+
+    createWithinLimit(record, limit) {
+      return run('create', async () => {
+        validateRecord(record);
+        validateUserLimit(record, limit);
+        checkText(record.key, 'record.key');
+        checkText(record.handle, 'record.handle');
+        checkText(record.userId as string, 'record.userId');
+        const client = await pool.connect();
+        let failed: unknown;
+        try {
+          await client.query('BEGIN');
+          const result = await createLimited(client, record, limit);
+          await client.query('COMMIT');
+          return result;
+        } catch (error) {
+          failed = error;
+          await client.query('ROLLBACK').catch(() => {});
+          throw error;
+        } finally {
+          client.release(failed instanceof Error && !isTesseraError(failed) ? failed : undefined);
+        }
       });
     },
 

@@ -19,8 +19,15 @@ import {
   validatePatch,
   validateRecord,
   validateTime,
+  validateUserLimit,
 } from '../internal/records.js';
-import type { KeyValueEntry, SessionRecord, Store, StoreClockOptions } from '../store.js';
+import type {
+  CreateWithinLimitResult,
+  KeyValueEntry,
+  SessionRecord,
+  Store,
+  StoreClockOptions,
+} from '../store.js';
 import { decodeRecord, encodeEntries } from './internal/records.js';
 import {
   CREATE_SESSION,
@@ -33,6 +40,7 @@ import {
   PATCH_SESSION,
   PURGE_SESSION,
   RELEASE_HANDLE,
+  RESERVE_USER_SLOT,
   SWAP_HANDLE,
   TOUCH_SESSION,
 } from './internal/scripts.js';
@@ -62,6 +70,8 @@ export interface RedisStoreOptions extends StoreClockOptions {
 
 /** The Redis store, with what `createRedisInvalidation` needs. */
 export interface RedisStore extends Store {
+  /** Always present on this store: the per-user cap is atomic here. */
+  createWithinLimit: NonNullable<Store['createWithinLimit']>;
   readonly kind: 'redis';
   /** The ioredis client in use (for pub/sub, health checks). */
   readonly client: RedisClient;
@@ -87,6 +97,7 @@ const scripts = {
   swapHandle: script(SWAP_HANDLE),
   releaseHandle: script(RELEASE_HANDLE),
   extendHandle: script(EXTEND_HANDLE),
+  reserveUserSlot: script(RESERVE_USER_SLOT),
   kvSet: script(KV_SET),
   kvDelete: script(KV_DELETE),
   kvList: script(KV_LIST),
@@ -334,6 +345,80 @@ export function createRedisStore(
     validateKey(key, 'key');
   }
 
+  /**
+   * Claims the handle and writes the session hash (not the user index); the expiry bound.
+   * Throws ERR_STORE_CONFLICT when the key or handle is taken.
+   */
+  async function writeSession(record: SessionRecord): Promise<number> {
+    const bound = Math.max(record.expiresAt, record.absoluteExpiresAt);
+    const fields: string[] = [
+      '_h',
+      record.handle,
+      '_c',
+      String(record.createdAt),
+      '_l',
+      String(record.lastSeenAt),
+      '_e',
+      String(record.expiresAt),
+      '_x',
+      String(record.absoluteExpiresAt),
+      '_b',
+      String(bound),
+    ];
+    if (record.userId !== null) fields.push('_u', record.userId);
+    if (record.authAt !== null) fields.push('_a', String(record.authAt));
+    fields.push(...encodeEntries('d:', record.data), ...encodeEntries('m:', record.meta));
+
+    const claim = await claimHandle(record.handle, record.key, bound);
+    if (claim === 'taken') {
+      throw new TesseraError(
+        'ERR_STORE_CONFLICT',
+        'create: a live session already has this handle; generate a new one.',
+      );
+    }
+    const created = await evalScript(
+      scripts.create,
+      [sessionKey(record.key)],
+      [now(), wallClock(record.expiresAt), ...fields],
+    );
+    if (created !== 1) {
+      if (claim === 'claimed') {
+        await evalScript(scripts.releaseHandle, [handleKey(record.handle)], [record.key]);
+      }
+      throw new TesseraError(
+        'ERR_STORE_CONFLICT',
+        'create: a live session already has this key; generate a new session ID.',
+      );
+    }
+    return bound;
+  }
+
+  /**
+   * The user's indexed sessions that are still live, oldest first; entries of dead sessions
+   * (idle-expired, deleted, moved to another user) are dropped from the index on the way.
+   */
+  async function liveIndexEntries(userId: string): Promise<string[]> {
+    const index = userKey(userId);
+    const keys = await client.zrange(index, '0', '-1');
+    const at = now();
+    const rows = await Promise.all(
+      keys.map((key) => client.hmget(sessionKey(key), '_e', '_c', '_u')),
+    );
+    const live: Array<{ key: string; createdAt: number }> = [];
+    const dead: string[] = [];
+    rows.forEach(([expires, created, owner], i) => {
+      const key = keys[i] as string;
+      if (expires !== null && Number(expires) > at && owner === userId) {
+        live.push({ key, createdAt: Number(created) });
+      } else {
+        dead.push(key);
+      }
+    });
+    if (dead.length > 0) await client.zrem(index, ...dead);
+    live.sort((a, b) => a.createdAt - b.createdAt || (a.key < b.key ? -1 : 1));
+    return live.map((entry) => entry.key);
+  }
+
   const store: RedisStore = {
     kind: 'redis',
     client,
@@ -359,49 +444,43 @@ export function createRedisStore(
     create(record) {
       return run('create', async () => {
         validateRecord(record);
-        const bound = Math.max(record.expiresAt, record.absoluteExpiresAt);
-        const fields: string[] = [
-          '_h',
-          record.handle,
-          '_c',
-          String(record.createdAt),
-          '_l',
-          String(record.lastSeenAt),
-          '_e',
-          String(record.expiresAt),
-          '_x',
-          String(record.absoluteExpiresAt),
-          '_b',
-          String(bound),
-        ];
-        if (record.userId !== null) fields.push('_u', record.userId);
-        if (record.authAt !== null) fields.push('_a', String(record.authAt));
-        fields.push(...encodeEntries('d:', record.data), ...encodeEntries('m:', record.meta));
-
-        const claim = await claimHandle(record.handle, record.key, bound);
-        if (claim === 'taken') {
-          throw new TesseraError(
-            'ERR_STORE_CONFLICT',
-            'create: a live session already has this handle; generate a new one.',
-          );
-        }
-        const created = await evalScript(
-          scripts.create,
-          [sessionKey(record.key)],
-          [now(), wallClock(record.expiresAt), ...fields],
-        );
-        if (created !== 1) {
-          if (claim === 'claimed') {
-            await evalScript(scripts.releaseHandle, [handleKey(record.handle)], [record.key]);
-          }
-          throw new TesseraError(
-            'ERR_STORE_CONFLICT',
-            'create: a live session already has this key; generate a new session ID.',
-          );
-        }
+        const bound = await writeSession(record);
         if (record.userId !== null) {
           await client.zadd(userKey(record.userId), bound, record.key);
         }
+      });
+    },
+
+    createWithinLimit(record, limit) {
+      return run('create', async () => {
+        validateRecord(record);
+        validateUserLimit(record, limit);
+        const userId = record.userId as string;
+        // The hash first, the index entry second: an index entry whose hash is missing is
+        // then always a dead one, which the clean-up below may drop without racing a create.
+        const bound = await writeSession(record);
+        const candidates = await liveIndexEntries(userId);
+        const answer = (await evalScript(
+          scripts.reserveUserSlot,
+          [userKey(userId)],
+          [now(), limit.maxPerUser, limit.onLimit, record.key, bound, ...candidates],
+        )) as Array<number | string>;
+        if (answer[0] !== 1) {
+          await evalScript(scripts.delete, [sessionKey(record.key)], [now(), '']);
+          await dropIndexes(record.key, '', record.handle);
+          return { created: false, evicted: [] };
+        }
+        const evicted: CreateWithinLimitResult['evicted'] = [];
+        for (const key of answer.slice(1) as string[]) {
+          const gone = (await evalScript(scripts.delete, [sessionKey(key)], [now(), userId])) as
+            | [number, string, string]
+            | [];
+          if (gone.length === 0) continue;
+          const [, , handle] = gone as [number, string, string];
+          await dropIndexes(key, '', handle);
+          evicted.push({ key, handle, userId });
+        }
+        return { created: true, evicted };
       });
     },
 

@@ -119,6 +119,32 @@ describe('sqlite store', () => {
     await store.close();
   }, 30_000);
 
+  it('keeps the per-user cap when another process logs the same user in at the same time', async () => {
+    for (const onLimit of ['refuse', 'evict-oldest'] as const) {
+      const path = freshPath();
+      const store = createSqliteStore({ path });
+      const user = `cap-${onLimit}`;
+      const rounds = 40;
+      const child = spawnCapper(path, user, onLimit, rounds);
+      await child.ready;
+      let created = 0;
+      for (let i = 0; i < rounds; i++) {
+        const now = Date.now();
+        const result = await store.createWithinLimit(record(now, { userId: user }), {
+          maxPerUser: 2,
+          onLimit,
+        });
+        if (result.created) created++;
+        if (i % 5 === 0) await new Promise((resolve) => setImmediate(resolve));
+      }
+      const childCreated = await child.created;
+      if (onLimit === 'refuse') expect(created + childCreated).toBe(2);
+      else expect(created + childCreated).toBe(2 * rounds);
+      expect(await store.listByUser(user)).toHaveLength(2);
+      await store.close();
+    }
+  }, 60_000);
+
   it('creates missing parent folders of the database file', async () => {
     const path = join(dir, 'missing', 'deeper', 'sessions.db');
     const store = createSqliteStore({ path });
@@ -213,4 +239,55 @@ function spawnPatcher(
   });
   const done = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return { ready, done };
+}
+
+/** A second process creating `rounds` capped sessions for `user`; answers how many it created. */
+function spawnCapper(
+  path: string,
+  user: string,
+  onLimit: 'refuse' | 'evict-oldest',
+  rounds: number,
+): { ready: Promise<void>; created: Promise<number> } {
+  const storeModule = fileURLToPath(new URL('./index.ts', import.meta.url));
+  const script = `
+    const { randomBytes } = await import('node:crypto');
+    const { createSqliteStore } = await import(${JSON.stringify(storeModule)});
+    const store = createSqliteStore({ path: ${JSON.stringify(path)} });
+    process.stdout.write('ready\\n');
+    let created = 0;
+    for (let i = 0; i < ${rounds}; i++) {
+      const now = Date.now();
+      const record = {
+        key: randomBytes(32).toString('base64url'), handle: randomBytes(16).toString('base64url'),
+        userId: ${JSON.stringify(user)}, data: {}, meta: {}, createdAt: now, lastSeenAt: now,
+        authAt: now, expiresAt: now + 3600000, absoluteExpiresAt: now + 7200000,
+      };
+      const result = await store.createWithinLimit(record, { maxPerUser: 2, onLimit: ${JSON.stringify(onLimit)} });
+      if (result.created) created++;
+      if (i % 5 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    await store.close();
+    process.stdout.write('created ' + created + '\\n');
+  `;
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', '--input-type=module', '--eval', script],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let output = '';
+  const ready = new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('ready')) resolve();
+    });
+    child.on('exit', () => reject(new Error('the capper process exited before it was ready')));
+  });
+  const created = new Promise<number>((resolve, reject) =>
+    child.on('exit', (code) => {
+      const match = /created (\d+)/.exec(output);
+      if (code === 0 && match) resolve(Number(match[1]));
+      else reject(new Error(`the capper process failed (exit ${code}): ${output}`));
+    }),
+  );
+  return { ready, created };
 }

@@ -25,8 +25,10 @@ import {
   validatePatch,
   validateRecord,
   validateTime,
+  validateUserLimit,
 } from '../internal/records.js';
 import type {
+  CreateWithinLimitResult,
   KeyValueEntry,
   SessionData,
   SessionMeta,
@@ -34,6 +36,7 @@ import type {
   SessionRecord,
   Store,
   StoreClockOptions,
+  UserSessionLimit,
 } from '../store.js';
 
 /** Options of `createSqliteStore`. */
@@ -54,6 +57,8 @@ export interface SqliteStoreOptions extends StoreClockOptions {
 
 /** The SQLite store. */
 export interface SqliteStore extends Store {
+  /** Always present on this store: the per-user cap is atomic here. */
+  createWithinLimit: NonNullable<Store['createWithinLimit']>;
   readonly kind: 'sqlite';
   /** The database file as given. */
   readonly path: string;
@@ -196,6 +201,11 @@ class SqliteSessionStore implements SqliteStore {
   readonly #stopPurge: () => void;
   readonly #sql;
   readonly #createTx: (record: SessionRecord, now: number) => void;
+  readonly #createLimitedTx: (
+    record: SessionRecord,
+    limit: UserSessionLimit,
+    now: number,
+  ) => CreateWithinLimitResult;
   readonly #patchTx: (key: string, patch: SessionPatch, now: number) => boolean;
   /** UPDATE statements by the columns they write; at most 2^7 shapes. */
   readonly #updates = new Map<string, Database.Statement>();
@@ -276,6 +286,26 @@ class SqliteSessionStore implements SqliteStore {
     });
     this.#createTx = (record, at) => createTx.immediate(record, at);
 
+    // BEGIN IMMEDIATE takes the database's write lock before the count, so processes sharing
+    // the file run their checks one after another: the cap holds across them.
+    const createLimitedTx = db.transaction(
+      (record: SessionRecord, limit: UserSessionLimit, at: number): CreateWithinLimitResult => {
+        const live = sql.listByUser.all(record.userId as string, at);
+        const evicted: CreateWithinLimitResult['evicted'] = [];
+        if (live.length >= limit.maxPerUser) {
+          if (limit.onLimit === 'refuse') return { created: false, evicted };
+          for (const row of live.slice(0, live.length - limit.maxPerUser + 1)) {
+            sql.delete.get(row.key);
+            evicted.push({ key: row.key, handle: row.handle, userId: row.user_id });
+          }
+        }
+        sql.deleteExpiredClash.run(record.key, record.handle, at);
+        sql.insert.run(toRow(record));
+        return { created: true, evicted };
+      },
+    );
+    this.#createLimitedTx = (record, limit, at) => createLimitedTx.immediate(record, limit, at);
+
     const patchTx = db.transaction((key: string, patch: SessionPatch, at: number): boolean => {
       const row = sql.getForPatch.get(key, at);
       if (row === undefined) return false;
@@ -331,6 +361,29 @@ class SqliteSessionStore implements SqliteStore {
       }
       throw this.#failure('create', error);
     }
+  }
+
+  async createWithinLimit(
+    record: SessionRecord,
+    limit: UserSessionLimit,
+  ): Promise<CreateWithinLimitResult> {
+    this.#checkOpen();
+    validateRecord(record);
+    validateUserLimit(record, limit);
+    try {
+      return this.#createLimitedTx(record, limit, this.#now());
+    } catch (error) {
+      throw this.#createFailure(error);
+    }
+  }
+
+  #createFailure(error: unknown): TesseraError {
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === 'string' && code.startsWith('SQLITE_CONSTRAINT')) {
+      const onHandle = /tessera_sessions\.handle/.test((error as Error).message);
+      return storeConflictError(this.kind, onHandle ? 'handle' : 'key');
+    }
+    return this.#failure('create', error);
   }
 
   async patch(key: string, patch: SessionPatch): Promise<boolean> {

@@ -15,6 +15,8 @@
 export const NS_MEMBER = 'refresh';
 export const NS_SPENT = 'refresh-spent';
 export const NS_FAMILY = 'refresh-family';
+/** One entry per retry a spent token was granted within the grace window (`<hash>.<n>`). */
+export const NS_RETRY = 'refresh-retry';
 
 export interface MemberEntry {
   /** Session (family) key. */

@@ -213,3 +213,37 @@ for _, m in ipairs(members) do
 end
 return #members
 `;
+
+/**
+ * The per-user cap, on the user's index alone (one slot, so it runs on Cluster). KEYS[1] the
+ * user index (a sorted set of session keys scored by their expiry bound). ARGV: now, max,
+ * 'refuse' or 'evict-oldest', the new key, its bound, then the user's live keys oldest first
+ * (eviction candidates). The new session's hash already exists; this decides whether it
+ * counts. Answers {0} (refused) or {1, evicted keys…}.
+ */
+export const RESERVE_USER_SLOT = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+local max = tonumber(ARGV[2])
+local count = redis.call('ZCARD', KEYS[1])
+local out = {1}
+if count >= max then
+  if ARGV[3] == 'refuse' then return {0} end
+  local i = 6
+  while count >= max and i <= #ARGV do
+    if redis.call('ZREM', KEYS[1], ARGV[i]) == 1 then
+      out[#out + 1] = ARGV[i]
+      count = count - 1
+    end
+    i = i + 1
+  end
+  while count >= max do
+    local lowest = redis.call('ZRANGE', KEYS[1], 0, 0)
+    if #lowest == 0 then break end
+    redis.call('ZREM', KEYS[1], lowest[1])
+    out[#out + 1] = lowest[1]
+    count = count - 1
+  end
+end
+redis.call('ZADD', KEYS[1], ARGV[5], ARGV[4])
+return out
+`;

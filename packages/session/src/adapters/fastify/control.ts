@@ -1,0 +1,95 @@
+/**
+ * `request.sessionControl`: Tessera's own helpers beside the session data (the data
+ * namespace, `request.session`, is the app's): the public handle, the signed-in user,
+ * login with a new ID, the device list, revoke, sign-out-everywhere. They need a Tessera
+ * store (a user index and handles); with a @fastify/session store they throw `ERR_CONFIG`.
+ */
+import type { RequestSession, RequestSessionInfo } from '../../http/request-session.js';
+
+/** Options of `request.sessionControl.login`. */
+export interface FastifyLoginOptions {
+  /**
+   * Keep the cookie across browser restarts ("remember me").
+   * @defaultValue false
+   */
+  remember?: boolean;
+  /**
+   * Lifetime of the remembered cookie in seconds (capped by the absolute lifetime).
+   * @defaultValue the session's remaining absolute lifetime
+   */
+  rememberSeconds?: number;
+}
+
+/** Tessera's helpers for the request's session. */
+export interface FastifySessionControl {
+  /** The public handle (stable for the session's life, safe to show and log), or null. */
+  readonly handle: string | null;
+  /** The signed-in user, or null. */
+  readonly userId: string | null;
+  /** Signs `userId` in with a new session ID (data kept); the old ID stops working. */
+  login(userId: string, options?: FastifyLoginOptions): Promise<void>;
+  /** The signed-in user's sessions, this one flagged `current`. */
+  sessions(): Promise<RequestSessionInfo[]>;
+  /** Ends one of the signed-in user's sessions by public handle. */
+  revoke(handle: string): Promise<boolean>;
+  /** Ends the user's sessions: all of them, or all but this one with `keepCurrent`. */
+  signOutEverywhere(options?: { keepCurrent?: boolean }): Promise<number>;
+}
+
+/** What the plugin does when the control changes the request's session. */
+export interface SessionControlHooks {
+  /** The current session was ended (the plugin sets `request.session` to null). */
+  onEnded(): void;
+  /** A login gave the session a new ID (its cookie must be sent). */
+  onLogin(): void;
+}
+
+class SessionControl implements FastifySessionControl {
+  readonly #lifecycle: RequestSession;
+  readonly #hooks: SessionControlHooks;
+
+  constructor(lifecycle: RequestSession, hooks: SessionControlHooks) {
+    this.#lifecycle = lifecycle;
+    this.#hooks = hooks;
+  }
+
+  get handle(): string | null {
+    return this.#lifecycle.current?.handle || null;
+  }
+
+  get userId(): string | null {
+    return this.#lifecycle.current?.userId ?? null;
+  }
+
+  async login(userId: string, options: FastifyLoginOptions = {}): Promise<void> {
+    await this.#lifecycle.login(userId, options);
+    this.#hooks.onLogin();
+  }
+
+  sessions(): Promise<RequestSessionInfo[]> {
+    return this.#lifecycle.sessions();
+  }
+
+  async revoke(handle: string): Promise<boolean> {
+    const revoked = await this.#lifecycle.revoke(handle);
+    if (this.#lifecycle.destroyed) this.#hooks.onEnded();
+    return revoked;
+  }
+
+  async signOutEverywhere(options: { keepCurrent?: boolean } = {}): Promise<number> {
+    const count = await this.#lifecycle.signOutEverywhere(options);
+    if (this.#lifecycle.destroyed) this.#hooks.onEnded();
+    return count;
+  }
+}
+
+/**
+ * Creates `request.sessionControl` for one request.
+ * @example createSessionControl(lifecycle, { onEnded: () => { request.session = null }, onLogin })
+ */
+export function createSessionControl(
+  lifecycle: RequestSession,
+  hooks: SessionControlHooks,
+): FastifySessionControl {
+  return new SessionControl(lifecycle, hooks);
+}
