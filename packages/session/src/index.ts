@@ -1,10 +1,12 @@
 /**
- * `tessera`: the session manager, the Store contract, errors, event types, and the
+ * `tessera-session`: the session manager, the Store contract, errors, event types, and the
  * framework-neutral pieces adapters are built from.
+ * @module tessera-session
  */
 
 export type {
   AnomalyAction,
+  SessionEventBase,
   SessionEventListener,
   SessionEventName,
   SessionEvents,
@@ -21,6 +23,8 @@ export { createSessionManager } from './core/manager.js';
 export type { SessionManagerOptions } from './core/options.js';
 export { Session } from './core/session.js';
 export type {
+  CommitDecision,
+  CommitFacts,
   CookieLifetime,
   HttpExchange,
   LifecycleManager,

@@ -22,23 +22,42 @@ export interface TokenSet {
 export type SignOutReason = 'invalid_grant';
 
 export interface ClientOptions {
-  /** Origin (and base path) of the API. Default: the page's own origin. */
+  /**
+   * Origin (and base path) of the API.
+   * @defaultValue the page's own origin
+   */
   baseUrl?: string;
-  /** Where to refresh, resolved against `baseUrl`. Default `/api/token/refresh`. */
+  /**
+   * Where to refresh, resolved against `baseUrl`.
+   * @defaultValue '/api/token/refresh'
+   */
   refreshUrl?: string;
-  /** Where tokens live: `memory` (default), `session`, `local` or a Storage object. */
+  /**
+   * Where tokens live: `memory`, `session` (sessionStorage), `local` (localStorage) or a Storage object.
+   * @defaultValue 'memory'
+   */
   storage?: TokenStorage;
-  /** Key under which web storage keeps the tokens. Default `tessera.tokens`. */
+  /**
+   * Key under which web storage keeps the tokens.
+   * @defaultValue 'tessera.tokens'
+   */
   storageKey?: string;
   /**
    * `body` (default): the refresh token is held by the client and sent as JSON.
    * `cookie`: the server keeps it in an HttpOnly cookie; the client never sees it and
    * refreshes with `credentials: 'include'`.
+   * @defaultValue 'body'
    */
   refreshToken?: 'body' | 'cookie';
-  /** The `fetch` to use. Default `globalThis.fetch`. */
+  /**
+   * The `fetch` to use.
+   * @defaultValue globalThis.fetch
+   */
   fetch?: (input: Request) => Promise<Response>;
-  /** Clock in milliseconds since the epoch. Default `Date.now`. */
+  /**
+   * Clock in milliseconds since the epoch.
+   * @defaultValue Date.now
+   */
   now?: () => number;
 }
 

@@ -1,5 +1,6 @@
 /**
  * `tessera-session/client`: the browser helper for the token strategies. No Node imports.
+ * @module tessera-session/client
  */
 
 export type {

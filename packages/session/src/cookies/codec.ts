@@ -22,22 +22,35 @@ import { signCookieValue, unsignCookieValue } from './sign.js';
 
 /** Options of {@link createCookieCodec}. */
 export interface CookieCodecOptions extends CookieAttributeOptions {
-  /** Cookie name without prefix, default 'tessera.sid'. */
+  /**
+   * Cookie name without prefix.
+   * @defaultValue 'tessera.sid'
+   */
   name?: string;
   /**
    * HMAC-SHA256 secrets (each at least 32 characters): the first signs, all verify. Without
    * secrets values are written as they are (fine for 256-bit random session IDs).
+   * @defaultValue none: values are not signed
    */
   secrets?: string | string[];
-  /** Clock in milliseconds since the epoch (for `Expires`); default `Date.now`. */
+  /**
+   * Clock in milliseconds since the epoch (for `Expires`).
+   * @defaultValue Date.now
+   */
   now?: () => number;
 }
 
 /** Per-response options of {@link CookieCodec.serialize}. */
 export interface CookieSerializeOptions extends CookieRequestContext {
-  /** Make the cookie persistent with the codec's `maxAge`. */
+  /**
+   * Make the cookie persistent with the codec's `maxAge`.
+   * @defaultValue false: a browser-session cookie
+   */
   persistent?: boolean;
-  /** Make the cookie persistent with this lifetime in seconds (overrides `maxAge`). */
+  /**
+   * Make the cookie persistent with this lifetime in seconds (overrides `maxAge`).
+   * @defaultValue none
+   */
   persistentMaxAgeSeconds?: number;
 }
 

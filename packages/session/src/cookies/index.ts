@@ -1,6 +1,7 @@
 /**
  * `tessera-session/cookies`: the cookie codec (secure defaults, signing, size limit), the
  * express-session signed-value format, and sealed (encrypted) cookies with chunking.
+ * @module tessera-session/cookies
  */
 
 export type { CookieCodec, CookieCodecOptions, CookieSerializeOptions } from './codec.js';

@@ -44,49 +44,87 @@ const GENERATION_NS = 'sealed-generation';
 export interface CookieSealerOptions<T> {
   /** Keys, newest first: the first seals, all open. */
   keys: SealerKey[];
-  /** Cookie name without prefix, default 'tessera.session'; bound into every sealed value. */
+  /**
+   * Cookie name without prefix; bound into every sealed value.
+   * @defaultValue 'tessera.session'
+   */
   name?: string;
-  /** Most cookies one value may be split over, default 4 (1–16). */
+  /**
+   * Most cookies one value may be split over (a count, 1–16).
+   * @defaultValue 4
+   */
   maxChunks?: number;
-  /** Idle timeout in seconds, default 1800: a value not re-sealed within it stops opening. */
+  /**
+   * Idle timeout in seconds: a value not re-sealed within it stops opening.
+   * @defaultValue 1800 (30 minutes)
+   */
   idleTtl?: number;
-  /** Absolute lifetime in seconds, default 43200; never extended by re-sealing. */
+  /**
+   * Absolute lifetime in seconds; never extended by re-sealing.
+   * @defaultValue 43200 (12 hours)
+   */
   absoluteTtl?: number;
-  /** Clock in milliseconds since the epoch; default `Date.now`. */
+  /**
+   * Clock in milliseconds since the epoch.
+   * @defaultValue Date.now
+   */
   now?: () => number;
   /**
    * Server-side revocation: the current generation for this data (for example a per-user
    * counter in a store, bumped by "sign out everywhere"). A value sealed with another
    * generation, or with none, no longer opens. Errors it throws propagate (fail closed).
+   * @defaultValue none: no generation check
    */
   currentGeneration?: (data: T) => number | Promise<number>;
   /**
    * A store that keeps one generation per subject: with it the generation check is always
    * on, `revoke(data)` ends every value sealed for that subject so far, and a captured cookie
    * replayed after logout does not open. Needs `subject`; excludes `currentGeneration`.
+   * @defaultValue none
    */
   store?: Store;
-  /** With `store`: whose generation a value carries (e.g. `(data) => data.userId`). */
+  /**
+   * With `store`: whose generation a value carries (e.g. `(data) => data.userId`).
+   * @defaultValue none
+   */
   subject?: (data: T) => string;
-  /** Set-Cookie attributes (same defaults and checks as the cookie codec). */
+  /**
+   * Set-Cookie attributes (same defaults and checks as the cookie codec).
+   * @defaultValue `{ secure: 'auto', sameSite: 'lax', httpOnly: true, path: '/', prefix: 'auto' }`
+   */
   cookie?: CookieAttributeOptions;
 }
 
 /** Options of {@link CookieSealer.seal}. */
 export interface SealOptions {
-  /** Carry an existing session's absolute expiry (ms epoch) forward instead of starting anew. */
+  /**
+   * Carry an existing session's absolute expiry (milliseconds since the epoch) forward instead of starting anew.
+   * @defaultValue now + `absoluteTtl`
+   */
   absoluteExpiresAt?: number;
-  /** Generation to seal in; `write` asks `currentGeneration` when this is absent. */
+  /**
+   * Generation to seal in; `write` asks `currentGeneration` when this is absent.
+   * @defaultValue `currentGeneration(data)`, or none
+   */
   generation?: number;
 }
 
 /** Options of {@link CookieSealer.write}. */
 export interface SealWriteOptions extends CookieRequestContext, SealOptions {
-  /** The request's Cookie header: chunks it holds that the new value no longer uses are deleted. */
+  /**
+   * The request's Cookie header: chunks it holds that the new value no longer uses are deleted.
+   * @defaultValue none: no stale chunk is deleted
+   */
   cookieHeader?: string | undefined;
-  /** Make the cookies persistent with `cookie.maxAge`. */
+  /**
+   * Make the cookies persistent with `cookie.maxAge`.
+   * @defaultValue false
+   */
   persistent?: boolean;
-  /** Persistent cookie lifetime in seconds (overrides `cookie.maxAge`); without either the cookies are session cookies. */
+  /**
+   * Persistent cookie lifetime in seconds (overrides `cookie.maxAge`); without either the cookies are session cookies.
+   * @defaultValue none
+   */
   persistentMaxAgeSeconds?: number;
 }
 

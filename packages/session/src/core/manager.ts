@@ -27,13 +27,28 @@ import { Session } from './session.js';
 
 /** Facts about the request, recorded on the session and used for risk checks. */
 export interface RequestFacts {
+  /**
+   * The client's address, for device lists and risk checks.
+   * @defaultValue none (not recorded)
+   */
   ip?: string;
+  /**
+   * The client's `User-Agent`, for device lists and risk checks.
+   * @defaultValue none (not recorded)
+   */
   userAgent?: string;
 }
 
 export interface CreateSessionOptions extends RequestFacts {
+  /**
+   * The new session's data (JSON-serialisable values).
+   * @defaultValue {}
+   */
   data?: Record<string, unknown>;
-  /** `server` (cookie sessions, default) or `hybrid` (token clients). */
+  /**
+   * `server` (cookie sessions) or `hybrid` (token clients); recorded in the session's meta.
+   * @defaultValue 'server'
+   */
   strategy?: string;
   /**
    * The session ID, when the app generates its own (express-session's `genid`): 1 to 256
@@ -43,8 +58,15 @@ export interface CreateSessionOptions extends RequestFacts {
 }
 
 export interface LoginOptions extends RequestFacts {
-  /** Keep the browser cookie across restarts of the browser ("remember me"). */
+  /**
+   * Keep the browser cookie across restarts of the browser ("remember me").
+   * @defaultValue false
+   */
   remember?: boolean;
+  /**
+   * `server` (cookie sessions) or `hybrid` (token clients); recorded in the session's meta.
+   * @defaultValue the strategy of the session signed in from, else 'server'
+   */
   strategy?: string;
 }
 

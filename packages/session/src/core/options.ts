@@ -7,31 +7,56 @@ import { TesseraError } from '../shared/errors.js';
 import type { Store } from '../stores/store.js';
 import type { AnomalyAction } from './events.js';
 
+/**
+ * Options of `createSessionManager`. Durations are in seconds (Tessera's rule), except
+ * `storeTimeout` (milliseconds); see docs/architecture.md, "Units".
+ */
 export interface SessionManagerOptions {
   /** Where sessions live. */
   store: Store;
-  /** Idle timeout in seconds (sliding). Default 1800 (30 minutes). */
+  /**
+   * Idle timeout in seconds (sliding): a session not used for this long ends.
+   * @defaultValue 1800 (30 minutes)
+   */
   idleTimeout?: number;
-  /** Absolute lifetime in seconds from authentication; never extended. Default 43200 (12 h). */
+  /**
+   * Absolute lifetime in seconds from creation or sign-in; never extended.
+   * @defaultValue 43200 (12 hours)
+   */
   absoluteTimeout?: number;
   /**
    * Least time in seconds between two writes that slide the idle timeout, so a read-only
-   * request does not write every time. Default: a tenth of the idle timeout, at most 60.
+   * request does not write every time.
+   * @defaultValue a tenth of `idleTimeout`, at most 60 (seconds)
    */
   touchInterval?: number;
-  /** Most sessions one user may hold at once. Default: no limit. */
+  /**
+   * Most sessions one user may hold at once (a count).
+   * @defaultValue no limit
+   */
   maxSessionsPerUser?: number;
-  /** At the limit: end the oldest session (default) or refuse the new login (`ERR_SESSION_LIMIT`). */
+  /**
+   * At the limit: end the oldest session, or refuse the new login (`ERR_SESSION_LIMIT`).
+   * @defaultValue 'evict-oldest'
+   */
   onSessionLimit?: 'evict-oldest' | 'refuse';
-  /** Most milliseconds a store call may take before `ERR_STORE_UNAVAILABLE`. Default 2000. */
+  /**
+   * Most time in **milliseconds** (not seconds: this option predates the units rule) a store
+   * call may take before it fails with `ERR_STORE_UNAVAILABLE` (the adapters answer 503).
+   * @defaultValue 2000 (milliseconds)
+   */
   storeTimeout?: number;
   /**
    * What to do when a signed-in session is used from another browser family or network:
    * `note` (default: emit `anomaly`, record it), `reauthenticate` (sign the user out of this
    * session, keep the session), `revoke` (end the session).
+   * @defaultValue 'note'
    */
   onAnomaly?: AnomalyAction;
-  /** Clock in milliseconds since the epoch; injected by tests. Default `Date.now`. */
+  /**
+   * Clock in milliseconds since the epoch; injected by tests.
+   * @defaultValue Date.now
+   */
   now?: () => number;
   /**
    * Accept session IDs an app's own generator made (express-session's `genid`; `draft({ id })`):

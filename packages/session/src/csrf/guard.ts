@@ -28,9 +28,13 @@ export interface CsrfGuardOptions {
   /**
    * Other origins allowed to send state-changing requests (e.g. 'https://admin.example.com').
    * The app's own origin is always allowed.
+   * @defaultValue []
    */
   allowedOrigins?: string[];
-  /** Decide by `Sec-Fetch-Site` when the browser sends it, default true. */
+  /**
+   * Decide by `Sec-Fetch-Site` when the browser sends it (else by `Origin`/`Referer`).
+   * @defaultValue true
+   */
   trustFetchMetadata?: boolean;
 }
 

@@ -1,6 +1,7 @@
 /**
  * `tessera-session/csrf`: the Fetch-Metadata / Origin guard for state-changing requests and
  * synchronizer tokens for HTML forms.
+ * @module tessera-session/csrf
  */
 
 export type { CsrfGuard, CsrfGuardOptions, CsrfRequest, CsrfResult } from './guard.js';

@@ -94,33 +94,50 @@ export interface RequestSessionsOptions {
   /**
    * CSRF guard for unsafe methods on requests that carry a session cookie: on by default;
    * `false` turns it off (only for APIs that never rely on the cookie from a browser).
+   * @defaultValue on, `{ allowedOrigins: [], trustFetchMetadata: true }`
    */
   csrf?: false | { allowedOrigins?: string[]; trustFetchMetadata?: boolean };
   /**
    * Lifetime in seconds of every session's cookie (a persistent cookie, capped by the
    * session's remaining lifetime); default none: a browser-session cookie. "Remember me"
-   * sets it per session (`login(userId, { remember: true })`, `setCookieLifetime`).
+   * sets it per session (`login(userId, { remember: true })`, `setCookieLifetime`). (The
+   * adapters' `cookie.maxAge` options are milliseconds; they convert to this.)
+   * @defaultValue none: a browser-session cookie
    */
   cookieMaxAge?: number;
-  /** Store sessions nobody changed (express-session's option). Default false. */
+  /**
+   * Store sessions nobody changed (express-session's option).
+   * @defaultValue false
+   */
   saveUninitialized?: boolean;
-  /** Slide an unchanged session's expiry on every request (express-session's option). Default false. */
+  /**
+   * Slide an unchanged session's expiry on every request (express-session's option).
+   * @defaultValue false
+   */
   resave?: boolean;
-  /** Send the cookie on every response (refreshing a persistent cookie's lifetime). Default false. */
+  /**
+   * Send the cookie on every response (refreshing a persistent cookie's lifetime).
+   * @defaultValue false
+   */
   rolling?: boolean;
   /**
    * When a cookie cannot be set (a `Secure` cookie on a plain-HTTP request): false (default)
    * logs one warning and does not store the session it would have carried; true makes that
    * request fail with `ERR_CONFIG`, so the misconfiguration cannot go unnoticed.
+   * @defaultValue false
    */
   strictCookies?: boolean;
   /**
    * Whether a `Secure` cookie may be sent over plain HTTP to a loopback host (browsers keep
-   * it there). Default true; the express-session drop-in turns it off, as express-session
-   * sends a `Secure` cookie over HTTPS only.
+   * it there); the express-session drop-in turns it off, as express-session sends a `Secure`
+   * cookie over HTTPS only.
+   * @defaultValue true
    */
   secureOnLoopback?: boolean;
-  /** Receives the one-time warnings. Default `console`. */
+  /**
+   * Receives the one-time warnings.
+   * @defaultValue console
+   */
   logger?: SessionLogger;
 }
 

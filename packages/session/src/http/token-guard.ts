@@ -39,27 +39,43 @@ export type ClaimRequirement =
 export interface TokenGuardOptions {
   /** From `createAccessTokens`. */
   tokens: AccessTokens;
-  /** Where the token may come from. Default `'header'`; `'cookie'` or `'header-or-cookie'`. */
+  /**
+   * Where the token may come from: the `Authorization: Bearer` header, the HttpOnly cookie, or either.
+   * @defaultValue 'header'
+   */
   source?: 'header' | 'cookie' | 'header-or-cookie';
-  /** Access-token cookie name when cookies are read. Default `tessera.at`. */
+  /**
+   * Access-token cookie name when cookies are read.
+   * @defaultValue 'tessera.at'
+   */
   cookieName?: string;
   /**
    * Hybrid: answers whether the token's session (`sid`) is still alive; a false answer
    * rejects the token at once (`ERR_TOKEN_REVOKED`). Tokens without `sid` pass when
-   * `requireSession` is false (default true when this is given).
+   * `requireSession` is false.
+   * @defaultValue none: tokens are checked by signature and claims only (the `jwt` strategy)
    */
   isSessionActive?: (sid: string, claims: AccessTokenClaims) => Promise<boolean> | boolean;
+  /**
+   * With `isSessionActive`: refuse tokens that carry no `sid`.
+   * @defaultValue true when `isSessionActive` is given, else false
+   */
   requireSession?: boolean;
-  /** `realm` in `WWW-Authenticate`. */
+  /**
+   * `realm` in `WWW-Authenticate`.
+   * @defaultValue none (no realm parameter)
+   */
   realm?: string;
   /**
    * The CSRF check run on unsafe requests whose token came from a cookie (always on for
    * cookies; a Bearer header cannot be forged cross-site and is not checked).
+   * @defaultValue `{ allowedOrigins: [], trustFetchMetadata: true }`
    */
   csrf?: CsrfGuardOptions;
   /**
    * Called with every refusal, precise code included, for logs and metrics (the client only
    * sees the generic answer). Must not throw.
+   * @defaultValue none
    */
   onRefused?: (refusal: TokenRefusal) => void;
 }
@@ -286,11 +302,20 @@ function satisfies(claims: AccessTokenClaims, requirement: ClaimRequirement): bo
 
 /** Options of the browser-side token cookies. */
 export interface TokenCookieOptions {
-  /** Access-token cookie name. Default `tessera.at`. */
+  /**
+   * Access-token cookie name.
+   * @defaultValue 'tessera.at'
+   */
   accessName?: string;
-  /** Refresh-token cookie name. Default `tessera.rt`. */
+  /**
+   * Refresh-token cookie name.
+   * @defaultValue 'tessera.rt'
+   */
   refreshName?: string;
-  /** The path the refresh cookie is scoped to. Default `/api/token/refresh`. */
+  /**
+   * The path the refresh cookie is scoped to.
+   * @defaultValue '/api/token/refresh'
+   */
   refreshPath?: string;
 }
 

@@ -19,7 +19,6 @@ export const ERROR_CODES = [
   'ERR_STORE_DATA',
   // cookies
   'ERR_COOKIE_TOO_LARGE',
-  'ERR_COOKIE_INVALID',
   // access tokens (tessera-session/tokens)
   'ERR_TOKEN_MALFORMED',
   'ERR_TOKEN_TOO_LARGE',
@@ -34,7 +33,6 @@ export const ERROR_CODES = [
   // refresh tokens and sealed cookies
   'ERR_REFRESH_INVALID',
   'ERR_REFRESH_REUSED',
-  'ERR_SEALED_INVALID',
   'ERR_SEALED_TOO_LARGE',
   // CSRF
   'ERR_CSRF',

@@ -147,7 +147,10 @@ export interface Store {
 
 /** Options every store factory accepts. */
 export interface StoreClockOptions {
-  /** Clock in milliseconds since the epoch; injected by tests. Default `Date.now`. */
+  /**
+   * Clock in milliseconds since the epoch; injected by tests.
+   * @defaultValue Date.now
+   */
   now?: () => number;
 }
 

@@ -26,13 +26,25 @@ export interface AccessTokensOptions {
   issuer: string;
   /** The `aud` put in tokens and the audiences verify accepts (a string or an allowlist). */
   audience: string | readonly string[];
-  /** Token lifetime in seconds (default 300); verify refuses `exp - iat` above it. */
+  /**
+   * Token lifetime in seconds; verify refuses `exp - iat` above it.
+   * @defaultValue 300 (5 minutes)
+   */
   ttl?: number;
-  /** Leeway in seconds on iat/nbf/exp (default 30, at most 60). */
+  /**
+   * Leeway in seconds on `iat`/`nbf`/`exp` (0 to 60).
+   * @defaultValue 30
+   */
   clockTolerance?: number;
-  /** Checked last by `verify`; a revoked `jti` gives `ERR_TOKEN_REVOKED`. */
+  /**
+   * Checked last by `verify`; a revoked `jti` gives `ERR_TOKEN_REVOKED`.
+   * @defaultValue none: no revocation check
+   */
   denylist?: AccessTokenDenylist;
-  /** Clock in milliseconds since the epoch (tests). Default `Date.now`. */
+  /**
+   * Clock in milliseconds since the epoch (tests).
+   * @defaultValue Date.now
+   */
   now?: () => number;
 }
 

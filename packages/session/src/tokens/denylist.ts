@@ -16,11 +16,15 @@ const DEFAULT_LEEWAY = 60;
 export interface DenylistOptions {
   /** Any Tessera Store; only its key-value methods are used. */
   store: Store;
-  /** Clock in milliseconds since the epoch. Default `Date.now`. */
+  /**
+   * Clock in milliseconds since the epoch.
+   * @defaultValue Date.now
+   */
   now?: () => number;
   /**
    * Seconds an entry outlives the token's `exp`, to cover verifiers that accept a token
-   * a little after `exp` (clock tolerance). Default 60, the largest tolerance allowed.
+   * a little after `exp` (clock tolerance).
+   * @defaultValue 60 (seconds: the largest clock tolerance allowed)
    */
   leeway?: number;
 }

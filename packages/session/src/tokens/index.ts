@@ -1,6 +1,7 @@
 /**
  * `tessera-session/tokens`: keyring and JWKS, access-token issue and verify, rotating refresh tokens
  * with reuse detection, and the `jti` denylist.
+ * @module tessera-session/tokens
  */
 export type {
   AccessTokenClaims,

@@ -28,9 +28,13 @@ export interface KeyStorageOptions {
   /**
    * 32 bytes (a Uint8Array, or a string of base64/base64url or 64 hex digits) that seal the
    * private parts at rest. Without it private parts are stored as they are.
+   * @defaultValue none: private parts stored unencrypted
    */
   masterKey?: Uint8Array | string;
-  /** Clock for a ring made by `loadKeyring` (tests). Default `Date.now`. */
+  /**
+   * Clock in milliseconds since the epoch, for a ring made by `loadKeyring` (tests).
+   * @defaultValue Date.now
+   */
   now?: () => number;
 }
 

@@ -59,7 +59,10 @@ export interface Keyring {
 export interface KeyringOptions {
   /** JWKs, each with `kid` and `alg`. The first with a private part is the active signer. */
   keys: readonly JWK[];
-  /** Clock in milliseconds since the epoch (tests). Default `Date.now`. */
+  /**
+   * Clock in milliseconds since the epoch (tests).
+   * @defaultValue Date.now
+   */
   now?: () => number;
 }
 
@@ -200,7 +203,10 @@ export function isKeyring(value: unknown): value is Keyring {
 
 /** Options of `generateKey`. */
 export interface GenerateKeyOptions {
-  /** Default: the RFC 7638 JWK thumbprint (asymmetric keys) or 128 random bits (HS256). */
+  /**
+   * The key's `kid`.
+   * @defaultValue the RFC 7638 JWK thumbprint (asymmetric keys) or 128 random bits, base64url (HS256)
+   */
   kid?: string;
 }
 

@@ -75,17 +75,27 @@ export interface RefreshEventBase {
 export interface RefreshTokensOptions {
   /** Where families and refresh entries live: any Tessera Store. */
   store: Store;
-  /** Seconds of inactivity after which a family (its session) ends. Default 1800. */
+  /**
+   * Inactivity in seconds after which a family (its session) ends.
+   * @defaultValue 1800 (30 minutes)
+   */
   idleTtl?: number;
   /**
    * Seconds during which a just-spent token still answers its (same) successor, for retried
-   * requests: at most `MAX_GRACE_RETRIES` (3) times, further uses are refused. Default 10, at
-   * most 60; 0 turns retries off.
+   * requests: at most `MAX_GRACE_RETRIES` (3) times, further uses are refused. At most 60;
+   * 0 turns retries off.
+   * @defaultValue 10 (seconds)
    */
   grace?: number;
-  /** Clock in milliseconds since the epoch. Default `Date.now`. */
+  /**
+   * Clock in milliseconds since the epoch.
+   * @defaultValue Date.now
+   */
   now?: () => number;
-  /** Called synchronously for each event; a throwing listener is ignored. */
+  /**
+   * Called synchronously for each event; a throwing listener is ignored.
+   * @defaultValue none
+   */
   onEvent?: (event: RefreshEvent) => void;
 }
 

@@ -8,22 +8,58 @@ import { serialize as serializeCookie } from 'cookie';
 
 /** The cookie settings express-session accepts. */
 export interface CookieOptions {
-  /** Lifetime in milliseconds; a persistent cookie. Default none: a browser-session cookie. */
+  /**
+   * Lifetime in **milliseconds** (express-session's unit, and every Tessera adapter's): a
+   * persistent cookie.
+   * @defaultValue null: a browser-session cookie
+   */
   maxAge?: number | null;
-  /** A fixed expiry date (prefer `maxAge`). */
+  /**
+   * A fixed expiry date (prefer `maxAge`).
+   * @defaultValue null
+   */
   expires?: Date | string | null;
-  /** Default true. */
+  /**
+   * `HttpOnly`: scripts cannot read the cookie.
+   * @defaultValue true
+   */
   httpOnly?: boolean;
-  /** true, false (default) or 'auto' (Secure exactly on HTTPS requests). */
+  /**
+   * true, false or 'auto' (Secure exactly on HTTPS requests).
+   * @defaultValue false (as express-session)
+   */
   secure?: boolean | 'auto';
-  /** 'lax', 'strict', 'none', 'auto' (None on HTTPS, else Lax), true (strict) or false / unset (no attribute). */
+  /**
+   * 'lax', 'strict', 'none', 'auto' (None on HTTPS, else Lax), true (strict) or false / unset
+   * (no attribute).
+   * @defaultValue unset: no SameSite attribute (as express-session)
+   */
   sameSite?: boolean | 'lax' | 'strict' | 'none' | 'auto' | 'Lax' | 'Strict' | 'None';
-  /** Default '/'. */
+  /**
+   * `Path`.
+   * @defaultValue '/'
+   */
   path?: string;
+  /**
+   * `Domain`.
+   * @defaultValue none: a host-only cookie
+   */
   domain?: string;
+  /**
+   * `Partitioned` (CHIPS); needs `secure`.
+   * @defaultValue false
+   */
   partitioned?: boolean;
+  /**
+   * `Priority`.
+   * @defaultValue none (browsers use medium)
+   */
   priority?: 'low' | 'medium' | 'high';
-  /** Present in stored JSON; restored on load. */
+  /**
+   * The configured lifetime in milliseconds, as express-session keeps it in stored JSON;
+   * restored on load.
+   * @defaultValue `maxAge`
+   */
   originalMaxAge?: number | null;
 }
 

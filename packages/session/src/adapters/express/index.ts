@@ -6,6 +6,7 @@
  * @example
  * import session from 'tessera-session/express';
  * app.use(session({ secret: process.env.SESSION_SECRET! }));
+ * @module tessera-session/express
  */
 import { Cookie } from './cookie.js';
 import { session as createSession } from './middleware.js';

@@ -22,71 +22,131 @@ export interface ExpressSessionOptions {
   /**
    * Signs the cookie: a string, a Buffer or an array of them (the first signs, every one
    * verifies). Without it, `req.secret` (set by cookie-parser) is used, as express-session does.
+   * @defaultValue none: `req.secret`, else the "secret option required for sessions" error
    */
   secret?: SessionSecret | SessionSecret[];
-  /** Cookie name, default 'connect.sid'. */
+  /**
+   * Cookie name.
+   * @defaultValue 'connect.sid'
+   */
   name?: string;
   /** express-session's older name for `name`. */
   key?: string;
   /**
    * Tessera addition: name the cookie `__Host-<name>` whenever it is `Secure`, so no
    * subdomain or plain-HTTP page can set or overwrite it. Needs `cookie.path` '/' and no
-   * `cookie.domain`. Default false (express-session's cookie name).
+   * `cookie.domain`.
+   * @defaultValue false (express-session's cookie name)
    */
   hostPrefix?: boolean;
   /**
-   * Cookie settings, or a function of the request returning them (express-session 1.18).
-   * Defaults: `{ path: '/', httpOnly: true, secure: false, maxAge: null }`.
+   * Cookie settings, or a function of the request returning them (express-session 1.18);
+   * `maxAge` in **milliseconds** (the same unit in every Tessera adapter).
+   * @defaultValue `{ path: '/', httpOnly: true, secure: false, maxAge: null }`
    */
   cookie?: CookieOptions | ((req: unknown) => CookieOptions);
-  /** Save a session nobody changed back to the store. Default true (with a deprecation notice). */
+  /**
+   * Save a session nobody changed back to the store.
+   * @defaultValue true, with express-session's deprecation notice when left undefined
+   */
   resave?: boolean;
-  /** Store new sessions nobody changed. Default true (with a deprecation notice). */
+  /**
+   * Store new sessions nobody changed.
+   * @defaultValue true, with express-session's deprecation notice when left undefined
+   */
   saveUninitialized?: boolean;
-  /** Send the cookie on every response. Default false. */
+  /**
+   * Send the cookie on every response (resetting its `maxAge`).
+   * @defaultValue false
+   */
   rolling?: boolean;
   /**
    * A Tessera store (e.g. `createRedisStore()`) or any express-session store (`get`, `set`,
-   * `destroy`, optional `touch`, e.g. connect-redis). Default: a Tessera memory store.
+   * `destroy`, optional `touch`, e.g. connect-redis).
+   * @defaultValue a Tessera memory store (one process; a warning in production)
    */
   store?: TesseraStore | LegacyStore;
   /**
    * A Tessera session manager to use (its store and timeouts win over `store` and the
    * timeout options), so an app can share one manager, and its events, with its own code.
+   * @defaultValue one made from `store` and the timeout options
    */
   manager?: SessionManager;
-  /** Session ID generator, `genid(req)`; with a Tessera store only its hash is stored. */
+  /**
+   * Session ID generator, `genid(req)`; with a Tessera store only its hash is stored.
+   * @defaultValue 256 random bits, base64url
+   */
   genid?: (req: unknown) => string;
-  /** Trust `X-Forwarded-Proto` (true), never (false), or follow Express's `req.secure` (unset). */
+  /**
+   * Trust `X-Forwarded-Proto` (true), never (false), or follow Express's `req.secure` (unset).
+   * @defaultValue undefined (Express's `req.secure`)
+   */
   proxy?: boolean;
-  /** When `req.session` is unset: 'keep' the stored session (default) or 'destroy' it. */
+  /**
+   * When `req.session` is unset: 'keep' the stored session or 'destroy' it.
+   * @defaultValue 'keep'
+   */
   unset?: 'keep' | 'destroy';
   /**
-   * Tessera stores: idle timeout in seconds. Default: a session with a persistent cookie
-   * lives as long as its cookie; one with a browser-session cookie 1800 s after last use.
+   * Tessera stores: idle timeout in seconds (sliding).
+   * @defaultValue a session with a persistent cookie lives as long as its cookie; one with a browser-session cookie 1800 s after last use
    */
   idleTimeout?: number;
-  /** Tessera stores: absolute lifetime in seconds. Default: none (the cookie's lifetime rules). */
+  /**
+   * Tessera stores: absolute lifetime in seconds from creation or sign-in; never extended.
+   * @defaultValue none (the cookie's lifetime rules)
+   */
   absoluteTimeout?: number;
-  /** Tessera stores: least seconds between two expiry-sliding writes of an unchanged session. */
+  /**
+   * Tessera stores: least time in seconds between two expiry-sliding writes of an unchanged session.
+   * @defaultValue a tenth of `idleTimeout`, at most 60 (seconds)
+   */
   touchInterval?: number;
-  /** Tessera stores: most sessions per user. */
+  /**
+   * Tessera stores: most sessions per user (a count).
+   * @defaultValue no limit
+   */
   maxSessionsPerUser?: number;
-  /** Tessera stores: what to do at the per-user limit. */
+  /**
+   * Tessera stores: what to do at the per-user limit.
+   * @defaultValue 'evict-oldest'
+   */
   onSessionLimit?: 'evict-oldest' | 'refuse';
-  /** Tessera stores: reaction to a signed-in session used from another browser or network. */
+  /**
+   * Tessera stores: reaction to a signed-in session used from another browser or network.
+   * @defaultValue 'note'
+   */
   onAnomaly?: AnomalyAction;
-  /** Most milliseconds a store call may take (also legacy callbacks), default 2000. */
+  /**
+   * Most time in **milliseconds** a store call may take (also legacy callbacks) before the
+   * request fails with 503.
+   * @defaultValue 2000 (milliseconds)
+   */
   storeTimeout?: number;
-  /** CSRF guard for unsafe requests carrying the session cookie; on by default. */
+  /**
+   * CSRF guard for unsafe requests carrying the session cookie; `false` turns it off.
+   * @defaultValue on, `{ allowedOrigins: [], trustFetchMetadata: true }`
+   */
   csrf?: false | { allowedOrigins?: string[]; trustFetchMetadata?: boolean };
-  /** A cookie that cannot be set (Secure on plain HTTP): warn once (false) or fail the request (true). */
+  /**
+   * A cookie that cannot be set (Secure on plain HTTP): warn once (false) or fail the request (true).
+   * @defaultValue false
+   */
   strictCookies?: boolean;
-  /** Where warnings go; default `console`. */
+  /**
+   * Where warnings go.
+   * @defaultValue console
+   */
   logger?: SessionLogger;
-  /** Where deprecation notices go; default stderr, as the `depd` package prints them. */
+  /**
+   * Where deprecation notices go.
+   * @defaultValue stderr, as the `depd` package prints them
+   */
   deprecate?: DeprecationSink;
-  /** Clock for server-side timeouts (tests). */
+  /**
+   * Clock in milliseconds since the epoch, for server-side timeouts (tests).
+   * @defaultValue Date.now
+   */
   now?: () => number;
 }
 

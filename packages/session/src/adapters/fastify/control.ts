@@ -8,9 +8,15 @@ import type { RequestSession, RequestSessionInfo } from '../../http/request-sess
 
 /** Options of `request.sessionControl.login`. */
 export interface FastifyLoginOptions {
-  /** Keep the cookie across browser restarts ("remember me"). */
+  /**
+   * Keep the cookie across browser restarts ("remember me").
+   * @defaultValue false
+   */
   remember?: boolean;
-  /** Lifetime of the remembered cookie in seconds (capped by the absolute lifetime). */
+  /**
+   * Lifetime of the remembered cookie in seconds (capped by the absolute lifetime).
+   * @defaultValue the session's remaining absolute lifetime
+   */
   rememberSeconds?: number;
 }
 

@@ -9,16 +9,50 @@ import { type SerializeOptions, serialize } from 'cookie';
 
 /** Cookie options, as the plugin's `cookie` option and `session.options()` take them. */
 export interface FastifyCookieOptions {
-  /** Lifetime in milliseconds (wins over `expires`). */
+  /**
+   * Lifetime in milliseconds (wins over `expires`).
+   * @defaultValue none: a browser-session cookie
+   */
   maxAge?: number;
+  /**
+   * A fixed expiry (`maxAge` wins when both are set).
+   * @defaultValue none
+   */
   expires?: Date | string | number;
+  /**
+   * `Path`.
+   * @defaultValue '/'
+   */
   path?: string;
+  /**
+   * `Domain`.
+   * @defaultValue none: a host-only cookie
+   */
   domain?: string;
+  /**
+   * `HttpOnly`.
+   * @defaultValue true
+   */
   httpOnly?: boolean;
-  /** Default true; `'auto'`: Secure on HTTPS only (then SameSite Lax on plain HTTP). */
+  /**
+   * Default true; `'auto'`: Secure on HTTPS only (then SameSite Lax on plain HTTP).
+   * @defaultValue true
+   */
   secure?: boolean | 'auto';
+  /**
+   * `SameSite`.
+   * @defaultValue 'lax' (sent when unset); false sends none
+   */
   sameSite?: boolean | 'lax' | 'strict' | 'none' | 'Lax' | 'Strict' | 'None';
+  /**
+   * `Partitioned` (CHIPS).
+   * @defaultValue false
+   */
   partitioned?: boolean;
+  /**
+   * `Priority`.
+   * @defaultValue none
+   */
   priority?: 'low' | 'medium' | 'high';
 }
 

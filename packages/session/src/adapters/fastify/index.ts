@@ -7,6 +7,7 @@
  * @example
  * import tessera from 'tessera-session/fastify';
  * await app.register(tessera, { secret: process.env.SESSION_SECRET, store: createMemoryStore() });
+ * @module tessera-session/fastify
  */
 import { tessera } from './plugin.js';
 

@@ -23,41 +23,75 @@ export interface FastifySessionPluginOptions extends Omit<SessionManagerOptions,
    * an array of secrets (the first signs, all verify), or a signer with `sign`/`unsign`.
    */
   secret: string | string[] | CookieSigner;
-  /** HMAC hash of the built-in signer. Default 'sha256'. */
+  /**
+   * HMAC hash of the built-in signer. Default 'sha256'.
+   * @defaultValue 'sha256'
+   */
   algorithm?: string;
-  /** Cookie name. Default 'sessionId'. */
+  /**
+   * Cookie name. Default 'sessionId'.
+   * @defaultValue 'sessionId'
+   */
   cookieName?: string;
-  /** Prefix of the cookie value (`'s:'` reads express-session cookies). Default ''. */
+  /**
+   * Prefix of the cookie value (`'s:'` reads express-session cookies). Default ''.
+   * @defaultValue ''
+   */
   cookiePrefix?: string;
+  /**
+   * Cookie attributes (lifetimes in milliseconds, as @fastify/session).
+   * @defaultValue `{ httpOnly: true, secure: true, path: '/' }`, SameSite Lax, no `maxAge`
+   */
   cookie?: FastifyCookieOptions;
   /**
    * Where sessions live: a Tessera store (patches, hashed IDs, device list) or a
    * @fastify/session / express-session store (`get`/`set`/`destroy` with callbacks). Default:
    * an in-memory callback store, as @fastify/session (one process only; not for production).
+   * @defaultValue a `MemoryStore` (callback store, one process, as @fastify/session)
    */
   store?: Store | CallbackStore;
-  /** An existing Tessera session manager (its store and timeouts); replaces `store`. */
+  /**
+   * An existing Tessera session manager (its store and timeouts); replaces `store`.
+   * @defaultValue one made from `store` and the timeout options (Tessera stores)
+   */
   manager?: SessionManager;
-  /** Store sessions nobody wrote to. Default true, as @fastify/session. */
+  /**
+   * Store sessions nobody wrote to. Default true, as @fastify/session.
+   * @defaultValue true (as @fastify/session)
+   */
   saveUninitialized?: boolean;
-  /** Save the session and send the cookie on every response. Default true, as @fastify/session. */
+  /**
+   * Save the session and send the cookie on every response. Default true, as @fastify/session.
+   * @defaultValue true (as @fastify/session)
+   */
   rolling?: boolean;
-  /** New session IDs (callback stores only: Tessera stores issue 256-bit IDs and keep their hash). */
+  /**
+   * New session IDs (callback stores only: Tessera stores issue 256-bit IDs and keep their hash).
+   * @defaultValue 24 random bytes, 32 characters (as @fastify/session)
+   */
   idGenerator?: IdGenerator;
   /**
    * CSRF guard for unsafe methods on requests with a session cookie: on by default
    * (`Sec-Fetch-Site`, else `Origin`/`Referer`); `false` turns it off (@fastify/session has none).
+   * @defaultValue on, `{ allowedOrigins: [], trustFetchMetadata: true }`
    */
   csrf?: false | { allowedOrigins?: string[]; trustFetchMetadata?: boolean };
   /**
    * A session that would be saved but whose Secure cookie meets plain HTTP: false (default)
    * saves nothing and warns once (as @fastify/session, plus the warning); true fails the
    * request with `ERR_CONFIG`.
+   * @defaultValue false
    */
   strictCookies?: boolean;
-  /** Receives warnings; default the Fastify instance's logger. */
+  /**
+   * Receives warnings; default the Fastify instance's logger.
+   * @defaultValue the Fastify instance's logger
+   */
   logger?: SessionLogger;
-  /** Clock in milliseconds (tests). Default `Date.now`. */
+  /**
+   * Clock in milliseconds (tests). Default `Date.now`.
+   * @defaultValue Date.now
+   */
   now?: () => number;
 }
 

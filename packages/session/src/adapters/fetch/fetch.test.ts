@@ -48,6 +48,30 @@ describe('tessera-session/fetch withSession', () => {
     expect(jar(res)).toMatch(/^tessera\.sid=[A-Za-z0-9_-]{43}$/);
   });
 
+  it('reads cookie.maxAge in milliseconds, as the Express and Fastify adapters do', async () => {
+    const handler = withSession(
+      async (_request, { session }) => {
+        session.set('theme', 'dark');
+        return new Response('ok');
+      },
+      options({ cookie: { maxAge: 3_600_000 } }), // one hour
+    );
+    const res = await handler(post('http://app.test/'));
+    const line = res.headers.getSetCookie().find((l) => l.startsWith('tessera.sid=')) ?? '';
+    expect(line).toContain('Max-Age=3600;');
+  });
+
+  it('refuses a cookie.maxAge under one second at construction (seconds given by mistake)', () => {
+    let error: unknown;
+    try {
+      withSession(async () => new Response('ok'), options({ cookie: { maxAge: 60 } }));
+    } catch (caught) {
+      error = caught;
+    }
+    expect(isTesseraError(error, 'ERR_CONFIG')).toBe(true);
+    expect(String(error)).toContain('cookie.maxAge must be a lifetime in milliseconds');
+  });
+
   it('adds the cookie to an immutable Response (Response.redirect) by copying it', async () => {
     const handler = withSession(async (_request, { session }) => {
       session.set('flash', 'saved');

@@ -5,6 +5,7 @@
  * @example
  * import { withSession } from 'tessera-session/fetch';
  * const handler = withSession(async (request, { session }) => Response.json(session.toJSON()), { store });
+ * @module tessera-session/fetch
  */
 export type { HonoContextLike, TesseraHonoEnv, TesseraHonoMiddleware } from './hono.js';
 export { tesseraHono } from './hono.js';
@@ -12,6 +13,7 @@ export type { FetchLoginOptions, FetchSession } from './session.js';
 export type { TokenContext } from './token.js';
 export { withToken } from './token.js';
 export type {
+  FetchCookieOptions,
   FetchSessionOptions,
   FetchSessionRun,
   FetchSessions,

@@ -11,9 +11,15 @@ import { TesseraError } from '../../shared/errors.js';
 
 /** Options of {@link FetchSession.login}. */
 export interface FetchLoginOptions {
-  /** Keep the cookie across browser restarts ("remember me"). */
+  /**
+   * Keep the cookie across browser restarts ("remember me").
+   * @defaultValue false
+   */
   remember?: boolean;
-  /** Lifetime of the remembered cookie in seconds (capped by the absolute lifetime). */
+  /**
+   * Lifetime of the remembered cookie in seconds (capped by the absolute lifetime).
+   * @defaultValue the session's remaining absolute lifetime
+   */
   rememberSeconds?: number;
 }
 

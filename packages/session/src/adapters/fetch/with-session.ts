@@ -22,38 +22,89 @@ import { TesseraError } from '../../shared/errors.js';
 import type { Store } from '../../stores/store.js';
 import { createFetchSession, type FetchSession } from './session.js';
 
+/**
+ * Cookie settings of the fetch adapter. `maxAge` is in milliseconds, as in the Express and
+ * Fastify adapters (express-session's and @fastify/session's convention), so one cookie
+ * configuration means the same in all three.
+ * @example
+ * withSession(handler, { store, cookie: { maxAge: 30 * 86_400_000 } }); // 30 days
+ */
+export interface FetchCookieOptions extends Omit<CookieAttributeOptions, 'maxAge'> {
+  /**
+   * Lifetime of the session cookie in milliseconds (at least 1000): every session cookie is
+   * then persistent, capped by the session's absolute lifetime.
+   * @defaultValue none: a browser-session cookie (no `Max-Age`)
+   */
+  maxAge?: number;
+}
+
 /** Options of {@link createFetchSessions} and {@link withSession}. */
 export interface FetchSessionOptions extends Omit<SessionManagerOptions, 'store'> {
-  /** Where sessions live (required unless `manager` is given). */
+  /**
+   * Where sessions live (required unless `manager` is given).
+   * @defaultValue none: `store` or `manager` is required
+   */
   store?: Store;
-  /** An existing session manager; replaces `store` and the timeouts. */
+  /**
+   * An existing session manager; replaces `store` and the timeouts.
+   * @defaultValue one made from `store` and the timeout options
+   */
   manager?: SessionManager;
-  /** HMAC secrets that sign the cookie (each at least 32 characters; the first signs). Optional. */
+  /**
+   * HMAC secrets that sign the cookie (each at least 32 characters; the first signs). Optional.
+   * @defaultValue none: the cookie is not signed (IDs are 256-bit random)
+   */
   secret?: string | string[];
-  /** Cookie name without prefix; default 'tessera.sid' (`__Host-tessera.sid` on HTTPS). */
+  /**
+   * Cookie name without prefix (`__Host-tessera.sid` on HTTPS).
+   * @defaultValue 'tessera.sid'
+   */
   cookieName?: string;
-  /** Cookie attributes; `maxAge` (seconds) makes every session cookie persistent. */
-  cookie?: CookieAttributeOptions;
-  /** Store sessions nobody wrote to. Default false. */
+  /**
+   * Cookie attributes; `maxAge` (milliseconds) makes every session cookie persistent.
+   * @defaultValue `{ secure: 'auto', sameSite: 'lax', httpOnly: true, path: '/', prefix: 'auto' }`, no `maxAge`
+   */
+  cookie?: FetchCookieOptions;
+  /**
+   * Store sessions nobody wrote to.
+   * @defaultValue false
+   */
   saveUninitialized?: boolean;
-  /** Send the cookie on every response. Default false. */
+  /**
+   * Send the cookie on every response.
+   * @defaultValue false
+   */
   rolling?: boolean;
-  /** CSRF guard for unsafe methods on requests with a session cookie; on by default, `false` turns it off. */
+  /**
+   * CSRF guard for unsafe methods on requests with a session cookie; `false` turns it off.
+   * @defaultValue on, `{ allowedOrigins: [], trustFetchMetadata: true }`
+   */
   csrf?: false | { allowedOrigins?: string[]; trustFetchMetadata?: boolean };
-  /** A `Secure` cookie over plain HTTP: warn and store nothing (default), or fail the request with `ERR_CONFIG`. */
+  /**
+   * A `Secure` cookie over plain HTTP: warn and store nothing (false), or fail the request with `ERR_CONFIG` (true).
+   * @defaultValue false
+   */
   strictCookies?: boolean;
-  /** Receives warnings; default `console`. */
+  /**
+   * Receives warnings.
+   * @defaultValue console
+   */
   logger?: SessionLogger;
   /**
    * Trust `X-Forwarded-Proto` and `X-Forwarded-For` from the proxy in front (only behind a
-   * proxy that sets them). Default false: HTTPS is read from the request URL.
+   * proxy that sets them).
+   * @defaultValue false: HTTPS is read from the request URL
    */
   trustProxy?: boolean;
-  /** The client address (e.g. from the server's connection info), for device lists and risk checks. */
+  /**
+   * The client address (e.g. from the server's connection info), for device lists and risk checks.
+   * @defaultValue none (with `trustProxy`, `X-Forwarded-For`)
+   */
   clientAddress?: (request: Request) => string | undefined;
   /**
    * The response for a request refused by the session layer: 403 (`ERR_CSRF`), 503 (store
-   * unavailable) or 500. Default: a JSON body `{ "error", "message" }`.
+   * unavailable) or 500.
+   * @defaultValue a JSON body `{ "error", "message" }` with that status
    */
   onError?: (error: TesseraError, request: Request) => Response | Promise<Response>;
 }
@@ -218,7 +269,8 @@ export function createFetchSessions(options: FetchSessionOptions): FetchSessions
       now: options.now,
     });
   }
-  const { maxAge, ...attributes } = cookie ?? {};
+  const { maxAge: maxAgeMs, ...attributes } = cookie ?? {};
+  const maxAge = cookieLifetimeSeconds(maxAgeMs);
   const codec = createCookieCodec({
     ...attributes,
     name: cookieName ?? 'tessera.sid',
@@ -326,4 +378,16 @@ export function isFetchSessions(value: unknown): value is FetchSessions {
     typeof (value as FetchSessions).wrap === 'function' &&
     typeof (value as FetchSessions).begin === 'function'
   );
+}
+
+/** `cookie.maxAge` (milliseconds, as in the other adapters) as whole seconds. */
+function cookieLifetimeSeconds(maxAgeMs: number | undefined): number | undefined {
+  if (maxAgeMs === undefined) return undefined;
+  if (typeof maxAgeMs !== 'number' || !Number.isFinite(maxAgeMs) || maxAgeMs < 1000) {
+    throw new TesseraError(
+      'ERR_CONFIG',
+      'tessera-session/fetch: cookie.maxAge must be a lifetime in milliseconds of at least 1000 (e.g. 86_400_000 for a day), or left out for a browser-session cookie',
+    );
+  }
+  return Math.round(maxAgeMs / 1000);
 }

@@ -23,34 +23,52 @@ export type SameSite = 'lax' | 'strict' | 'none';
 
 /** Set-Cookie attributes a caller may configure. */
 export interface CookieAttributeOptions {
-  /** `Path`, default '/'. */
+  /**
+   * `Path`.
+   * @defaultValue '/'
+   */
   path?: string;
-  /** `Domain`; unset (host-only) by default. Setting it rules out the `__Host-` prefix. */
+  /**
+   * `Domain`. Setting it rules out the `__Host-` prefix.
+   * @defaultValue none: a host-only cookie
+   */
   domain?: string;
-  /** `HttpOnly`, default true. */
+  /**
+   * `HttpOnly`: scripts cannot read the cookie.
+   * @defaultValue true
+   */
   httpOnly?: boolean;
   /**
    * `SameSite`: 'lax' (default), 'strict' or 'none' in any letter case; or, as
    * express-session accepts, `true` (strict) and `false` (attribute not set).
    * 'none' requires `secure: true`.
+   * @defaultValue 'lax'
    */
   sameSite?: SameSite | 'Lax' | 'Strict' | 'None' | boolean;
   /**
    * `Secure`: true, false, or 'auto' (default): set exactly when the request arrived over
    * HTTPS (the adapter passes `isSecure`).
+   * @defaultValue 'auto'
    */
   secure?: boolean | 'auto';
-  /** `Partitioned` (CHIPS), default false; requires `secure: true`. */
+  /**
+   * `Partitioned` (CHIPS); requires `secure: true`.
+   * @defaultValue false
+   */
   partitioned?: boolean;
   /**
    * Name prefix: 'auto' (default) adds `__Host-` (or `__Secure-` when `domain` or a path
    * other than '/' is set) whenever the cookie is Secure; an explicit prefix is always
    * applied and makes the cookie always Secure; false never adds one.
+   * @defaultValue 'auto'
    */
   prefix?: 'auto' | CookiePrefix | false;
   /**
    * Default lifetime in seconds of a persistent ("remember me") cookie. Cookies are
    * session cookies (no `Max-Age`/`Expires`) unless a caller asks for a persistent one.
+   * (The adapters' own `cookie.maxAge` options are milliseconds; this low-level codec option
+   * is seconds, like the rest of Tessera's own durations.)
+   * @defaultValue none
    */
   maxAge?: number;
 }

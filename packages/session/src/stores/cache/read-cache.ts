@@ -27,13 +27,22 @@ export interface CacheInvalidation {
 }
 
 export interface ReadCacheOptions {
-  /** Most records kept. Default 1000. */
+  /**
+   * Most records kept (a count).
+   * @defaultValue 1000
+   */
   maxEntries?: number;
-  /** How long a cached record is served, ms. Default 1000 (the revocation bound). */
+  /**
+   * Milliseconds a cached record is served (the bound on how late a revocation is seen).
+   * @defaultValue 1000
+   */
   ttlMs?: number;
   /** The channel shared by all instances. Required: a cache without it would serve revoked sessions. */
   invalidation: CacheInvalidation;
-  /** Clock for the TTL, ms. Default `Date.now`. */
+  /**
+   * Clock in milliseconds since the epoch, for the TTL.
+   * @defaultValue Date.now
+   */
   now?: () => number;
 }
 

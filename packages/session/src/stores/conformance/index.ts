@@ -4,6 +4,7 @@
  * the store on a real backend; each case gets a fresh store on a manual clock and closes it
  * afterwards. Keys, users and namespaces are random per case, so a backend shared between
  * cases (one Redis server, one database) does not make cases see each other.
+ * @module tessera-session/testing
  */
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -21,13 +22,20 @@ export type MakeStore = (ctx: { now: () => number }) => Store | Promise<Store>;
 
 /** Optional hooks that enable the backend-specific cases. */
 export interface StoreTestOptions {
-  /** Everything the backend holds, as text, for the "raw session ID never stored" check. */
+  /**
+   * Everything the backend holds, as text, for the "raw session ID never stored" check.
+   * @defaultValue none: that check is not run
+   */
   dumpBackend?: (store: Store) => Promise<string>;
-  /** Stops and restarts the backend server, for the outage case (Redis, PostgreSQL). */
+  /**
+   * Stops and restarts the backend server, for the outage case (Redis, PostgreSQL).
+   * @defaultValue none: the outage case is not run
+   */
   outage?: { stop(): Promise<void>; start(): Promise<void> };
   /**
    * `false` for a store without `createWithinLimit` (the manager then caps sessions with a
    * check-then-create that parallel logins can overrun); the cap cases are left out.
+   * @defaultValue the cap cases run (the store has `createWithinLimit`)
    */
   userLimit?: false;
 }

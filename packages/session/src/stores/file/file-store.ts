@@ -35,7 +35,10 @@ import type {
 export interface FileStoreOptions extends StoreClockOptions {
   /** Directory that holds the store (created with mode 0700 when missing). */
   dir: string;
-  /** How often expired files are removed, ms; 0 turns the timer off. Default 60 000. */
+  /**
+   * Milliseconds between removals of expired files; 0 turns the timer off.
+   * @defaultValue 60000 (one minute)
+   */
   purgeIntervalMs?: number;
 }
 

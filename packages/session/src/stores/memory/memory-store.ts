@@ -40,9 +40,15 @@ import type {
 
 /** Options of `createMemoryStore`. */
 export interface MemoryStoreOptions extends StoreClockOptions {
-  /** Most sessions held at once; beyond it the least recently used one is evicted. Default 10 000. */
+  /**
+   * Most sessions held at once (a count); beyond it the least recently used one is evicted.
+   * @defaultValue 10000
+   */
   maxEntries?: number;
-  /** Milliseconds between purges of expired entries; 0 turns the timer off. Default 60 000. */
+  /**
+   * Milliseconds between purges of expired entries; 0 turns the timer off.
+   * @defaultValue 60000 (one minute)
+   */
   purgeIntervalMs?: number;
 }
 

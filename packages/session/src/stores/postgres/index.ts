@@ -1,6 +1,7 @@
 /**
  * `tessera-session/stores/postgres`: the PostgreSQL store (through `pg`), its schema SQL and its
  * invalidation channel for `withReadCache`.
+ * @module tessera-session/stores/postgres
  */
 export { createPostgresInvalidation } from './postgres-invalidation.js';
 export type {
@@ -10,4 +11,5 @@ export type {
   PostgresStoreOptions,
 } from './postgres-store.js';
 export { createPostgresStore } from './postgres-store.js';
+export type { TableNames } from './schema.js';
 export { schemaStatements } from './schema.js';

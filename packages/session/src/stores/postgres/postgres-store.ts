@@ -58,11 +58,20 @@ export type PostgresConnection =
   | { pool: PostgresPool };
 
 export interface PostgresStoreOptions extends StoreClockOptions {
-  /** Session table; the key-value table is `<table>_kv`. Default `tessera_sessions`. */
+  /**
+   * Session table; the key-value table is `<table>_kv`.
+   * @defaultValue 'tessera_sessions'
+   */
   table?: string;
-  /** Create the tables and indexes when missing (idempotent). Default true. */
+  /**
+   * Create the tables and indexes when missing (idempotent).
+   * @defaultValue true
+   */
   createSchema?: boolean;
-  /** Every call fails with `ERR_STORE_UNAVAILABLE` after this long. Default 2000 ms. */
+  /**
+   * Milliseconds after which a call fails with `ERR_STORE_UNAVAILABLE`.
+   * @defaultValue 2000
+   */
   timeoutMs?: number;
 }
 

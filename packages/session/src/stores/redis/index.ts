@@ -1,6 +1,7 @@
 /**
  * `tessera-session/stores/redis`: the Redis store (standalone, Sentinel or Cluster, through ioredis)
  * and its invalidation channel for `withReadCache`.
+ * @module tessera-session/stores/redis
  */
 export { createRedisInvalidation } from './redis-invalidation.js';
 export type {

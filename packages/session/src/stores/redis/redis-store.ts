@@ -60,9 +60,15 @@ export type RedisConnection =
   | { client: RedisClient };
 
 export interface RedisStoreOptions extends StoreClockOptions {
-  /** Prefix of every key and channel. Default `tessera:`. */
+  /**
+   * Prefix of every key and channel.
+   * @defaultValue 'tessera:'
+   */
   prefix?: string;
-  /** Every call fails with `ERR_STORE_UNAVAILABLE` after this long. Default 2000 ms. */
+  /**
+   * Milliseconds after which a call fails with `ERR_STORE_UNAVAILABLE`.
+   * @defaultValue 2000
+   */
   timeoutMs?: number;
 }
 

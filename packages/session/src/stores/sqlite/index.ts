@@ -4,6 +4,7 @@
  * @example
  * import { createSqliteStore } from 'tessera-session/stores/sqlite';
  * const store = createSqliteStore({ path: './data/tessera.db' });
+ * @module tessera-session/stores/sqlite
  */
 export type { SqliteStore, SqliteStoreOptions } from './sqlite-store.js';
 export { createSqliteStore, SQLITE_SCHEMA_VERSION } from './sqlite-store.js';

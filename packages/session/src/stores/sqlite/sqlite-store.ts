@@ -50,9 +50,15 @@ const Database = requirePeer<typeof BetterSqlite3>(
 export interface SqliteStoreOptions extends StoreClockOptions {
   /** The database file (parent folders are created), or `:memory:` for a private in-memory one. */
   path: string;
-  /** Milliseconds between purges of expired rows; 0 turns the timer off. Default 60 000. */
+  /**
+   * Milliseconds between purges of expired rows; 0 turns the timer off.
+   * @defaultValue 60000 (one minute)
+   */
   purgeIntervalMs?: number;
-  /** How long a write waits for another connection's write lock. Default 5000 ms. */
+  /**
+   * Milliseconds a write waits for another connection's write lock.
+   * @defaultValue 5000
+   */
   busyTimeoutMs?: number;
 }
 
