@@ -91,7 +91,7 @@ app.get('/', (req, res) => {
   res.json({ wrong, views: req.session.views, id: req.sessionID, sub: req.auth?.sub });
 });
 app.post('/login', async (req, res) => {
-  await req.session.login('user-1', { remember: true });
+  await req.sessionControl.login('user-1', { remember: true });
   req.session.regenerate((error) => res.status(error ? 500 : 204).end());
 });
 app.get('/api/me', requireToken(guard), (req, res) => {
@@ -101,7 +101,7 @@ app.get('/api/me', requireToken(guard), (req, res) => {
 
 const TS_FASTIFY_BODY = `
 const app = Fastify();
-await app.register(tessera, { store: createMemoryStore() });
+await app.register(tessera, { secret: '${SECRET}', store: createMemoryStore(), cookie: { secure: 'auto' } });
 app.decorateRequest('auth', null);
 app.get('/', async (request) => {
   request.session.views = ((request.session.views as number | undefined) ?? 0) + 1;
@@ -143,8 +143,8 @@ export function consumerFiles(): Record<'express' | 'fastify' | 'types', Record<
       'shape.cjs': SHAPE,
     },
     fastify: {
-      'server.cjs': `const Fastify = require('fastify');\nconst app = Fastify();\napp.register(require('tessera-session/fastify'));\n${CLIENT}${FASTIFY_ROUTES}`,
-      'server.mjs': `import Fastify from 'fastify';\nimport tessera from 'tessera-session/fastify';\nconst app = Fastify();\nawait app.register(tessera);\n${CLIENT}${FASTIFY_ROUTES}`,
+      'server.cjs': `const Fastify = require('fastify');\nconst app = Fastify();\napp.register(require('tessera-session/fastify'), { secret: '${SECRET}', cookie: { secure: 'auto' } });\n${CLIENT}${FASTIFY_ROUTES}`,
+      'server.mjs': `import Fastify from 'fastify';\nimport tessera from 'tessera-session/fastify';\nconst app = Fastify();\nawait app.register(tessera, { secret: '${SECRET}', cookie: { secure: 'auto' } });\n${CLIENT}${FASTIFY_ROUTES}`,
     },
     types: {
       'express-esm.mts': `import express from 'express';\nimport session, { requireToken } from 'tessera-session/express';\n${TS_ESM_IMPORTS}${TS_AUGMENT}${TS_TOKENS}${TS_EXPRESS_BODY}`,

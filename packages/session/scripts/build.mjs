@@ -50,11 +50,12 @@ function write(file, text) {
 }
 
 // CommonJS-flavoured declarations beside the ES ones: relative `.js` specifiers become `.cjs`.
+// `export type { X } from` becomes `export { X } from` (the same in a declaration file), so the
+// `export import` aliases of the function entries below may name X wherever it was declared.
 for (const file of files(dist).filter((f) => f.endsWith('.d.ts'))) {
-  const text = readFileSync(file, 'utf8').replace(
-    /((?:from |import\()\s*['"])(\.{1,2}\/[^'"]+)\.js(['"])/g,
-    '$1$2.cjs$3',
-  );
+  const text = readFileSync(file, 'utf8')
+    .replace(/((?:from |import\()\s*['"])(\.{1,2}\/[^'"]+)\.js(['"])/g, '$1$2.cjs$3')
+    .replace(/^export type \{/gm, 'export {');
   write(file.replace(/\.d\.ts$/, '.d.cts'), text);
 }
 

@@ -14,6 +14,8 @@ import type { ExpressSessionOptions } from './options.js';
 import { Session } from './session.js';
 import { MemoryStore, Store } from './store.js';
 
+export type { NodeCallback } from '../../http/kit/callback-bridge.js';
+export type { DeprecationSink } from '../../http/kit/deprecate.js';
 export type { CookieData, CookieOptions } from './cookie.js';
 export type { LegacyStore } from './internal/legacy-manager.js';
 export type { ExpressNext, ExpressRequest, ExpressSessionMiddleware } from './middleware.js';
