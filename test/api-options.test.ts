@@ -15,12 +15,12 @@ const DURATION = /timeout|ttl|interval|maxage|grace|leeway|tolerance/i;
 
 function entryPoints(): string[] {
   const pkg = JSON.parse(readFileSync(join(SESSION, 'package.json'), 'utf8')) as {
-    exports: Record<string, string | { default: string }>;
+    exports: Record<string, string | { import: { default: string } }>;
   };
   return Object.values(pkg.exports)
-    .filter((target): target is { default: string } => typeof target === 'object')
+    .filter((target): target is { import: { default: string } } => typeof target === 'object')
     .map((target) =>
-      join(SESSION, target.default.replace('./dist/', 'src/').replace(/\.js$/, '.ts')),
+      join(SESSION, target.import.default.replace('./dist/', 'src/').replace(/\.js$/, '.ts')),
     );
 }
 

@@ -52,7 +52,8 @@ export interface CreateSessionOptions extends RequestFacts {
   strategy?: string;
   /**
    * The session ID, when the app generates its own (express-session's `genid`): 1 to 256
-   * visible ASCII characters. Default: 256 random bits. Stored hashed either way.
+   * visible ASCII characters. Stored hashed either way.
+   * @defaultValue 256 random bits from the CSPRNG, base64url
    */
   id?: string;
 }

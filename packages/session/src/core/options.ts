@@ -60,8 +60,9 @@ export interface SessionManagerOptions {
   now?: () => number;
   /**
    * Accept session IDs an app's own generator made (express-session's `genid`; `draft({ id })`):
-   * 1 to 256 visible ASCII characters, stored hashed like any other. Default false: only
-   * IDs Tessera issued (256 random bits) are looked up.
+   * 1 to 256 visible ASCII characters, stored hashed like any other. When false, only IDs
+   * Tessera issued (256 random bits) are looked up.
+   * @defaultValue false
    */
   customIds?: boolean;
 }

@@ -30,7 +30,10 @@ export interface ExpressSessionOptions {
    * @defaultValue 'connect.sid'
    */
   name?: string;
-  /** express-session's older name for `name`. */
+  /**
+   * express-session's older name for `name`.
+   * @defaultValue unset (`name` is used)
+   */
   key?: string;
   /**
    * Tessera addition: name the cookie `__Host-<name>` whenever it is `Secure`, so no

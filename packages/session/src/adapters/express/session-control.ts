@@ -9,9 +9,15 @@ import type { RequestSessionInfo } from '../../http/request-session.js';
 
 /** Options of `req.sessionControl.login`. */
 export interface ExpressLoginOptions {
-  /** Keep the cookie across browser restarts ("remember me"). */
+  /**
+   * Keep the cookie across browser restarts ("remember me").
+   * @defaultValue false
+   */
   remember?: boolean;
-  /** Lifetime of the remembered cookie in seconds (capped by an absolute timeout, if configured). */
+  /**
+   * Lifetime of the remembered cookie in seconds (capped by an absolute timeout, if configured).
+   * @defaultValue the cookie's `maxAge`, else the session's remaining absolute lifetime
+   */
   rememberSeconds?: number;
 }
 
