@@ -11,6 +11,7 @@ const BENCHES = {
   http: [], // Express and Fastify apps vs express-session and @fastify/session, over sockets
   'http-inprocess': [], // the same, in one process without sockets: the session layer's own cost
   redis: [], // Express on Redis vs express-session + connect-redis
+  'redis-cpu': [], // Redis CPU per load/patch, ioredis auto-pipelining off and on
 };
 
 const wanted = process.argv.slice(2);
