@@ -5,10 +5,12 @@ import { defineConfig } from 'vitest/config';
 // Tests import the library by its public names (`tessera-session/express`, …), resolved to the
 // TypeScript sources so the suite needs no build and loads one copy of every module.
 const pkg = JSON.parse(readFileSync('packages/session/package.json', 'utf8')) as {
-  exports: Record<string, { default: string }>;
+  exports: Record<string, string | { import: { default: string } }>;
 };
 const alias = Object.entries(pkg.exports)
-  .filter(([subpath]) => subpath !== './package.json')
+  .flatMap(([subpath, target]) =>
+    typeof target === 'string' ? [] : [[subpath, target.import] as const],
+  )
   .map(([subpath, target]) => ({
     find: new RegExp(`^tessera-session${subpath === '.' ? '' : subpath.slice(1)}$`),
     replacement: fileURLToPath(

@@ -107,6 +107,40 @@ describe('tessera CLI beside a running service', () => {
     expect(after.status).toBe(401);
   });
 
+  it('disables, enables and deletes a user: every session and token ends at once', async () => {
+    expect((await cli('users', 'add', 'erin', '--password', 'erin-password')).code).toBe(0);
+    const pair = await token('erin', 'erin-password');
+    const disabled = await cli('users', 'disable', 'erin');
+    expect(disabled.code).toBe(0);
+    expect(disabled.stdout).toContain('disabled user erin (1 session ended)');
+    const me = await call(`${service.url}/api/me`, {
+      headers: { authorization: `Bearer ${pair.access_token}` },
+    });
+    expect(me.status).toBe(401);
+    const refused = await postJson(`${service.url}/api/token`, {
+      username: 'erin',
+      password: 'erin-password',
+    });
+    expect(refused.status).toBe(401);
+    const listed = JSON.parse((await cli('users', 'list', '--json')).stdout) as Array<{
+      name: string;
+      disabled: boolean;
+    }>;
+    expect(listed.find((u) => u.name === 'erin')?.disabled).toBe(true);
+    expect((await cli('users', 'enable', 'erin')).code).toBe(0);
+    const again = await token('erin', 'erin-password');
+    const deleted = await cli('users', 'delete', 'erin');
+    expect(deleted.stdout).toContain('deleted user erin (1 session ended)');
+    const gone = await call(`${service.url}/api/me`, {
+      headers: { authorization: `Bearer ${again.access_token}` },
+    });
+    expect(gone.status).toBe(401);
+    expect((await cli('users', 'delete', 'erin')).stderr.trim()).toBe(
+      'tessera: unknown user "erin"',
+    );
+    // Seven CLI processes: allow for a busy machine.
+  }, 120_000);
+
   it('rotates the signing key; the running service signs with it within 5 s and old tokens still verify', async () => {
     const before = await token('erin', (await newUser('erin')).password);
     const keys = JSON.parse((await cli('keys', 'list', '--json')).stdout) as Array<{
@@ -180,6 +214,8 @@ describe('tessera CLI beside a running service', () => {
       ['serve', '--help'],
       ['users', 'add', '--help'],
       ['users', 'list', '--help'],
+      ['users', 'disable', '--help'],
+      ['users', 'delete', '--help'],
       ['sessions', 'list', '--help'],
       ['sessions', 'revoke', '--help'],
       ['keys', 'list', '--help'],

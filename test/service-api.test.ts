@@ -14,6 +14,7 @@ import {
   tempDir,
 } from './support/service.js';
 
+const METRICS_TOKEN = 'metrics-token-for-tests-0123456789';
 let service: StartedService;
 let url: string;
 const secretsSeen: string[] = [];
@@ -60,6 +61,7 @@ beforeAll(async () => {
   const dir = tempDir();
   service = await startServiceProcess(['--demo', '--store', `sqlite:${join(dir, 'tessera.db')}`], {
     TESSERA_REFRESH_GRACE: '0',
+    TESSERA_METRICS_TOKEN: METRICS_TOKEN,
   });
   url = service.url;
 });
@@ -387,7 +389,7 @@ describe('operations', () => {
   });
 
   it('exposes Prometheus metrics for the events above', async () => {
-    const res = await call(`${url}/metrics`);
+    const res = await call(`${url}/metrics`, bearer(METRICS_TOKEN));
     expect(res.headers.get('content-type')).toContain('text/plain');
     const text = await res.text();
     const value = (pattern: RegExp): number => Number(pattern.exec(text)?.[1] ?? Number.NaN);

@@ -9,13 +9,14 @@ import { resolveServiceConfig } from '../packages/server/src/service/config.js';
 import { type RunningService, startService } from '../packages/server/src/service/serve.js';
 import { call } from './support/service.js';
 
+const METRICS_TOKEN = 'metrics-token-for-tests-0123456789';
 let service: RunningService;
 let logs = '';
 
 beforeAll(async () => {
   const config = resolveServiceConfig(
     { port: '0', store: 'memory:', demo: true },
-    { TESSERA_LOG_LEVEL: 'info' },
+    { TESSERA_LOG_LEVEL: 'info', TESSERA_METRICS_TOKEN: METRICS_TOKEN },
   );
   const destination = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -57,7 +58,11 @@ describe('suspicious activity', () => {
     const html = await again.text();
     expect(html).toContain('Unusual activity');
     expect(html).toContain('user-agent changed from Chrome to Firefox');
-    const metrics = await (await call(`${service.url}/metrics`)).text();
+    const metrics = await (
+      await call(`${service.url}/metrics`, {
+        headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+      })
+    ).text();
     expect(metrics).toMatch(/^tessera_anomalies_total\{kind="user-agent",action="note"\} 1$/m);
     expect(logs).toContain('"event":"anomaly"');
   });
@@ -75,10 +80,13 @@ describe('suspicious activity', () => {
 });
 
 describe('probing', () => {
-  it('throttles a burst of unknown tokens from one address with 429 and logs it', async () => {
+  it('throttles a burst of unknown tokens from one address with 429 and logs it; valid credentials still pass', async () => {
     let probeLogs = '';
     const probed = await startService(
-      resolveServiceConfig({ port: '0', store: 'memory:' }, { TESSERA_LOG_LEVEL: 'warn' }),
+      resolveServiceConfig(
+        { port: '0', store: 'memory:', demo: true },
+        { TESSERA_LOG_LEVEL: 'warn' },
+      ),
       {
         logDestination: new Writable({
           write(chunk: Buffer, _encoding, done) {
@@ -89,6 +97,20 @@ describe('probing', () => {
       },
     );
     try {
+      // A browser session and a token client from the same address, signed in before the burst.
+      const signIn = await call(`${probed.url}/login`, {
+        method: 'POST',
+        headers: { origin: probed.url, 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'username=alice&password=alice-password',
+      });
+      const cookie = (signIn.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+      const pair = (await (
+        await call(`${probed.url}/api/token`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ username: 'bob', password: 'bob-password' }),
+        })
+      ).json()) as { access_token: string };
       const statuses: number[] = [];
       for (let i = 0; i < 31; i++) {
         const res = await call(`${probed.url}/api/me`, {
@@ -99,8 +121,19 @@ describe('probing', () => {
       }
       expect(statuses.slice(0, 30).every((s) => s === 401)).toBe(true);
       expect(statuses[30]).toBe(429);
-      // Pages from that address are throttled too, until the window passes.
-      expect((await call(`${probed.url}/dashboard`)).status).toBe(429);
+      // Only unknown credentials are refused: a valid session or token from the same address
+      // (one NAT, one proxy) goes through, and so does a request without any credential.
+      expect((await call(`${probed.url}/dashboard`, { headers: { cookie } })).status).toBe(200);
+      const me = await call(`${probed.url}/api/me`, {
+        headers: { authorization: `Bearer ${pair.access_token}` },
+      });
+      expect(me.status).toBe(200);
+      expect((await call(`${probed.url}/dashboard`)).status).toBe(303);
+      expect((await call(`${probed.url}/`)).status).toBe(200);
+      const unknownCookie = await call(`${probed.url}/dashboard`, {
+        headers: { cookie: 'tessera.sid=s%3Aunknown.sig' },
+      });
+      expect(unknownCookie.status).toBe(429);
       expect(probeLogs).toContain('"event":"probe_burst"');
       expect(probeLogs).not.toContain('guess.');
     } finally {

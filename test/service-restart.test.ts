@@ -44,7 +44,9 @@ describe('restart on SQLite', () => {
     expect(await running.stop()).toBe(0);
     expect(running.output()).toContain('"event":"stopped"');
 
-    running = await startServiceProcess(['--store', store]);
+    // Restarted in demo mode again: without --demo the demo accounts and their sessions are
+    // removed (issue 11, finding 8; see service-security.test.ts).
+    running = await startServiceProcess(['--demo', '--store', store]);
     const second = running.url;
     expect(await (await call(`${second}/.well-known/jwks.json`)).json()).toEqual(jwks);
     const me = await call(`${second}/api/me`, { headers: { cookie } });

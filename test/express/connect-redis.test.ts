@@ -2,7 +2,7 @@
  * tessera-session/express on a real connect-redis store (RedisStore from connect-redis 9 on its
  * node-redis client, against a real redis-server): sessions written by express-session move to
  * Tessera and back with the same store object, the stored JSON keeps express-session's shape,
- * and a Redis outage answers 503 instead of hanging or signing anyone in.
+ * and a Redis outage reaches the app's error handler at once instead of hanging or signing anyone in.
  */
 import { RedisStore } from 'connect-redis';
 import express, { type Express } from 'express';
@@ -64,18 +64,20 @@ function tesseraApp(storeTimeout = 2000): Express {
       store: store as never,
       storeTimeout,
       logger: recordingLogger(),
-      cookie: { maxAge: 3_600_000 },
+      resave: false,
+      saveUninitialized: false,
+      cookie: { maxAge: 3_600_000, sameSite: 'lax' },
     }),
   );
   app.get('/', count);
   app.use(
     (
-      error: { status?: number; code?: string },
+      error: { status?: number; code?: string; message?: string },
       _req: unknown,
       res: express.Response,
       _next: unknown,
     ) => {
-      res.status(error.status ?? 500).json({ code: error.code });
+      res.status(error.status ?? 500).json({ code: error.code, message: error.message });
     },
   );
   return app;
@@ -109,7 +111,7 @@ describe('tessera-session/express on connect-redis', () => {
     expect(again.body).toEqual({ views: 2, id: first.body.id });
   });
 
-  it('answers 503 while Redis is down, and serves the session again when it is back', async () => {
+  it('passes the store’s error to next(err) at once while Redis is down, and recovers', async () => {
     const app = tesseraApp(500);
     const first = await request(app).get('/');
     const cookie = cookieLine(first.headers);
@@ -117,8 +119,10 @@ describe('tessera-session/express on connect-redis', () => {
     try {
       const started = Date.now();
       const down = await request(app).get('/').set('Cookie', cookie);
-      expect(down.status).toBe(503);
-      expect(down.body.code).toBe('ERR_STORE_UNAVAILABLE');
+      // connect-redis's own error reaches the app's error handler, as with express-session.
+      expect(down.status).toBe(500);
+      expect(down.body.code).not.toBe('ERR_STORE_UNAVAILABLE');
+      expect(down.body.message).toMatch(/\w/);
       expect(down.headers['set-cookie']).toBeUndefined();
       expect(Date.now() - started).toBeLessThan(2000);
     } finally {

@@ -51,7 +51,8 @@ describe.each([
       const first = await agent.get('/');
       expect(first.body.views).toBe(1);
       expect(cookieOf(first.headers)).toMatch(
-        /^connect\.sid=s%3A[\w-]+\.[\w%]+; Path=\/; HttpOnly; SameSite=Lax$/,
+        // express-session's default cookie: no Secure, no SameSite, no Expires.
+        /^connect\.sid=s%3A[\w-]+\.[\w%]+; Path=\/; HttpOnly$/,
       );
       const second = await agent.get('/');
       expect(second.body.views).toBe(2);
@@ -221,12 +222,36 @@ describe.each([
       expect(sidOf(cookieOf(response.headers))).toBe(response.body.id);
     });
 
-    it('ignores genid on a Tessera store (256-bit IDs) with one warning', async () => {
-      const logger = recordingLogger();
-      const app = makeApp({ genid: () => 'predictable', logger }, (a) => a.get('/', views));
-      const response = await request(app).get('/');
-      expect(response.body.id).toMatch(/^[\w-]{43}$/);
-      expect(logger.messages.some((m) => m.includes('genid'))).toBe(true);
+    it('names sessions with genid(req) on a Tessera store too, keeping only its hash', async () => {
+      const { store, inner } = countedStore();
+      let n = 0;
+      const app = makeApp(
+        { store, genid: (req: Loose) => `${req.headers['x-tenant']}:${++n}%` },
+        (a) => {
+          a.get('/', views);
+          a.post(
+            '/again',
+            route((req, res, next) =>
+              req.session.regenerate((err: unknown) => {
+                if (err) return next(err);
+                req.session.fresh = true;
+                res.json({ id: req.sessionID });
+              }),
+            ),
+          );
+        },
+      );
+      const agent = request.agent(app);
+      const response = await agent.get('/').set('X-Tenant', 'acme');
+      expect(response.body.id).toBe('acme:1%');
+      // The cookie carries it URI-encoded, as express-session's does.
+      expect(cookieOf(response.headers)).toMatch(/^connect\.sid=s%3Aacme%3A1%25\./);
+      expect(await inner.get('acme:1%')).toBeNull();
+      expect((await inner.get(hashSessionId('acme:1%')))?.data).toEqual({ views: 1 });
+      expect((await agent.get('/')).body.views).toBe(2);
+      const regenerated = await agent.post('/again').set(SAME_ORIGIN).set('X-Tenant', 'acme');
+      expect(regenerated.body.id).toBe('acme:2%');
+      expect(await inner.get(hashSessionId('acme:1%'))).toBeNull();
     });
   });
 
@@ -291,18 +316,34 @@ describe.each([
       }
     });
 
-    it('refuses a missing secret and unknown option values at start-up', () => {
-      expect(() => session({} as never)).toThrow(TesseraError);
-      expect(() => session({ secret: SECRET, unset: 'drop' as never })).toThrow(/unset/);
-      expect(() => session({ secret: SECRET, cookie: { sameSite: 'none' } })).toThrow(/secure/);
+    it('refuses unknown options and bad option values at start-up, naming them', () => {
+      const quiet = { deprecate: () => {} };
+      expect(() => session({ secret: SECRET, ...quiet, unset: 'drop' as never })).toThrow(
+        /unset option must be "destroy" or "keep"/,
+      );
+      expect(() => session({ secret: [], ...quiet })).toThrow(/secret option array/);
+      expect(() => session({ secret: SECRET, ...quiet, genid: 'x' as never })).toThrow(
+        /genid option must be a function/,
+      );
+      for (const option of ['maxAge', 'cookieName', 'saveUnintialized']) {
+        let thrown: unknown;
+        try {
+          session({ secret: SECRET, ...quiet, [option]: true } as never);
+        } catch (error) {
+          thrown = error;
+        }
+        expect(thrown).toBeInstanceOf(TesseraError);
+        expect((thrown as TesseraError).code).toBe('ERR_CONFIG');
+        expect((thrown as TesseraError).message).toContain(`'${option}'`);
+      }
     });
   });
 
   describe('cookie.secure and proxy', () => {
     const secureOf = (headers: Record<string, unknown>) => /; Secure/.test(cookieOf(headers) ?? '');
 
-    it("'auto' (default) sets no Secure over plain HTTP", async () => {
-      const app = makeApp({}, (a) => a.get('/', views));
+    it("'auto' sets no Secure over plain HTTP", async () => {
+      const app = makeApp({ cookie: { secure: 'auto' } }, (a) => a.get('/', views));
       const response = await request(app).get('/');
       expect(cookieOf(response.headers)).toBeDefined();
       expect(secureOf(response.headers)).toBe(false);
@@ -310,7 +351,7 @@ describe.each([
 
     it("'auto' sets Secure behind a trusted proxy that says https", async () => {
       const app = makeApp(
-        {},
+        { cookie: { secure: 'auto' } },
         (a) => a.get('/', views),
         (a) => a.set('trust proxy', 1),
       );
@@ -320,18 +361,20 @@ describe.each([
     });
 
     it('ignores X-Forwarded-Proto unless the proxy is trusted', async () => {
-      const app = makeApp({}, (a) => a.get('/', views));
+      const app = makeApp({ cookie: { secure: 'auto' } }, (a) => a.get('/', views));
       const response = await request(app).get('/').set('X-Forwarded-Proto', 'https');
       expect(secureOf(response.headers)).toBe(false);
     });
 
     it('proxy: true trusts X-Forwarded-Proto without trust proxy; proxy: false never does', async () => {
-      const trusting = makeApp({ proxy: true }, (a) => a.get('/', views));
+      const trusting = makeApp({ proxy: true, cookie: { secure: 'auto' } }, (a) =>
+        a.get('/', views),
+      );
       expect(
         secureOf((await request(trusting).get('/').set('X-Forwarded-Proto', 'https')).headers),
       ).toBe(true);
       const refusing = makeApp(
-        { proxy: false },
+        { proxy: false, cookie: { secure: 'auto' } },
         (a) => a.get('/', views),
         (a) => a.set('trust proxy', 1),
       );
@@ -344,7 +387,6 @@ describe.each([
       const logger = recordingLogger();
       const { store, calls } = countedStore();
       const app = makeApp({ store, logger, cookie: { secure: true } }, (a) => a.get('/', views));
-      // A real host name: browsers keep Secure cookies from loopback origins, so those pass.
       await request(app).get('/').set('Host', 'app.example');
       const second = await request(app).get('/').set('Host', 'app.example');
       expect(second.headers['set-cookie']).toBeUndefined();
@@ -352,10 +394,10 @@ describe.each([
       expect(logger.messages.filter((m) => m.includes('Secure'))).toHaveLength(1);
     });
 
-    it('secure: true on a loopback origin over HTTP: set, as browsers keep it there', async () => {
+    it('secure: true over plain HTTP to a loopback host: no cookie either, as express-session', async () => {
       const app = makeApp({ cookie: { secure: true } }, (a) => a.get('/', views));
       const response = await request(app).get('/').set('Host', 'localhost:3000');
-      expect(String(response.headers['set-cookie']?.[0])).toMatch(/; Secure/);
+      expect(response.headers['set-cookie']).toBeUndefined();
     });
 
     it('secure: true over plain HTTP with strictCookies: the request fails instead', async () => {

@@ -35,7 +35,9 @@ function tesseraApp(store: unknown): Express {
       secret: SECRET,
       store: store as never,
       logger: recordingLogger(),
-      cookie: { maxAge: 3_600_000 },
+      resave: false,
+      saveUninitialized: false,
+      cookie: { maxAge: 3_600_000, secure: 'auto', sameSite: 'lax' },
     }),
   );
   app.get('/', count);
@@ -151,12 +153,20 @@ describe('migration with an express-session store', () => {
 
   it('refuses the Tessera-only helpers on an express-session store with a clear error', async () => {
     const app = express();
-    app.use(session({ secret: SECRET, store: new MemoryStore(), logger: recordingLogger() }));
+    app.use(
+      session({
+        secret: SECRET,
+        store: new MemoryStore(),
+        logger: recordingLogger(),
+        resave: false,
+        saveUninitialized: false,
+      }),
+    );
     app.get(
       '/',
       route(async (req, res) => {
         try {
-          await req.session.sessions();
+          await req.sessionControl.sessions();
           res.send('listed');
         } catch (error) {
           res.json({ code: (error as Loose).code });

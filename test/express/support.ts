@@ -4,7 +4,10 @@
  * warnings, and the headers a same-origin browser form post carries.
  */
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import type { ExpressSessionOptions } from '../../packages/session/src/adapters/express/index.js';
+import type {
+  ExpressSessionOptions,
+  SessionControl,
+} from '../../packages/session/src/adapters/express/index.js';
 import session from '../../packages/session/src/adapters/express/index.js';
 import { recordStoreCalls } from '../../packages/session/src/stores/conformance/index.js';
 import { createMemoryStore } from '../../packages/session/src/stores/memory/index.js';
@@ -46,7 +49,11 @@ export const SAME_ORIGIN = { 'Sec-Fetch-Site': 'same-origin' };
 // biome-ignore lint/suspicious/noExplicitAny: session data in express-session apps is untyped, as in theirs.
 export type Loose = any;
 
-type Handler = (req: Request & { session: Loose }, res: Response, next: NextFunction) => unknown;
+type Handler = (
+  req: Request & { session: Loose; sessionControl: SessionControl },
+  res: Response,
+  next: NextFunction,
+) => unknown;
 
 /** The Express the suites build apps with: Express 5 unless a suite switches (`useExpress`). */
 let currentExpress: () => Express = express;
@@ -64,7 +71,17 @@ export function makeApp(
 ): Express {
   const app = currentExpress();
   before?.(app);
-  app.use(session({ secret: SECRET, logger: recordingLogger(), ...options }));
+  // Tessera's recommended settings (docs/express.md); tests of express-session's defaults
+  // pass resave/saveUninitialized/cookie themselves.
+  app.use(
+    session({
+      secret: SECRET,
+      logger: recordingLogger(),
+      resave: false,
+      saveUninitialized: false,
+      ...options,
+    }),
+  );
   routes(app);
   app.use((error: Loose, _req: Request, res: Response, _next: NextFunction) => {
     res.status(error.status ?? 500).json({ code: error.code, message: error.message });

@@ -106,30 +106,35 @@ describe('login and devices', () => {
         '/login',
         route(async (req, res) => {
           const before = req.sessionID;
-          await req.session.login(String(req.query.user), { remember: req.query.remember === '1' });
+          await req.sessionControl.login(String(req.query.user), {
+            remember: req.query.remember === '1',
+          });
           res.json({
             before,
             after: req.sessionID,
-            handle: req.session.handle,
+            handle: req.sessionControl.handle,
+            userId: req.sessionControl.userId,
             views: req.session.views,
           });
         }),
       );
       a.get(
         '/sessions',
-        route(async (req, res) => res.json(await req.session.sessions())),
+        route(async (req, res) => res.json(await req.sessionControl.sessions())),
       );
       a.post(
         '/revoke/:handle',
         route(async (req, res) =>
-          res.json({ revoked: await req.session.revoke(req.params.handle) }),
+          res.json({ revoked: await req.sessionControl.revoke(String(req.params.handle)) }),
         ),
       );
       a.post(
         '/everywhere',
         route(async (req, res) =>
           res.json({
-            count: await req.session.signOutEverywhere({ keepCurrent: req.query.keep === '1' }),
+            count: await req.sessionControl.signOutEverywhere({
+              keepCurrent: req.query.keep === '1',
+            }),
           }),
         ),
       );
@@ -145,25 +150,39 @@ describe('login and devices', () => {
     expect(login.body.after).not.toBe(first.body.id);
     expect(login.body.views).toBe(1);
     expect(login.body.handle).toMatch(/^[\w-]{22}$/);
+    expect(login.body.userId).toBe('alice');
     expect(cookieOf(login.headers)).toContain(encodeURIComponent('s:') + login.body.after);
     expect((await request(server).get('/').set('Cookie', oldCookie)).body.views).toBe(1);
     expect((await agent.get('/')).body.views).toBe(2);
   });
 
-  it('login with a callback calls back after the new ID is in place', async () => {
-    const server = makeApp({}, (a) =>
+  it('keeps every data key the app’s own: userId, handle, login, sessions are plain data', async () => {
+    const server = makeApp({}, (a) => {
       a.post(
-        '/login',
-        route((req, res, next) => {
-          req.session.login('bob', (err: unknown) => {
-            if (err) return next(err);
-            res.json({ id: req.sessionID, handle: req.session.handle });
-          });
+        '/set',
+        route((req, res) => {
+          req.session.userId = 42;
+          req.session.handle = 'mine';
+          req.session.login = { at: 1 };
+          req.session.sessions = ['a'];
+          req.session.revoke = false;
+          res.json({ control: typeof req.sessionControl.login });
         }),
-      ),
-    );
-    const response = await request(server).post('/login').set(SAME_ORIGIN);
-    expect(cookieOf(response.headers)).toContain(response.body.id);
+      );
+      a.get(
+        '/get',
+        route((req, res) => res.json({ ...req.session, cookie: undefined })),
+      );
+    });
+    const agent = request.agent(server);
+    expect((await agent.post('/set').set(SAME_ORIGIN)).body.control).toBe('function');
+    expect((await agent.get('/get')).body).toEqual({
+      userId: 42,
+      handle: 'mine',
+      login: { at: 1 },
+      sessions: ['a'],
+      revoke: false,
+    });
   });
 
   it('login({ remember: true }) makes the cookie persistent', async () => {
@@ -225,6 +244,8 @@ describe('CSRF', () => {
     const response = await agent.post('/transfer').set('Sec-Fetch-Site', 'cross-site');
     expect(response.status).toBe(403);
     expect(response.body.code).toBe('ERR_CSRF');
+    // Loud: the refusal names the option express-session users may need.
+    expect(response.body.message).toContain('csrf: false');
     const byOrigin = await agent.post('/transfer').set('Origin', 'https://evil.example');
     expect(byOrigin.status).toBe(403);
   });
@@ -369,12 +390,23 @@ describe('store outage', () => {
     expect(response.status).toBe(503);
   });
 
-  it('answers 503 when an express-session store calls back with an error', async () => {
+  it('passes an express-session store’s own error to next(err) unchanged, as express-session does', async () => {
     const legacy = new MemoryStore();
-    const app = makeApp({ store: legacy }, (a) => a.get('/', views));
+    const seen: unknown[] = [];
+    const app = makeApp({ store: legacy }, (a) => {
+      a.get('/', views);
+      a.use((error: unknown, _req: unknown, _res: unknown, next: (e: unknown) => void) => {
+        seen.push(error);
+        next(error);
+      });
+    });
     const agent = request.agent(app);
     await agent.get('/');
-    legacy.get = (_sid, callback) => callback(new Error('redis down'));
-    expect((await agent.get('/')).status).toBe(503);
+    const failure = new Error('redis down');
+    legacy.get = (_sid, callback) => callback(failure);
+    const response = await agent.get('/');
+    expect(response.status).toBe(500);
+    expect(response.body.message).toBe('redis down');
+    expect(seen).toEqual([failure]);
   });
 });

@@ -14,7 +14,7 @@ import express, {
 import Fastify from 'fastify';
 import { Hono } from 'hono';
 import supertest from 'supertest';
-import session from '../../packages/session/src/adapters/express/index.js';
+import session, { type SessionControl } from '../../packages/session/src/adapters/express/index.js';
 import tessera from '../../packages/session/src/adapters/fastify/index.js';
 import type { TesseraHonoEnv } from '../../packages/session/src/adapters/fetch/index.js';
 import {
@@ -145,6 +145,10 @@ const expressKind: AdapterKind = {
       session({
         secret: SECRET,
         name: 'tessera.sid',
+        // The settings docs/express.md recommends (express-session's defaults are the opposite).
+        resave: false,
+        saveUninitialized: false,
+        cookie: { secure: 'auto', sameSite: 'lax' },
         store: options.store,
         now: options.now,
         ...(options.storeTimeout ? { storeTimeout: options.storeTimeout } : {}),
@@ -172,7 +176,7 @@ const expressKind: AdapterKind = {
       try {
         const user = queryOf(req.originalUrl).get('user') ?? 'alice';
         (req.session as unknown as Record<string, unknown>).user = user;
-        await (req.session as unknown as { login(u: string): Promise<void> }).login(user);
+        await (req as unknown as { sessionControl: SessionControl }).sessionControl.login(user);
         res.json({ ok: true });
       } catch (error) {
         next(error);

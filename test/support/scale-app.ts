@@ -7,7 +7,10 @@
  * and prints `{"port":N}` on stdout when ready; SIGTERM closes it.
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
-import session, { type Session } from '../../packages/session/src/adapters/express/index.js';
+import session, {
+  type Session,
+  type SessionControl,
+} from '../../packages/session/src/adapters/express/index.js';
 import { withReadCache } from '../../packages/session/src/stores/cache/index.js';
 import {
   createPostgresInvalidation,
@@ -18,7 +21,10 @@ import {
   createRedisStore,
 } from '../../packages/session/src/stores/redis/index.js';
 
-type AppRequest = Request & { session: Session & { count?: number; user?: string } };
+type AppRequest = Request & {
+  session: Session & { count?: number; user?: string };
+  sessionControl: SessionControl;
+};
 
 const instance = process.env.SCALE_APP_ID ?? 'app';
 const storeUrl = process.env.SCALE_STORE_URL ?? '';
@@ -49,6 +55,8 @@ app.use(
     name: 'tessera.sid',
     hostPrefix: true,
     store,
+    resave: false,
+    saveUninitialized: false,
     cookie: { secure: 'auto', sameSite: 'lax', path: '/', httpOnly: true },
   }),
 );
@@ -56,7 +64,7 @@ app.use(
 app.post('/login', async (req, res) => {
   const user = String(req.query.user ?? '');
   const r = req as AppRequest;
-  await r.session.login(user);
+  await r.sessionControl.login(user);
   r.session.user = user;
   res.json({ instance, user });
 });
@@ -77,7 +85,7 @@ app.get('/me', (req, res) => {
 });
 
 app.post('/logout/all', async (req, res) => {
-  const ended = await (req as AppRequest).session.signOutEverywhere({ keepCurrent: false });
+  const ended = await (req as AppRequest).sessionControl.signOutEverywhere({ keepCurrent: false });
   res.json({ instance, ended });
 });
 

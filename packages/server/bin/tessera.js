@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The `tessera` command. The code lives in dist/cli (built by `npm run build`, which
 // `npm ci` runs through the `prepare` script).
-import { main } from '../../../dist/cli/main.js';
+import { main } from '../dist/cli/main.js';
 
 main(process.argv.slice(2)).then(
   (code) => {

@@ -35,9 +35,8 @@ export {
   codecCookieFormat,
   createRequestSessions,
   decideCommit,
-  httpStatusOf,
-  withHttpStatus,
 } from './http/request-session.js';
+export { HTTP_STATUS_BY_CODE, httpStatusOf, withHttpStatus } from './http/status.js';
 export type {
   ClaimRequirement,
   TokenAuthResult,

@@ -1,11 +1,11 @@
 /**
- * The `tessera` command line. Every command takes `--store URL`, prints help with `--help`
- * and exits non-zero with a one-line reason on error (no stack trace).
+ * The `tessera` command line: dispatches to one file per command under `commands/`. Every
+ * command takes `--store URL`, prints help with `--help` and exits non-zero with a one-line
+ * reason on error (no stack trace).
  */
-import { parseArgs } from 'node:util';
 import { TesseraError } from 'tessera-session';
-import { resolveServiceConfig } from '../service/config.js';
-import type { Output } from './commands.js';
+import { redact } from '../service/open-store.js';
+import type { Command, Output } from './commands/shared.js';
 
 const USAGE = `Usage: tessera <command> [options]
 
@@ -13,6 +13,7 @@ Commands:
   serve                              run the reference service (what \`npm start\` runs)
   users add NAME [--password PW]     add a user (a password is generated when omitted)
   users list [--json]                list users
+  users disable|enable|delete NAME   disable, enable or delete a user (ends every session)
   sessions list [--user NAME] [--json]
                                      list signed-in sessions
   sessions revoke ID                 end one session (its session_id)
@@ -25,26 +26,18 @@ Commands:
 Every command takes --store URL (env TESSERA_STORE, default sqlite:./data/tessera.db).
 Run \`tessera <command> --help\` for a command's options.`;
 
-const SERVE_USAGE = `Usage: tessera serve [options]
-
-Options:
-  --port N               port to listen on (env PORT, default 3000; 0 picks a free one)
-  --host ADDR            address to bind (env HOST, default 127.0.0.1)
-  --store URL            sqlite:PATH | memory: | file:DIR | redis://… | rediss://…
-                         | redis+cluster://h1:p1,h2:p2 | postgres://…
-                         (env TESSERA_STORE, default sqlite:./data/tessera.db)
-  --demo                 create demo users alice and bob (env TESSERA_DEMO=1)
-  --secure-cookies V     auto | true | false (env TESSERA_SECURE_COOKIES, default auto)
-  -h, --help             show this help
-
-Environment: TESSERA_ACCESS_TTL, TESSERA_IDLE_TTL, TESSERA_ABSOLUTE_TTL,
-TESSERA_CLOCK_TOLERANCE, TESSERA_REFRESH_GRACE, TESSERA_MASTER_KEY,
-TESSERA_ANOMALY_ACTION (note | reauthenticate | revoke), TESSERA_LOG_LEVEL,
-TESSERA_TRUST_PROXY (see docs/service.md).`;
-
 const consoleOutput: Output = {
   out: (line) => console.log(line),
   err: (line) => console.error(line),
+};
+
+/** Each command's module, loaded only when that command runs. */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  serve: async () => (await import('./commands/serve.js')).serveCommand,
+  users: async () => (await import('./commands/users.js')).usersCommand,
+  sessions: async () => (await import('./commands/sessions.js')).sessionsCommand,
+  keys: async () => (await import('./commands/keys.js')).keysCommand,
+  gc: async () => (await import('./commands/gc.js')).gcCommand,
 };
 
 /**
@@ -57,26 +50,17 @@ export async function main(
   io: Output = consoleOutput,
 ): Promise<number> {
   const [command, ...rest] = args;
+  if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
+    io.out(USAGE);
+    return command === undefined ? 2 : 0;
+  }
+  const load = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+  if (!load) {
+    io.err(`tessera: unknown command "${command}"; run tessera --help`);
+    return 2;
+  }
   try {
-    switch (command) {
-      case undefined:
-      case '-h':
-      case '--help':
-      case 'help':
-        io.out(USAGE);
-        return command === undefined ? 2 : 0;
-      case 'serve':
-        return await serve(rest, env, io);
-      case 'users':
-      case 'sessions':
-      case 'keys':
-      case 'gc':
-        // Imported on demand: an admin command never loads Express, pino or prom-client.
-        return await (await import('./commands.js')).runCommand(command, rest, env, io);
-      default:
-        io.err(`tessera: unknown command "${command}"; run tessera --help`);
-        return 2;
-    }
+    return await (await load())(rest, env, io);
   } catch (error) {
     io.err(`tessera: ${oneLine(error)}`);
     const usage =
@@ -86,44 +70,8 @@ export async function main(
   }
 }
 
-async function serve(
-  args: string[],
-  env: Record<string, string | undefined>,
-  io: Output,
-): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      port: { type: 'string' },
-      host: { type: 'string' },
-      store: { type: 'string' },
-      demo: { type: 'boolean' },
-      'secure-cookies': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  });
-  if (values.help) {
-    io.out(SERVE_USAGE);
-    return 0;
-  }
-  const config = resolveServiceConfig(values, env);
-  const { redact, startService } = await import('../service/serve.js');
-  const service = await startService(config);
-  io.out(`tessera: listening on ${service.url} (store ${redact(config.store)})`);
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      process.off('SIGTERM', stop);
-      process.off('SIGINT', stop);
-      service.close().then(resolve, resolve);
-    };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
-  });
-  return 0;
-}
-
 function oneLine(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  return message.split('\n')[0] ?? message;
+  // A driver's message may quote the store URL: never print its credentials.
+  return (message.split('\n')[0] ?? message).replace(/[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi, redact);
 }

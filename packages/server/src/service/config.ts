@@ -19,6 +19,20 @@ export interface ServiceConfig {
   clockTolerance: number;
   refreshGrace: number;
   masterKey: string | undefined;
+  /** Where the master key is kept when TESSERA_MASTER_KEY is not set (default: beside the store). */
+  masterKeyFile: string | undefined;
+  /** Bearer token that `/metrics` requires on the main port; unset: no `/metrics` there (404). */
+  metricsToken: string | undefined;
+  /** A separate listener that serves only `/metrics` (unset: none). */
+  metricsPort: number | undefined;
+  /** Address of the metrics listener (default 127.0.0.1). */
+  metricsHost: string;
+  /** The origin browsers use (`https://auth.example.com`): what the CSRF checks compare with. */
+  origin: string | undefined;
+  /** Seconds a sign-in counts as recent for sensitive actions (step-up). */
+  reauthMaxAge: number;
+  /** Development: `--demo` or a loopback host; the CSRF checks may then fall back to Host. */
+  development: boolean;
   /** What to do when a signed-in session shows up from another browser family or network. */
   anomalyAction: AnomalyAction;
   /** pino level: fatal, error, warn, info (default), debug, trace or silent. */
@@ -53,11 +67,20 @@ export function resolveServiceConfig(flags: ServeFlags, env: Env = process.env):
       `TESSERA_IDLE_TTL (${idleTtl}) must not exceed TESSERA_ABSOLUTE_TTL (${absoluteTtl})`,
     );
   }
+  const demo = flags.demo === true || isOn(env.TESSERA_DEMO);
+  const origin = appOrigin(env.TESSERA_ORIGIN);
+  const development = demo || isLoopback(host);
+  if (!development && origin === undefined) {
+    throw new TesseraError(
+      'ERR_CONFIG',
+      `TESSERA_ORIGIN is required when the service listens on ${host} (not a loopback address) without --demo: set it to the URL browsers use, e.g. TESSERA_ORIGIN=https://auth.example.com`,
+    );
+  }
   return {
     port,
     host,
     store: (flags.store ?? env.TESSERA_STORE ?? DEFAULT_STORE_URL).trim() || DEFAULT_STORE_URL,
-    demo: flags.demo === true || isOn(env.TESSERA_DEMO),
+    demo,
     secureCookies: secureCookies(flags['secure-cookies'] ?? env.TESSERA_SECURE_COOKIES),
     accessTtl: integer('TESSERA_ACCESS_TTL', env.TESSERA_ACCESS_TTL, 300, 1, 86_400),
     idleTtl,
@@ -65,6 +88,16 @@ export function resolveServiceConfig(flags: ServeFlags, env: Env = process.env):
     clockTolerance: integer('TESSERA_CLOCK_TOLERANCE', env.TESSERA_CLOCK_TOLERANCE, 5, 0, 60),
     refreshGrace: integer('TESSERA_REFRESH_GRACE', env.TESSERA_REFRESH_GRACE, 10, 0, 60),
     masterKey: env.TESSERA_MASTER_KEY || undefined,
+    masterKeyFile: env.TESSERA_MASTER_KEY_FILE || undefined,
+    metricsToken: metricsToken(env.TESSERA_METRICS_TOKEN),
+    metricsPort:
+      env.TESSERA_METRICS_PORT === undefined || env.TESSERA_METRICS_PORT === ''
+        ? undefined
+        : integer('TESSERA_METRICS_PORT', env.TESSERA_METRICS_PORT, 0, 0, 65_535),
+    metricsHost: (env.TESSERA_METRICS_HOST ?? '').trim() || '127.0.0.1',
+    origin,
+    development,
+    reauthMaxAge: integer('TESSERA_REAUTH_MAX_AGE', env.TESSERA_REAUTH_MAX_AGE, 300, 1, 86_400),
     anomalyAction: anomalyAction(env.TESSERA_ANOMALY_ACTION),
     logLevel: logLevel(env.TESSERA_LOG_LEVEL),
     trustProxy: integer('TESSERA_TRUST_PROXY', env.TESSERA_TRUST_PROXY, 0, 0, 10),
@@ -123,4 +156,47 @@ function logLevel(value: string | undefined): string {
     'ERR_CONFIG',
     `TESSERA_LOG_LEVEL must be one of ${LEVELS.join(', ')} (got "${value}")`,
   );
+}
+
+function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
+}
+
+function appOrigin(value: string | undefined): string | undefined {
+  const v = (value ?? '').trim();
+  if (v === '') return undefined;
+  let url: URL | null = null;
+  try {
+    url = new URL(v);
+  } catch {
+    url = null;
+  }
+  if (
+    url === null ||
+    (url.protocol !== 'https:' && url.protocol !== 'http:') ||
+    url.username !== '' ||
+    url.password !== '' ||
+    (url.pathname !== '/' && url.pathname !== '') ||
+    url.search !== '' ||
+    url.hash !== ''
+  ) {
+    throw new TesseraError(
+      'ERR_CONFIG',
+      `TESSERA_ORIGIN must be an origin like https://auth.example.com (scheme, host, optional port; got "${v}")`,
+    );
+  }
+  return url.origin;
+}
+
+function metricsToken(value: string | undefined): string | undefined {
+  const v = (value ?? '').trim();
+  if (v === '') return undefined;
+  if (v.length < 16) {
+    throw new TesseraError(
+      'ERR_CONFIG',
+      'TESSERA_METRICS_TOKEN must be at least 16 characters (e.g. openssl rand -base64 24)',
+    );
+  }
+  return v;
 }

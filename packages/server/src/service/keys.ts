@@ -1,12 +1,19 @@
 /**
  * Signing keys and secrets of the service, kept in the store so they survive restarts and
  * are shared by every instance and by the CLI: the access-token keyring (EdDSA, made on
- * first start, private parts sealed when TESSERA_MASTER_KEY is set) and the CSRF secret.
+ * first start) and the cookie and CSRF secrets, every private part sealed with the master key
+ * (see master-key.ts) and re-sealed at start when an older version left it in plaintext.
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import type { Store } from 'tessera-session';
 import { TesseraError } from 'tessera-session';
-import { generateKey, type Keyring, loadKeyring, saveKeyring } from 'tessera-session/tokens';
+import {
+  generateKey,
+  KEY_NAMESPACE,
+  type Keyring,
+  loadKeyring,
+  saveKeyring,
+} from 'tessera-session/tokens';
 
 /** Key-value namespace of the service's own secrets. */
 export const SECRETS_NAMESPACE = 'service';
@@ -29,6 +36,30 @@ export async function loadOrCreateKeyring(
     await saveKeyring(store, keyring, keyOptions(masterKey));
   }
   return keyring;
+}
+
+/**
+ * Seals the private parts of stored signing keys saved in plaintext (before a master key
+ * existed); answers how many keys were plaintext. Nothing changes without a master key.
+ * @example await sealPlaintextKeys(store, masterKey);
+ */
+export async function sealPlaintextKeys(
+  store: Store,
+  masterKey: string | undefined,
+): Promise<number> {
+  if (masterKey === undefined) return 0;
+  const plaintext = (await store.kvList(KEY_NAMESPACE)).filter(({ value }) => {
+    const secret = (value as { secret?: unknown } | null)?.secret;
+    return (
+      typeof secret === 'object' &&
+      secret !== null &&
+      (secret as { alg?: unknown }).alg !== 'A256GCM'
+    );
+  }).length;
+  if (plaintext > 0) {
+    await saveKeyring(store, await loadKeyring(store, { masterKey }), { masterKey });
+  }
+  return plaintext;
 }
 
 /**
@@ -95,7 +126,14 @@ export async function loadOrCreateSecret(
   masterKey: string | undefined,
 ): Promise<string> {
   const existing = (await store.kvGet(SECRETS_NAMESPACE, name)) as StoredSecret | null;
-  if (existing) return openSecret(existing, name, masterKey);
+  if (existing) {
+    const secret = openSecret(existing, name, masterKey);
+    // A secret saved before a master key existed is sealed now, keeping its value.
+    if (typeof existing.plain === 'string' && masterKey !== undefined) {
+      await store.kvSet(SECRETS_NAMESPACE, name, sealSecret(secret, name, masterKey), null);
+    }
+    return secret;
+  }
   const secret = randomBytes(32).toString('base64url');
   const wrote = await store.kvSet(
     SECRETS_NAMESPACE,

@@ -6,6 +6,9 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { STORE_METHODS, type Store } from 'tessera-session';
 
+/** How old the active-sessions sample may be before a scrape asks for a new one. */
+export const ACTIVE_SAMPLE_MS = 60_000;
+
 export interface ServiceMetrics {
   readonly registry: Registry;
   sessionsCreated: Counter<'strategy'>;
@@ -17,7 +20,7 @@ export interface ServiceMetrics {
   anomalies: Counter<'kind' | 'action'>;
   throttled: Counter<'kind'>;
   storeLatency: Histogram<'operation' | 'outcome'>;
-  /** Sets how the active-sessions gauge counts (called at each scrape). */
+  /** Sets how the active-sessions gauge counts (sampled at most once a minute, one call at a time). */
   countActive(counter: () => Promise<number>): void;
 }
 
@@ -72,7 +75,7 @@ export function createServiceMetrics(): ServiceMetrics {
     }),
     throttled: new Counter({
       name: 'tessera_throttled_requests_total',
-      help: 'Requests answered 429, by kind (login, unknown-credentials)',
+      help: 'Requests throttled, by kind (login: 429, login-slowed: delayed past the per-user ceiling, unknown-credentials: 429)',
       labelNames: ['kind'],
       registers,
     }),
@@ -87,17 +90,31 @@ export function createServiceMetrics(): ServiceMetrics {
       counter = next;
     },
   };
+  // The count is sampled at most once a minute, by one call at a time, whatever the number
+  // of scrapes: a scrape reads the last sample (O(1)); only the first one waits for it.
+  let sample: { at: number; value: number } | null = null;
+  let inFlight: Promise<void> | null = null;
+  const refresh = (): Promise<void> => {
+    inFlight ??= (async () => {
+      try {
+        if (counter) sample = { at: Date.now(), value: await counter() };
+      } catch {
+        // Store down: keep the last value; /healthz reports the outage.
+      } finally {
+        inFlight = null;
+      }
+    })();
+    return inFlight;
+  };
   new Gauge({
     name: 'tessera_sessions_active',
-    help: 'Live signed-in sessions (counted at scrape time)',
+    help: 'Live signed-in sessions (sampled at most once a minute)',
     registers,
     async collect() {
       if (counter === null) return;
-      try {
-        this.set(await counter());
-      } catch {
-        // Store down: keep the last value; /healthz reports the outage.
-      }
+      if (sample === null) await refresh();
+      else if (Date.now() - sample.at >= ACTIVE_SAMPLE_MS) void refresh();
+      if (sample !== null) this.set(sample.value);
     },
   });
   return metrics;

@@ -70,7 +70,32 @@ function badUrl(url: string, hint: string): TesseraError {
   return new TesseraError('ERR_CONFIG', `unsupported store URL "${redact(url)}": ${hint}`);
 }
 
-/** A store URL without its password, for messages and logs. */
+const SECRET_PARAM = /pass|secret|token|key|auth|cred|sig/i;
+
+/**
+ * A store URL without its credentials, for messages and logs: the password of the user-info
+ * (every host of a cluster URL) and the value of every query parameter that names a secret
+ * (`password`, `sslpassword`, `sslkey`, `token`, `auth`, …) become `***`.
+ * @example redact('postgres://app:pw@db/x?sslpassword=k') // 'postgres://app:***@db/x?sslpassword=***'
+ */
 export function redact(url: string): string {
-  return url.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@');
+  const queryAt = url.search(/[?#]/);
+  const base = queryAt === -1 ? url : url.slice(0, queryAt);
+  const rest = queryAt === -1 ? '' : url.slice(queryAt);
+  const withoutUserInfo = base.replace(/\/\/([^/@]*)@/, (_match, info: string) => {
+    const colon = info.indexOf(':');
+    return colon === -1 ? `//${info}@` : `//${info.slice(0, colon)}:***@`;
+  });
+  const query = rest.replace(/([?&;])([^=&;#]*)=([^&;#]*)/g, (match, sep: string, name: string) =>
+    SECRET_PARAM.test(decodeSafe(name)) ? `${sep}${name}=***` : match,
+  );
+  return withoutUserInfo + query;
+}
+
+function decodeSafe(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }

@@ -83,7 +83,7 @@ ${body}
  */
 export function renderSignIn(
   ctx: PageContext,
-  options: { error?: string; username?: string } = {},
+  options: { error?: string; username?: string; csrf?: string } = {},
 ): string {
   const error = options.error
     ? `<p class="error" role="alert" id="login-error">${escapeHtml(options.error)}</p>`
@@ -95,6 +95,7 @@ export function renderSignIn(
     `<h1>Sign in</h1>
 ${error}
 <form method="post" action="/login" class="card"${described}>
+${options.csrf ? `<input type="hidden" name="_csrf" value="${escapeHtml(options.csrf)}">` : ''}
 <p><label for="username">User name</label>
 <input id="username" name="username" autocomplete="username" required maxlength="64" value="${escapeHtml(options.username ?? '')}"></p>
 <p><label for="password">Password</label>

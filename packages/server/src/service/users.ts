@@ -23,12 +23,15 @@ export interface UserEntry {
   /** `scrypt$N$r$p$salt$hash` (salt and hash base64url). */
   hash: string;
   createdAt: number;
+  /** A disabled account cannot sign in (its sessions were ended when it was disabled). */
+  disabled?: boolean;
 }
 
 /** A user as listed. */
 export interface UserInfo {
   name: string;
   createdAt: string;
+  disabled: boolean;
 }
 
 export interface UserDirectory {
@@ -41,6 +44,10 @@ export interface UserDirectory {
   /** True when a user with this name exists. */
   exists(name: string): Promise<boolean>;
   list(): Promise<UserInfo[]>;
+  /** Removes a user; answers whether it existed. Their sessions are the caller's to end. */
+  remove(name: string): Promise<boolean>;
+  /** Disables or enables a user; answers whether it exists. Sessions are the caller's to end. */
+  setDisabled(name: string, disabled: boolean): Promise<boolean>;
 }
 
 /**
@@ -156,7 +163,8 @@ export function createUserDirectory(store: Store, now: () => number = Date.now):
         await checkPassword(password, await decoy);
         return null;
       }
-      return (await checkPassword(password, stored.hash)) ? stored.name : null;
+      const matches = await checkPassword(password, stored.hash);
+      return matches && stored.disabled !== true ? stored.name : null;
     },
     async exists(name) {
       try {
@@ -166,12 +174,28 @@ export function createUserDirectory(store: Store, now: () => number = Date.now):
         throw error;
       }
     },
+    async setDisabled(name, disabled) {
+      const user = normalizeUserName(name);
+      const stored = await store.kvGet(USERS_NAMESPACE, user);
+      if (!isEntry(stored)) return false;
+      const entry: UserEntry = { ...stored, disabled };
+      if (!disabled) delete entry.disabled;
+      await store.kvSet(USERS_NAMESPACE, user, entry, null);
+      return true;
+    },
+    async remove(name) {
+      return store.kvDelete(USERS_NAMESPACE, normalizeUserName(name));
+    },
     async list() {
       const entries = await store.kvList(USERS_NAMESPACE);
       return entries
         .map((entry) => entry.value)
         .filter(isEntry)
-        .map((entry) => ({ name: entry.name, createdAt: new Date(entry.createdAt).toISOString() }))
+        .map((entry) => ({
+          name: entry.name,
+          createdAt: new Date(entry.createdAt).toISOString(),
+          disabled: entry.disabled === true,
+        }))
         .sort((a, b) => a.name.localeCompare(b.name));
     },
   };

@@ -6,7 +6,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
-function mac(value: string, secret: string): string {
+function mac(value: string, secret: string | Buffer): string {
   // 32 bytes are 44 base64 characters ending in one '=', which the format leaves out.
   return createHmac('sha256', secret).update(value).digest('base64').slice(0, 43);
 }
@@ -15,7 +15,7 @@ function mac(value: string, secret: string): string {
  * Signs `value` the way express-session does (before URI encoding of the cookie).
  * @example signExpressValue('sid123', 'keyboard cat') // 's:sid123.<43 base64 chars>'
  */
-export function signExpressValue(value: string, secret: string): string {
+export function signExpressValue(value: string, secret: string | Buffer): string {
   return `s:${value}.${mac(value, secret)}`;
 }
 
@@ -26,7 +26,10 @@ export function signExpressValue(value: string, secret: string): string {
  * ones; the adapter decides what it accepts.
  * @example unsignExpressValue('s:sid123.abc…', ['keyboard cat']) // 'sid123' or null
  */
-export function unsignExpressValue(signed: unknown, secrets: readonly string[]): string | null {
+export function unsignExpressValue(
+  signed: unknown,
+  secrets: readonly (string | Buffer)[],
+): string | null {
   if (typeof signed !== 'string' || !signed.startsWith('s:')) return null;
   const body = signed.slice(2);
   const dot = body.lastIndexOf('.');
@@ -35,7 +38,10 @@ export function unsignExpressValue(signed: unknown, secrets: readonly string[]):
   const given = Buffer.from(body.slice(dot + 1));
   let ok = false;
   for (const secret of secrets) {
-    if (typeof secret !== 'string' || secret === '') continue;
+    const usable =
+      (typeof secret === 'string' && secret !== '') ||
+      (Buffer.isBuffer(secret) && secret.byteLength > 0);
+    if (!usable) continue;
     const expected = Buffer.from(mac(value, secret));
     if (expected.length === given.length && timingSafeEqual(expected, given)) ok = true;
   }

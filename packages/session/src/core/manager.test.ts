@@ -60,6 +60,37 @@ describe('session manager', () => {
     expect(calls).toEqual([]);
   });
 
+  it('looks up app-generated IDs (draft({ id })) only with customIds, stored hashed', async () => {
+    const strict = setup();
+    expect(await strict.manager.load('tenant:42')).toBeNull();
+    expect(strict.calls).toEqual([]);
+    const { manager, inner } = setup({ customIds: true });
+    const session = manager.draft({ id: 'tenant:42' });
+    session.set('a', 1);
+    await manager.commit(session);
+    expect(await inner.get('tenant:42')).toBeNull();
+    expect((await manager.load('tenant:42'))?.get('a')).toBe(1);
+    expect(() => manager.draft({ id: 'has space' })).toThrow(TesseraError);
+    expect(await manager.load('x'.repeat(257))).toBeNull();
+  });
+
+  it('gives a session with its own meta.idleTimeout that idle window instead of the configured one', async () => {
+    const { manager, clock } = setup({ idleTimeout: 60, absoluteTimeout: 86_400 });
+    const long = manager.draft({ data: { k: 1 } });
+    long.meta = { ...long.meta, idleTimeout: 3600 };
+    await manager.commit(long);
+    const short = await manager.create({ data: { k: 2 } });
+    clock.advance(30 * MINUTE);
+    expect(await manager.load(short.id)).toBeNull();
+    const loaded = await manager.load(long.id);
+    expect(loaded?.get('k')).toBe(1);
+    // Changing it moves the expiry with the patch.
+    loaded?.updateMeta({ idleTimeout: 7200 });
+    await manager.commit(loaded!);
+    clock.advance(100 * MINUTE);
+    expect((await manager.load(long.id))?.get('k')).toBe(1);
+  });
+
   it('never adopts an ID it did not issue', async () => {
     const { manager, inner } = setup();
     const forged = 'A'.repeat(43);

@@ -10,6 +10,7 @@ import {
   generateHandle,
   generateSessionId,
   hashSessionId,
+  isCustomSessionId,
   isValidSessionId,
 } from '../shared/ids.js';
 import { isPrompt } from '../stores/internal/prompt-stores.js';
@@ -35,6 +36,11 @@ export interface CreateSessionOptions extends RequestFacts {
   data?: Record<string, unknown>;
   /** `server` (cookie sessions, default) or `hybrid` (token clients). */
   strategy?: string;
+  /**
+   * The session ID, when the app generates its own (express-session's `genid`): 1 to 256
+   * visible ASCII characters. Default: 256 random bits. Stored hashed either way.
+   */
+  id?: string;
 }
 
 export interface LoginOptions extends RequestFacts {
@@ -127,12 +133,26 @@ class Manager implements SessionManager {
     return callStore(operation, this.#config.storeTimeout, call);
   }
 
+  #acceptsId(id: unknown): id is string {
+    return isValidSessionId(id) || (this.#config.customIds && isCustomSessionId(id));
+  }
+
+  /**
+   * The idle window of one session: its own `meta.idleTimeout` (seconds, set by an adapter
+   * whose app gave the session an explicit lifetime), else the configured one.
+   */
+  #idleMs(meta: SessionMeta): number {
+    const own = meta.idleTimeout;
+    return typeof own === 'number' && own > 0 ? own * 1000 : this.#config.idleMs;
+  }
+
   #newRecord(
     now: number,
     meta: SessionMeta,
     data: Record<string, unknown>,
+    givenId?: string,
   ): { id: string; record: SessionRecord } {
-    const id = generateSessionId();
+    const id = givenId ?? generateSessionId();
     const absoluteExpiresAt = now + this.#config.absoluteMs;
     return {
       id,
@@ -145,7 +165,7 @@ class Manager implements SessionManager {
         createdAt: now,
         lastSeenAt: now,
         authAt: null,
-        expiresAt: Math.min(now + this.#config.idleMs, absoluteExpiresAt),
+        expiresAt: Math.min(now + this.#idleMs(meta), absoluteExpiresAt),
         absoluteExpiresAt,
       },
     };
@@ -153,7 +173,22 @@ class Manager implements SessionManager {
 
   draft(options: CreateSessionOptions = {}): Session {
     const meta = metaFrom(options, options.strategy ?? 'server');
-    const { id, record } = this.#newRecord(this.#config.now(), meta, { ...options.data });
+    if (
+      options.id !== undefined &&
+      !isValidSessionId(options.id) &&
+      !isCustomSessionId(options.id)
+    ) {
+      throw new TesseraError(
+        'ERR_INVALID_ARGUMENT',
+        'a session ID must be 1 to 256 visible ASCII characters (no spaces or control characters)',
+      );
+    }
+    const { id, record } = this.#newRecord(
+      this.#config.now(),
+      meta,
+      { ...options.data },
+      options.id,
+    );
     return new Session(id, record, true);
   }
 
@@ -164,14 +199,14 @@ class Manager implements SessionManager {
   }
 
   async load(id: string | undefined | null, facts?: RequestFacts): Promise<Session | null> {
-    if (!isValidSessionId(id)) return null;
+    if (!this.#acceptsId(id)) return null;
     const key = hashSessionId(id);
     const record = await this.#call('get', () => this.store.get(key));
     if (!record) return null;
     const now = this.#config.now();
     // The limits in force now apply to every session, also to one stored under longer ones
     // (timeouts tightened after an incident take effect at once).
-    const idleEnd = Math.min(record.expiresAt, record.lastSeenAt + this.#config.idleMs);
+    const idleEnd = Math.min(record.expiresAt, record.lastSeenAt + this.#idleMs(record.meta));
     const absoluteEnd = Math.min(
       record.absoluteExpiresAt,
       (record.authAt ?? record.createdAt) + this.#config.absoluteMs,
@@ -234,6 +269,10 @@ class Manager implements SessionManager {
 
   async commit(session: Session): Promise<boolean> {
     if (session.isNew) {
+      session.expiresAt = Math.min(
+        session.lastSeenAt + this.#idleMs(session.meta),
+        session.absoluteExpiresAt,
+      );
       const record = session.toRecord();
       await this.#call('create', () => this.store.create(record));
       session.markClean();
@@ -245,6 +284,12 @@ class Manager implements SessionManager {
     }
     const patch = session.pendingPatch();
     if (!patch) return false;
+    if (patch.meta && 'idleTimeout' in patch.meta) {
+      // A new idle window takes effect now: the expiry moves with the patch.
+      const now = this.#config.now();
+      patch.lastSeenAt = now;
+      patch.expiresAt = Math.min(now + this.#idleMs(session.meta), session.absoluteExpiresAt);
+    }
     const applied = await this.#call('patch', () => this.store.patch(session.key, patch));
     if (!applied) {
       throw new TesseraError(
@@ -258,7 +303,7 @@ class Manager implements SessionManager {
 
   async touch(session: Session): Promise<boolean> {
     const now = this.#config.now();
-    const expiresAt = Math.min(now + this.#config.idleMs, session.absoluteExpiresAt);
+    const expiresAt = Math.min(now + this.#idleMs(session.meta), session.absoluteExpiresAt);
     if (session.isNew) {
       session.lastSeenAt = now;
       session.expiresAt = expiresAt;
@@ -415,7 +460,7 @@ class Manager implements SessionManager {
     let key: string;
     let base: { handle: string; userId: string | null };
     if (typeof session === 'string') {
-      if (!isValidSessionId(session)) return false;
+      if (!this.#acceptsId(session)) return false;
       key = hashSessionId(session);
       base = { handle: '', userId: null };
     } else {

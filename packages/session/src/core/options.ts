@@ -33,6 +33,12 @@ export interface SessionManagerOptions {
   onAnomaly?: AnomalyAction;
   /** Clock in milliseconds since the epoch; injected by tests. Default `Date.now`. */
   now?: () => number;
+  /**
+   * Accept session IDs an app's own generator made (express-session's `genid`; `draft({ id })`):
+   * 1 to 256 visible ASCII characters, stored hashed like any other. Default false: only
+   * IDs Tessera issued (256 random bits) are looked up.
+   */
+  customIds?: boolean;
 }
 
 export interface ResolvedOptions {
@@ -45,6 +51,7 @@ export interface ResolvedOptions {
   storeTimeout: number;
   onAnomaly: AnomalyAction;
   now: () => number;
+  customIds: boolean;
 }
 
 function positiveNumber(name: string, value: unknown, fallback: number): number {
@@ -116,5 +123,6 @@ export function resolveOptions(options: SessionManagerOptions): ResolvedOptions 
     storeTimeout,
     onAnomaly,
     now: options.now ?? Date.now,
+    customIds: options.customIds === true,
   };
 }

@@ -114,6 +114,12 @@ export interface RequestSessionsOptions {
    * request fail with `ERR_CONFIG`, so the misconfiguration cannot go unnoticed.
    */
   strictCookies?: boolean;
+  /**
+   * Whether a `Secure` cookie may be sent over plain HTTP to a loopback host (browsers keep
+   * it there). Default true; the express-session drop-in turns it off, as express-session
+   * sends a `Secure` cookie over HTTPS only.
+   */
+  secureOnLoopback?: boolean;
   /** Receives the one-time warnings. Default `console`. */
   logger?: SessionLogger;
 }
@@ -249,7 +255,13 @@ export function createRequestSessions(options: RequestSessionsOptions): RequestS
   if (cookieMaxAge !== null && (!Number.isFinite(cookieMaxAge) || cookieMaxAge <= 0)) {
     throw new TesseraError('ERR_CONFIG', 'cookieMaxAge must be a positive number of seconds');
   }
-  for (const name of ['saveUninitialized', 'resave', 'rolling', 'strictCookies'] as const) {
+  for (const name of [
+    'saveUninitialized',
+    'resave',
+    'rolling',
+    'strictCookies',
+    'secureOnLoopback',
+  ] as const) {
     const value = options[name];
     if (value !== undefined && typeof value !== 'boolean') {
       throw new TesseraError('ERR_CONFIG', `${name} must be true or false (got ${String(value)})`);
@@ -269,6 +281,7 @@ export function createRequestSessions(options: RequestSessionsOptions): RequestS
     resave: options.resave ?? false,
     rolling: options.rolling ?? false,
     strictCookies: options.strictCookies ?? false,
+    secureOnLoopback: options.secureOnLoopback ?? true,
     cookieMaxAge,
     warnOnce: onceWarner(logger),
   };
@@ -287,6 +300,7 @@ interface Shared {
   resave: boolean;
   rolling: boolean;
   strictCookies: boolean;
+  secureOnLoopback: boolean;
   warnOnce: (key: string, message: string) => void;
 }
 
@@ -307,7 +321,7 @@ function onceWarner(logger: SessionLogger): (key: string, message: string) => vo
 function cookieCanBeSet(shared: Shared, exchange: HttpExchange): boolean {
   if (!shared.cookie.isSecure(exchange) || exchange.isSecure) return true;
   // Browsers treat loopback origins as secure contexts and keep Secure cookies from them.
-  if (isLoopbackHost(exchange.header('host'))) return true;
+  if (shared.secureOnLoopback && isLoopbackHost(exchange.header('host'))) return true;
   const message =
     `tessera: the session cookie '${shared.cookie.name}' is Secure but this request arrived over ` +
     'plain HTTP, so browsers would drop it; use cookie.secure "auto", serve over HTTPS, or ' +
@@ -665,32 +679,5 @@ export function codecCookieFormat(codec: CookieCodec): SessionCookieFormat {
   };
 }
 
-/**
- * Adds the HTTP status adapters answer with to a lifecycle error: 403 for `ERR_CSRF`,
- * 503 for `ERR_STORE_UNAVAILABLE` (and a closed store), 500 otherwise. Express's and
- * Fastify's error handlers read `status`/`statusCode`; `expose` lets them show the message.
- * @example next(withHttpStatus(error));
- */
-export function withHttpStatus(error: unknown): TesseraError {
-  // Lifecycle calls reach only the store, so a foreign error here is a store failure.
-  const tessera =
-    error instanceof TesseraError
-      ? error
-      : new TesseraError('ERR_STORE_UNAVAILABLE', 'session store failed', { cause: error });
-  const status = httpStatusOf(tessera);
-  Object.assign(tessera, { status, statusCode: status, expose: status < 500 || status === 503 });
-  return tessera;
-}
-
-/**
- * The HTTP status for a Tessera error met during a request.
- * @example httpStatusOf(new TesseraError('ERR_CSRF', 'x')) // 403
- */
-export function httpStatusOf(error: unknown): number {
-  if (isTesseraError(error, 'ERR_CSRF')) return 403;
-  if (isTesseraError(error, 'ERR_STORE_UNAVAILABLE') || isTesseraError(error, 'ERR_STORE_CLOSED')) {
-    return 503;
-  }
-  if (isTesseraError(error, 'ERR_SESSION_NOT_FOUND')) return 409;
-  return 500;
-}
+// The error → status table lives in status.ts; re-exported here for existing imports.
+export { httpStatusOf, withHttpStatus } from './status.js';

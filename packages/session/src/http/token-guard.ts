@@ -14,6 +14,7 @@ import { type CookieCodec, createCookieCodec, readCookie } from '../cookies/inde
 import { type CsrfGuard, type CsrfGuardOptions, createCsrfGuard } from '../csrf/index.js';
 import { isTesseraError, TesseraError, type TesseraErrorCode } from '../shared/errors.js';
 import type { AccessTokenClaims, AccessTokens } from '../tokens/index.js';
+import { httpStatusOf } from './status.js';
 
 /** The little a guard needs to know about a request. */
 export interface TokenRequest {
@@ -213,7 +214,7 @@ export function createTokenGuard(options: TokenGuardOptions): TokenGuard {
     try {
       alive = await options.isSessionActive(claims.sid, claims);
     } catch (error) {
-      if (isTesseraError(error, 'ERR_STORE_UNAVAILABLE') || !isTesseraError(error)) {
+      if (httpStatusOf(error) === 503 || !isTesseraError(error)) {
         return fail(503, 'temporarily_unavailable', 'the session store is unavailable');
       }
       throw error;
@@ -251,7 +252,9 @@ export function createTokenGuard(options: TokenGuardOptions): TokenGuard {
     try {
       claims = await options.tokens.verify(found.token);
     } catch (error) {
-      if (isTesseraError(error, 'ERR_STORE_UNAVAILABLE')) {
+      // The shared status table decides: 503 for an outage (a denylist in the store), one
+      // generic 401 for every token failure; anything else is not the client's fault.
+      if (httpStatusOf(error) === 503) {
         return fail(503, 'temporarily_unavailable', 'the session store is unavailable');
       }
       if (isTesseraError(error)) return invalid(error.code);

@@ -28,6 +28,18 @@ export function isValidSessionId(value: unknown): value is string {
 }
 
 /**
+ * True for an ID an app's own generator may produce (express-session's `genid`): 1 to 256
+ * visible ASCII characters (0x21-0x7E; the cookie layer URI-encodes what a cookie cannot
+ * carry). Only its SHA-256 reaches a Tessera store, so its shape matters only for size.
+ * @example isCustomSessionId('user-42:3f9a') // true
+ */
+export function isCustomSessionId(value: unknown): value is string {
+  return typeof value === 'string' && CUSTOM_ID_PATTERN.test(value);
+}
+
+const CUSTOM_ID_PATTERN = /^[\x21-\x7e]{1,256}$/;
+
+/**
  * The store key of a session ID: SHA-256, base64url.
  * @example store.get(hashSessionId(id))
  */

@@ -21,6 +21,11 @@ export interface SessionMeta {
   strategy?: string;
   /** True when the client asked to be remembered (persistent cookie). */
   persistent?: boolean;
+  /**
+   * This session's own idle timeout in seconds, when its app gave it an explicit lifetime
+   * (express-session's `cookie.maxAge`); the manager's `idleTimeout` otherwise.
+   */
+  idleTimeout?: number;
   [key: string]: unknown;
 }
 

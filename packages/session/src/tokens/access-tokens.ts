@@ -4,9 +4,10 @@
  * `node:crypto` with the keys imported at construction (the promise they return is for
  * callers and for the optional denylist).
  */
-import type { JSONWebKeySet, JWK } from 'jose';
+
 import { TesseraError } from '../shared/errors.js';
 import { KEYRING_STATE } from './internal/keyring-state.js';
+import type { JSONWebKeySet, JWK } from './jwk.js';
 import { createKeyring, isKeyring, type Keyring } from './keyring.js';
 import { type AccessTokenInput, createTokenSigner } from './sign.js';
 import { type AccessTokenClaims, createTokenVerifier } from './verify.js';

@@ -17,6 +17,7 @@ export {
 } from './access-tokens.js';
 export type { Denylist, DenylistOptions } from './denylist.js';
 export { createDenylist } from './denylist.js';
+export type { JSONWebKeySet, JWK } from './jwk.js';
 export type { KeyStorageOptions } from './key-storage.js';
 export { KEY_NAMESPACE, loadKeyring, reloadKeyring, saveKeyring } from './key-storage.js';
 export type {

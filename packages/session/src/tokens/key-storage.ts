@@ -7,7 +7,6 @@
  * need a shared pointer, and `loadKeyring` again (or `reloadKeyring`) picks up a rotation.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import type { JWK } from 'jose';
 import { TesseraError } from '../shared/errors.js';
 import type { Store } from '../stores/store.js';
 import { decodeBase64url } from './internal/base64url.js';
@@ -18,6 +17,7 @@ import {
   type RingKey,
 } from './internal/keyring-state.js';
 import { importKey, PRIVATE_MEMBERS, publicCopy } from './internal/keys.js';
+import type { JWK } from './jwk.js';
 import { type Keyring, keyringFromState } from './keyring.js';
 
 /** The Store key-value namespace that holds keys. */

@@ -1,5 +1,5 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import type { JWK } from 'jose';
+import { calculateJwkThumbprint, importJWK, type JWK } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { TesseraError } from '../shared/errors.js';
 import { createAccessTokens } from './access-tokens.js';
@@ -22,6 +22,15 @@ describe('generateKey', () => {
     expect(jwk).toMatchObject({ kty: 'OKP', crv: 'Ed25519', alg: 'EdDSA' });
     expect(jwk.kid).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(typeof jwk.d).toBe('string');
+  });
+
+  it('gives asymmetric keys the RFC 7638 thumbprint as kid, and JWKs that jose imports', async () => {
+    for (const alg of ['ES256', 'RS256', 'EdDSA'] as const) {
+      const jwk = await generateKey(alg);
+      const { kid, alg: _alg, ...bare } = jwk;
+      expect(kid).toBe(await calculateJwkThumbprint(bare));
+      await expect(importJWK(jwk, alg)).resolves.toBeDefined();
+    }
   });
 
   it('makes each supported kind of key, usable by a keyring', async () => {

@@ -4,14 +4,8 @@
  * `rotate(newKey)` now and `retire(oldKid)` once the old key's tokens have expired. `jwks()`
  * publishes the public half of every asymmetric key still in the ring.
  */
-import { randomBytes } from 'node:crypto';
-import {
-  calculateJwkThumbprint,
-  exportJWK,
-  generateKeyPair,
-  type JSONWebKeySet,
-  type JWK,
-} from 'jose';
+import { createHash, generateKeyPair, type KeyObject, randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
 import { TesseraError } from '../shared/errors.js';
 import { encodeBase64url } from './internal/base64url.js';
 import { isTokenAlg, type TokenAlg } from './internal/jws.js';
@@ -22,6 +16,7 @@ import {
   type RingKey,
 } from './internal/keyring-state.js';
 import { importKey, publicCopy } from './internal/keys.js';
+import type { JSONWebKeySet, JWK } from './jwk.js';
 
 export type { TokenAlg } from './internal/jws.js';
 
@@ -209,6 +204,26 @@ export interface GenerateKeyOptions {
   kid?: string;
 }
 
+const generatePair = promisify(generateKeyPair);
+
+/** A fresh private key for an asymmetric alg, from node:crypto. */
+async function newPrivateKey(alg: Exclude<TokenAlg, 'HS256'>): Promise<KeyObject> {
+  if (alg === 'EdDSA') return (await generatePair('ed25519')).privateKey;
+  if (alg === 'ES256') return (await generatePair('ec', { namedCurve: 'P-256' })).privateKey;
+  return (await generatePair('rsa', { modulusLength: 2048, publicExponent: 0x10001 })).privateKey;
+}
+
+/** The RFC 7638 SHA-256 thumbprint: the required public members, in lexicographic order. */
+function thumbprint(jwk: JWK): string {
+  const members =
+    jwk.kty === 'RSA'
+      ? { e: jwk.e, kty: jwk.kty, n: jwk.n }
+      : jwk.kty === 'EC'
+        ? { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y }
+        : { crv: jwk.crv, kty: jwk.kty, x: jwk.x };
+  return createHash('sha256').update(JSON.stringify(members)).digest('base64url');
+}
+
 /**
  * A new private JWK with `kid` and `alg`, ready for `createKeyring` or `keyring.rotate`.
  * EdDSA (Ed25519) by default; RS256 keys have 2048 bits, HS256 secrets 32 random bytes.
@@ -232,13 +247,8 @@ export async function generateKey(
     jwk = { kty: 'oct', k: encodeBase64url(randomBytes(32)) };
     jwk.kid = options.kid ?? randomBytes(16).toString('base64url');
   } else {
-    const pair = await generateKeyPair(alg, {
-      extractable: true,
-      ...(alg === 'EdDSA' ? { crv: 'Ed25519' } : {}),
-      ...(alg === 'RS256' ? { modulusLength: 2048 } : {}),
-    });
-    jwk = await exportJWK(pair.privateKey);
-    jwk.kid = options.kid ?? (await calculateJwkThumbprint(jwk));
+    jwk = (await newPrivateKey(alg)).export({ format: 'jwk' }) as JWK;
+    jwk.kid = options.kid ?? thumbprint(jwk);
   }
   jwk.alg = alg;
   return jwk;

@@ -1,3 +1,5 @@
+import { serialize as serializeCookie } from 'cookie';
+
 /**
  * `Cookie`: the `req.session.cookie` object of express-session, with the same fields and
  * the same JSON shape, so code that reads or sets `maxAge`, `expires` or `originalMaxAge`
@@ -12,10 +14,10 @@ export interface CookieOptions {
   expires?: Date | string | null;
   /** Default true. */
   httpOnly?: boolean;
-  /** true, false or 'auto' (Secure exactly on HTTPS requests). Tessera's default is 'auto'. */
+  /** true, false (default) or 'auto' (Secure exactly on HTTPS requests). */
   secure?: boolean | 'auto';
-  /** 'lax' (Tessera's default), 'strict', 'none', or true (strict) / false (not set). */
-  sameSite?: boolean | 'lax' | 'strict' | 'none' | 'Lax' | 'Strict' | 'None';
+  /** 'lax', 'strict', 'none', 'auto' (None on HTTPS, else Lax), true (strict) or false / unset (no attribute). */
+  sameSite?: boolean | 'lax' | 'strict' | 'none' | 'auto' | 'Lax' | 'Strict' | 'None';
   /** Default '/'. */
   path?: string;
   domain?: string;
@@ -85,7 +87,13 @@ export class Cookie {
     if (ms !== null && ms !== undefined && typeof ms !== 'number' && !(ms instanceof Date)) {
       throw new TypeError('maxAge must be a number or Date');
     }
-    this.expires = typeof ms === 'number' ? new Date(Date.now() + ms) : (ms ?? null);
+    if (typeof ms === 'number') {
+      // One clock reading, so originalMaxAge is exactly the lifetime asked for.
+      this.#expires = new Date(Date.now() + ms);
+      this.originalMaxAge = ms;
+      return;
+    }
+    this.expires = ms ?? null;
   }
 
   /** The fields express-session stores and serialises. */
@@ -106,6 +114,21 @@ export class Cookie {
   /** Restarts the lifetime from now (what `req.session.touch()` does). */
   resetMaxAge(): void {
     if (this.originalMaxAge !== null) this.maxAge = this.originalMaxAge;
+  }
+
+  /**
+   * A Set-Cookie value for `name` = `value` with these settings (`'auto'` values left out).
+   * @example res.setHeader('Set-Cookie', new Cookie().serialize('theme', 'dark'));
+   */
+  serialize(name: string, value: string): string {
+    const { secure, sameSite, priority, ...rest } = this.data;
+    return serializeCookie(name, value, {
+      ...rest,
+      expires: rest.expires ?? undefined,
+      secure: secure === true,
+      sameSite: sameSite === 'auto' ? undefined : (sameSite as never),
+      priority: priority as never,
+    });
   }
 
   toJSON(): CookieData {

@@ -1,57 +1,72 @@
 /**
- * The options of `tessera-session/express`: express-session's own, plus Tessera's. Validated once,
- * when the middleware is created, with messages that name the option and the fix.
+ * The options of `tessera-session/express`: express-session's own, with express-session's
+ * defaults and deprecation notices, plus Tessera's. Validated once, when the middleware is
+ * created; an option nobody honours is an `ERR_CONFIG` naming it.
  */
 
 import type { AnomalyAction } from '../../core/events.js';
 import type { SessionManager } from '../../core/manager.js';
+import { type DeprecationSink, processDeprecation } from '../../http/kit/deprecate.js';
+import { rejectUnknownOptions } from '../../http/kit/unknown-options.js';
 import type { SessionLogger } from '../../http/request-session.js';
 import { TesseraError } from '../../shared/errors.js';
 import type { Store as TesseraStore } from '../../stores/store.js';
 import type { CookieOptions } from './cookie.js';
 import { isLegacyStore, type LegacyStore } from './internal/legacy-manager.js';
 
+/** A secret that signs the cookie: a string or a Buffer. */
+export type SessionSecret = string | Buffer;
+
 /** Options of `session(options)`. */
 export interface ExpressSessionOptions {
-  /** Signs the cookie: a string or an array (the first signs, every one verifies). Required. */
-  secret: string | string[];
+  /**
+   * Signs the cookie: a string, a Buffer or an array of them (the first signs, every one
+   * verifies). Without it, `req.secret` (set by cookie-parser) is used, as express-session does.
+   */
+  secret?: SessionSecret | SessionSecret[];
   /** Cookie name, default 'connect.sid'. */
   name?: string;
+  /** express-session's older name for `name`. */
+  key?: string;
   /**
-   * Tessera addition: name the cookie `__Host-<name>` whenever it is `Secure` (HTTPS, or
-   * `cookie.secure: 'auto'` behind a trusted proxy), so no subdomain or plain-HTTP page can
-   * set or overwrite it. Off by default to keep express-session's cookie name; needs
-   * `cookie.path` '/' and no `cookie.domain`.
+   * Tessera addition: name the cookie `__Host-<name>` whenever it is `Secure`, so no
+   * subdomain or plain-HTTP page can set or overwrite it. Needs `cookie.path` '/' and no
+   * `cookie.domain`. Default false (express-session's cookie name).
    */
   hostPrefix?: boolean;
-  /** Cookie settings; defaults: `httpOnly: true`, `secure: 'auto'`, `sameSite: 'lax'`, `path: '/'`. */
-  cookie?: CookieOptions;
-  /** Slide the expiry of sessions nobody changed. Default false (express-session: true). */
+  /**
+   * Cookie settings, or a function of the request returning them (express-session 1.18).
+   * Defaults: `{ path: '/', httpOnly: true, secure: false, maxAge: null }`.
+   */
+  cookie?: CookieOptions | ((req: unknown) => CookieOptions);
+  /** Save a session nobody changed back to the store. Default true (with a deprecation notice). */
   resave?: boolean;
-  /** Store new sessions nobody changed. Default false (express-session: true). */
+  /** Store new sessions nobody changed. Default true (with a deprecation notice). */
   saveUninitialized?: boolean;
   /** Send the cookie on every response. Default false. */
   rolling?: boolean;
   /**
    * A Tessera store (e.g. `createRedisStore()`) or any express-session store (`get`, `set`,
-   * `destroy`, optional `touch`, e.g. a connect-redis instance). Default: a Tessera memory store.
+   * `destroy`, optional `touch`, e.g. connect-redis). Default: a Tessera memory store.
    */
   store?: TesseraStore | LegacyStore;
   /**
    * A Tessera session manager to use (its store and timeouts win over `store` and the
-   * timeout options), so an app can share one manager, and its events, between the
-   * middleware and its own code.
+   * timeout options), so an app can share one manager, and its events, with its own code.
    */
   manager?: SessionManager;
-  /** Session ID generator, `genid(req)`: used with express-session stores only. */
+  /** Session ID generator, `genid(req)`; with a Tessera store only its hash is stored. */
   genid?: (req: unknown) => string;
-  /** Trust `X-Forwarded-Proto` (true), never (false), or follow Express's 'trust proxy' (unset). */
+  /** Trust `X-Forwarded-Proto` (true), never (false), or follow Express's `req.secure` (unset). */
   proxy?: boolean;
   /** When `req.session` is unset: 'keep' the stored session (default) or 'destroy' it. */
   unset?: 'keep' | 'destroy';
-  /** Tessera stores: idle timeout in seconds, default 1800. */
+  /**
+   * Tessera stores: idle timeout in seconds. Default: a session with a persistent cookie
+   * lives as long as its cookie; one with a browser-session cookie 1800 s after last use.
+   */
   idleTimeout?: number;
-  /** Tessera stores: absolute lifetime in seconds, default 43200. */
+  /** Tessera stores: absolute lifetime in seconds. Default: none (the cookie's lifetime rules). */
   absoluteTimeout?: number;
   /** Tessera stores: least seconds between two expiry-sliding writes of an unchanged session. */
   touchInterval?: number;
@@ -69,15 +84,19 @@ export interface ExpressSessionOptions {
   strictCookies?: boolean;
   /** Where warnings go; default `console`. */
   logger?: SessionLogger;
+  /** Where deprecation notices go; default stderr, as the `depd` package prints them. */
+  deprecate?: DeprecationSink;
   /** Clock for server-side timeouts (tests). */
   now?: () => number;
 }
 
 export interface ResolvedExpressOptions {
-  secrets: [string, ...string[]];
+  /** null: `req.secret` per request (express-session's fallback). */
+  secrets: SessionSecret[] | null;
   name: string;
   hostPrefix: boolean;
-  cookie: CookieOptions;
+  /** The configured cookie settings (defaults filled), or a function giving them per request. */
+  cookie: CookieOptions | ((req: unknown) => CookieOptions);
   resave: boolean;
   saveUninitialized: boolean;
   rolling: boolean;
@@ -90,8 +109,53 @@ export interface ResolvedExpressOptions {
   production: boolean;
 }
 
+const KNOWN_OPTIONS = [
+  // express-session's
+  'secret',
+  'name',
+  'key',
+  'cookie',
+  'resave',
+  'saveUninitialized',
+  'rolling',
+  'store',
+  'genid',
+  'proxy',
+  'unset',
+  // Tessera's
+  'hostPrefix',
+  'manager',
+  'idleTimeout',
+  'absoluteTimeout',
+  'touchInterval',
+  'maxSessionsPerUser',
+  'onSessionLimit',
+  'onAnomaly',
+  'storeTimeout',
+  'csrf',
+  'strictCookies',
+  'logger',
+  'deprecate',
+  'now',
+] as const;
+
+/** The cookie settings express-session honours (`originalMaxAge` comes back from stored cookies). */
+const COOKIE_KEYS = [
+  'maxAge',
+  'expires',
+  'httpOnly',
+  'secure',
+  'sameSite',
+  'path',
+  'domain',
+  'partitioned',
+  'priority',
+  'originalMaxAge',
+] as const;
+
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const MIN_SECRET = 32;
+const NAMESPACE = 'tessera-session/express';
 
 function fail(option: string, message: string): never {
   throw new TesseraError('ERR_CONFIG', `session(): ${option} ${message}`);
@@ -109,123 +173,143 @@ export function isTesseraStore(value: unknown): value is TesseraStore {
   );
 }
 
-function boolean(
+/** express-session's rule: undefined means true, with a deprecation notice. */
+function flag(
   options: ExpressSessionOptions,
-  name: 'resave' | 'saveUninitialized' | 'rolling',
+  name: 'resave' | 'saveUninitialized',
+  deprecate: DeprecationSink,
 ): boolean {
   const value = options[name];
-  if (value === undefined) return false;
+  if (value === undefined) {
+    deprecate(NAMESPACE, `undefined ${name} option; provide ${name} option`);
+    return true;
+  }
   if (typeof value !== 'boolean') fail(name, 'must be true or false');
   return value;
+}
+
+function secretLength(secret: SessionSecret): number {
+  return typeof secret === 'string' ? secret.length : secret.byteLength;
 }
 
 function resolveSecrets(
   secret: unknown,
   logger: SessionLogger,
   production: boolean,
-): [string, ...string[]] {
-  const list = typeof secret === 'string' ? [secret] : secret;
-  if (!Array.isArray(list) || list.length === 0) {
-    fail(
-      'secret',
-      'is required: a string of at least 32 random characters, or an array of them (the first signs)',
-    );
+  deprecate: DeprecationSink,
+): SessionSecret[] | null {
+  if (secret === undefined || secret === null || secret === '') {
+    deprecate(NAMESPACE, 'req.secret; provide secret option');
+    return null;
   }
+  if (Array.isArray(secret) && secret.length === 0) {
+    fail('secret', 'option array must contain one or more strings');
+  }
+  const list: unknown[] = Array.isArray(secret) ? secret : [secret];
   for (const entry of list) {
-    if (typeof entry !== 'string' || entry === '')
-      fail('secret', 'must contain only non-empty strings');
+    const ok =
+      (typeof entry === 'string' && entry !== '') ||
+      (Buffer.isBuffer(entry) && entry.byteLength > 0);
+    if (!ok) fail('secret', 'must be a non-empty string or Buffer, or an array of them');
   }
-  const short = list.some((entry: string) => entry.length < MIN_SECRET);
-  if (short) {
+  const secrets = list as SessionSecret[];
+  if (secrets.some((entry) => secretLength(entry) < MIN_SECRET)) {
     const advice =
       `a secret shorter than ${MIN_SECRET} characters can be guessed offline; generate one with ` +
       `node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))"`;
     if (production) throw new TesseraError('ERR_KEY_WEAK', `session(): secret: ${advice}`);
     logger.warn(`tessera: session() secret: ${advice} (refused when NODE_ENV=production)`);
   }
-  return list as [string, ...string[]];
+  return secrets;
 }
 
-function resolveCookie(cookie: unknown): CookieOptions {
-  if (cookie === undefined) return { httpOnly: true, secure: 'auto', sameSite: 'lax', path: '/' };
-  if (typeof cookie !== 'object' || cookie === null)
-    fail('cookie', 'must be an object of cookie settings');
-  const c = cookie as CookieOptions;
-  const resolved: CookieOptions = {
-    httpOnly: true,
-    secure: 'auto',
-    sameSite: 'lax',
-    path: '/',
-    ...Object.fromEntries(Object.entries(c).filter(([, value]) => value !== undefined)),
-  };
+/**
+ * Checks one set of cookie settings and fills express-session's defaults. Used at start-up
+ * for an object and per request for the result of a `cookie` function.
+ * @example resolveCookie({ maxAge: 60_000 }) // { path: '/', httpOnly: true, secure: false, maxAge: 60000 }
+ */
+export function resolveCookie(cookie: unknown, option = 'cookie'): CookieOptions {
+  if (cookie === undefined || cookie === null) cookie = {};
+  if (typeof cookie !== 'object') fail(option, 'must be an object of cookie settings');
+  rejectUnknownOptions(`session(): ${option}`, cookie as object, COOKIE_KEYS);
+  const given = Object.fromEntries(
+    Object.entries(cookie as CookieOptions).filter(([, value]) => value !== undefined),
+  );
+  const resolved: CookieOptions = { path: '/', httpOnly: true, secure: false, ...given };
   const { secure, sameSite, maxAge, expires, path } = resolved;
   if (secure !== true && secure !== false && secure !== 'auto')
-    fail('cookie.secure', "must be true, false or 'auto'");
+    fail(`${option}.secure`, "must be true, false or 'auto'");
   if (typeof path !== 'string' || !path.startsWith('/'))
-    fail('cookie.path', "must be an absolute path such as '/'");
-  if (maxAge !== undefined && maxAge !== null && (typeof maxAge !== 'number' || !(maxAge > 0))) {
+    fail(`${option}.path`, "must be an absolute path such as '/'");
+  if (
+    maxAge !== undefined &&
+    maxAge !== null &&
+    (typeof maxAge !== 'number' || Number.isNaN(maxAge))
+  )
     fail(
-      'cookie.maxAge',
-      'must be a positive number of milliseconds (or null for a browser-session cookie)',
+      `${option}.maxAge`,
+      'must be a number of milliseconds (or null for a browser-session cookie)',
     );
-  }
-  if (expires !== undefined && expires !== null && Number.isNaN(new Date(expires).valueOf())) {
-    fail('cookie.expires', 'must be a Date (prefer maxAge)');
-  }
-  const lowerSameSite = typeof sameSite === 'string' ? sameSite.toLowerCase() : sameSite;
-  if (![true, false, 'lax', 'strict', 'none'].includes(lowerSameSite as never)) {
-    fail('cookie.sameSite', "must be 'lax', 'strict', 'none', true or false");
-  }
-  if (lowerSameSite === 'none' && secure !== true) {
-    fail(
-      'cookie.sameSite',
-      "'none' needs cookie.secure: true (browsers drop it otherwise); use 'lax' or set secure: true",
-    );
-  }
-  if (resolved.partitioned === true && secure !== true) {
-    fail('cookie.partitioned', 'needs cookie.secure: true');
-  }
+  if (expires !== undefined && expires !== null && Number.isNaN(new Date(expires).valueOf()))
+    fail(`${option}.expires`, 'must be a Date (prefer maxAge)');
+  const lower = typeof sameSite === 'string' ? sameSite.toLowerCase() : sameSite;
+  if (![undefined, true, false, 'lax', 'strict', 'none', 'auto'].includes(lower as never))
+    fail(`${option}.sameSite`, "must be 'lax', 'strict', 'none', 'auto', true or false");
   return resolved;
+}
+
+function resolveStore(value: unknown): ResolvedExpressOptions['store'] {
+  if (value === undefined) return null;
+  if (isTesseraStore(value)) return { kind: 'tessera', store: value };
+  if (isLegacyStore(value)) return { kind: 'legacy', store: value };
+  return fail(
+    'store',
+    'must be a Tessera store (e.g. createRedisStore()) or an express-session store with get, set and destroy',
+  );
+}
+
+function resolveName(options: ExpressSessionOptions): string {
+  const name = options.name || options.key || 'connect.sid';
+  if (typeof name !== 'string' || !TOKEN.test(name)) {
+    fail('name', "must be a cookie-name token such as 'connect.sid' (no spaces, '=', ';' or ',')");
+  }
+  return name;
 }
 
 /** Validates the options of `session()`. */
 export function resolveExpressOptions(options: ExpressSessionOptions): ResolvedExpressOptions {
-  if (typeof options !== 'object' || options === null) {
-    fail('options', 'are required, e.g. session({ secret: process.env.SESSION_SECRET })');
-  }
-  const logger = options.logger ?? console;
+  const opts = (options ?? {}) as ExpressSessionOptions;
+  if (typeof opts !== 'object') fail('options', 'must be an object');
+  rejectUnknownOptions('session()', opts, KNOWN_OPTIONS);
+  const logger = opts.logger ?? console;
   if (typeof logger.warn !== 'function')
     fail('logger', 'must have a warn(message) method, e.g. console');
+  const deprecate = opts.deprecate ?? processDeprecation(['express-session']);
+  if (typeof deprecate !== 'function') fail('deprecate', 'must be a function (namespace, message)');
   const production = process.env.NODE_ENV === 'production';
-  const secrets = resolveSecrets(options.secret, logger, production);
-  const name = options.name ?? 'connect.sid';
-  if (typeof name !== 'string' || !TOKEN.test(name)) {
-    fail('name', "must be a cookie-name token such as 'connect.sid' (no spaces, '=', ';' or ',')");
-  }
-  const hostPrefix = options.hostPrefix ?? false;
+  if (opts.genid !== undefined && typeof opts.genid !== 'function')
+    fail('genid', 'option must be a function (req) => string');
+  const resave = flag(opts, 'resave', deprecate);
+  const saveUninitialized = flag(opts, 'saveUninitialized', deprecate);
+  if (opts.unset !== undefined && opts.unset !== 'keep' && opts.unset !== 'destroy')
+    fail('unset', 'option must be "destroy" or "keep"');
+  const secrets = resolveSecrets(opts.secret, logger, production, deprecate);
+  const name = resolveName(opts);
+  const hostPrefix = opts.hostPrefix ?? false;
   if (typeof hostPrefix !== 'boolean') fail('hostPrefix', 'must be true or false');
-  const cookie = resolveCookie(options.cookie);
-  if (hostPrefix && (cookie.domain !== undefined || (cookie.path ?? '/') !== '/')) {
+  const cookie = typeof opts.cookie === 'function' ? opts.cookie : resolveCookie(opts.cookie);
+  if (
+    hostPrefix &&
+    typeof cookie !== 'function' &&
+    (cookie.domain !== undefined || (cookie.path ?? '/') !== '/')
+  ) {
     fail('hostPrefix', "cannot be used with cookie.domain or a cookie.path other than '/'");
   }
-  let store: ResolvedExpressOptions['store'] = null;
-  if (options.store !== undefined) {
-    if (isTesseraStore(options.store)) store = { kind: 'tessera', store: options.store };
-    else if (isLegacyStore(options.store)) store = { kind: 'legacy', store: options.store };
-    else {
-      fail(
-        'store',
-        'must be a Tessera store (e.g. createRedisStore()) or an express-session store with get, set and destroy',
-      );
-    }
-  }
-  if (options.genid !== undefined && typeof options.genid !== 'function')
-    fail('genid', 'must be a function (req) => string');
-  if (options.proxy !== undefined && typeof options.proxy !== 'boolean')
+  if (opts.rolling !== undefined && typeof opts.rolling !== 'boolean')
+    fail('rolling', 'must be true or false');
+  if (opts.proxy !== undefined && typeof opts.proxy !== 'boolean')
     fail('proxy', 'must be true or false (or unset)');
-  const unset = options.unset ?? 'keep';
-  if (unset !== 'keep' && unset !== 'destroy') fail('unset', "must be 'keep' or 'destroy'");
-  const storeTimeout = options.storeTimeout ?? 2000;
+  const storeTimeout = opts.storeTimeout ?? 2000;
   if (typeof storeTimeout !== 'number' || !(storeTimeout > 0))
     fail('storeTimeout', 'must be a positive number of milliseconds');
   return {
@@ -233,13 +317,13 @@ export function resolveExpressOptions(options: ExpressSessionOptions): ResolvedE
     name,
     hostPrefix,
     cookie,
-    resave: boolean(options, 'resave'),
-    saveUninitialized: boolean(options, 'saveUninitialized'),
-    rolling: boolean(options, 'rolling'),
-    store,
-    genid: options.genid,
-    proxy: options.proxy,
-    unset,
+    resave,
+    saveUninitialized,
+    rolling: opts.rolling ?? false,
+    store: resolveStore(opts.store),
+    genid: opts.genid,
+    proxy: opts.proxy,
+    unset: opts.unset ?? 'keep',
     storeTimeout,
     logger,
     production,

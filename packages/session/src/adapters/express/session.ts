@@ -1,35 +1,23 @@
 /**
  * `Session`: the `req.session` object of express-session. Session data are its own
  * enumerable properties; `id` and `cookie` are there too, and the methods (`regenerate`,
- * `destroy`, `reload`, `save`, `touch`) call back exactly as express-session's do. Tessera's
- * additions (`login`, `sessions`, `revoke`, `signOutEverywhere`, `handle`) sit beside them.
+ * `destroy`, `reload`, `save`, `touch`, `resetMaxAge`) call back exactly as
+ * express-session's do. Nothing else is reserved: every other key is the app's data
+ * (Tessera's helpers live on `req.sessionControl`).
  */
-import type { RequestSessionInfo } from '../../http/request-session.js';
+import { type NodeCallback, settleCallback } from '../../http/kit/callback-bridge.js';
 import { Cookie } from './cookie.js';
 
 /** Callback of the session methods: the error, if any, first. */
-export type SessionCallback = (error?: unknown) => void;
-
-/** Options of `req.session.login`. */
-export interface ExpressLoginOptions {
-  /** Keep the cookie across browser restarts ("remember me"). */
-  remember?: boolean;
-  /** Lifetime of the remembered cookie in seconds (capped by the session's absolute lifetime). */
-  rememberSeconds?: number;
-}
+export type SessionCallback = NodeCallback;
 
 /** What a Session's methods do; the middleware provides one per request. */
 export interface SessionController {
-  readonly handle: string | undefined;
   regenerate(session: Session): Promise<void>;
   destroy(session: Session): Promise<void>;
   reload(session: Session): Promise<void>;
   save(session: Session): Promise<void>;
   touch(session: Session): void;
-  login(session: Session, userId: string, options: ExpressLoginOptions): Promise<void>;
-  sessions(session: Session): Promise<RequestSessionInfo[]>;
-  revoke(session: Session, handle: string): Promise<boolean>;
-  signOutEverywhere(session: Session, options: { keepCurrent?: boolean }): Promise<number>;
 }
 
 // A session's ID, request and controller live under symbol keys: invisible to the data (not
@@ -55,12 +43,7 @@ interface FallbackStore {
   createSession?(req: unknown, session: unknown): unknown;
 }
 
-function run(work: Promise<unknown>, callback: SessionCallback | undefined): void {
-  work.then(
-    () => callback?.(),
-    (error: unknown) => callback?.(error),
-  );
-}
+const run = settleCallback;
 
 function controllerOf(session: Session): SessionController | undefined {
   return session[CONTROLLER];
@@ -159,54 +142,6 @@ export class Session {
   resetMaxAge(): this {
     this.cookie.resetMaxAge();
     return this;
-  }
-
-  /** Tessera: the session's public handle (safe to show and to pass to `revoke`). */
-  get handle(): string | undefined {
-    return controllerOf(this)?.handle;
-  }
-
-  /**
-   * Tessera: signs `userId` in with a new session ID (data kept), so a session fixed by an
-   * attacker before login is worthless. With a callback it calls back; else a Promise.
-   * @example await req.session.login(user.id, { remember: true });
-   */
-  login(
-    userId: string,
-    options?: ExpressLoginOptions | SessionCallback,
-    callback?: SessionCallback,
-  ): Promise<void> {
-    const cb = typeof options === 'function' ? options : callback;
-    const opts = typeof options === 'object' && options !== null ? options : {};
-    const controller = this.#controller();
-    const work = controller.login(this, userId, opts);
-    if (cb) {
-      run(work, cb);
-      return work.catch(() => {});
-    }
-    return work;
-  }
-
-  /** Tessera: the signed-in user's sessions (devices), this one flagged `current`. */
-  sessions(): Promise<RequestSessionInfo[]> {
-    return this.#controller().sessions(this);
-  }
-
-  /** Tessera: ends one of the signed-in user's sessions by handle. */
-  revoke(handle: string): Promise<boolean> {
-    return this.#controller().revoke(this, handle);
-  }
-
-  /** Tessera: ends the user's other sessions (`keepCurrent: true`) or all of them. */
-  signOutEverywhere(options: { keepCurrent?: boolean } = {}): Promise<number> {
-    return this.#controller().signOutEverywhere(this, options);
-  }
-
-  #controller(): SessionController {
-    const controller = controllerOf(this);
-    if (!controller)
-      throw new Error('this session is not attached to a tessera-session/express request');
-    return controller;
   }
 
   /** The session ID (secret: never log it). */

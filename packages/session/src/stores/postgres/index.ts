@@ -5,6 +5,7 @@
 export { createPostgresInvalidation } from './postgres-invalidation.js';
 export type {
   PostgresConnection,
+  PostgresPool,
   PostgresStore,
   PostgresStoreOptions,
 } from './postgres-store.js';

@@ -3,7 +3,7 @@
  * one pooled connection kept for LISTEN. When that connection drops, the channel reports
  * itself disconnected (the cache is bypassed) and reconnects every half second.
  */
-import type pg from 'pg';
+import type { Notification, Pool, PoolClient } from 'pg';
 import type { CacheInvalidation } from '../cache/read-cache.js';
 import type { PostgresStore } from './postgres-store.js';
 
@@ -16,10 +16,10 @@ const RECONNECT_MS = 500;
  * const store = withReadCache(pgStore, { invalidation: createPostgresInvalidation(pgStore) });
  */
 export function createPostgresInvalidation(store: PostgresStore): CacheInvalidation {
-  const pool = store.pool;
+  const pool = store.pool as Pool;
   const channel = store.tables.channel;
   const listeners: Array<(message: string) => void> = [];
-  let client: pg.PoolClient | null = null;
+  let client: PoolClient | null = null;
   let listening = false;
   let closed = false;
   let retry: NodeJS.Timeout | null = null;
@@ -27,7 +27,7 @@ export function createPostgresInvalidation(store: PostgresStore): CacheInvalidat
   const emit = (message: string): void => {
     for (const listener of listeners) listener(message);
   };
-  const onNotification = (message: pg.Notification): void => {
+  const onNotification = (message: Notification): void => {
     if (message.channel === channel && message.payload !== undefined) emit(message.payload);
   };
 
@@ -53,7 +53,7 @@ export function createPostgresInvalidation(store: PostgresStore): CacheInvalidat
 
   async function listen(): Promise<void> {
     if (closed) return;
-    let fresh: pg.PoolClient | null = null;
+    let fresh: PoolClient | null = null;
     try {
       fresh = await pool.connect();
       fresh.on('error', lost);

@@ -13,7 +13,7 @@ afterAll(() => server.destroy());
 async function dumpTables(store: PostgresStore): Promise<string> {
   const sessions = await store.pool.query(`SELECT t::text AS row FROM ${store.tables.sessions} t`);
   const kv = await store.pool.query(`SELECT t::text AS row FROM ${store.tables.kv} t`);
-  return [...sessions.rows, ...kv.rows].map((row) => row.row).join('\n');
+  return [...sessions.rows, ...kv.rows].map((row) => (row as { row: string }).row).join('\n');
 }
 
 testStore(

@@ -7,9 +7,10 @@
  * Each data or meta key's value is kept as its JSON text inside the jsonb object (a jsonb
  * string), because jsonb cannot hold the character U+0000 that JSON strings may contain.
  */
-import pg from 'pg';
+import type { Pool, PoolClient, QueryResult, QueryResultRow } from 'pg';
 import { withDeadline } from '../../shared/deadline.js';
 import { isTesseraError, TesseraError } from '../../shared/errors.js';
+import { requirePeer } from '../../shared/require-peer.js';
 import { storeClosedError, storeConflictError } from '../internal/errors.js';
 import { parseJsonText } from '../internal/json.js';
 import {
@@ -34,12 +35,27 @@ import type {
 } from '../store.js';
 import { schemaStatements, type TableNames, tableNames } from './schema.js';
 
+// Loaded here, synchronously, so a missing pg is one clear line (shared/require-peer.ts).
+const pg = requirePeer<typeof import('pg')>('pg', 'tessera-session/stores/postgres');
+
+/**
+ * The part of a `pg` Pool the store uses, written out so the published types need no
+ * `@types/pg`; a `new pg.Pool(…)` fits it.
+ * @example const store = createPostgresStore({ pool: new pg.Pool({ connectionString }) });
+ */
+export interface PostgresPool {
+  query(text: string, values?: unknown[]): Promise<{ rows: unknown[]; rowCount: number | null }>;
+  connect(): Promise<unknown>;
+  end(): Promise<void>;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+}
+
 /** Where the PostgreSQL store connects. */
 export type PostgresConnection =
   /** `postgres://user:password@host:5432/db`; the store makes (and closes) its own pool. */
   | { connectionString: string }
   /** An existing `pg` Pool; not closed by the store. */
-  | { pool: pg.Pool };
+  | { pool: PostgresPool };
 
 export interface PostgresStoreOptions extends StoreClockOptions {
   /** Session table; the key-value table is `<table>_kv`. Default `tessera_sessions`. */
@@ -55,7 +71,7 @@ export interface PostgresStore extends Store {
   /** Always present on this store: the per-user cap is atomic here. */
   createWithinLimit: NonNullable<Store['createWithinLimit']>;
   readonly kind: 'postgres';
-  readonly pool: pg.Pool;
+  readonly pool: PostgresPool;
   /** Quoted table names and the notification channel. */
   readonly tables: TableNames;
 }
@@ -153,10 +169,10 @@ export function createPostgresStore(
   }
   const now = options.now ?? Date.now;
   const createSchema = options.createSchema ?? true;
-  let pool: pg.Pool;
+  let pool: Pool;
   let owned: boolean;
   if ('pool' in connection && connection.pool) {
-    pool = connection.pool;
+    pool = connection.pool as Pool;
     owned = false;
   } else if ('connectionString' in connection && typeof connection.connectionString === 'string') {
     pool = new pg.Pool({
@@ -246,7 +262,7 @@ export function createPostgresStore(
     }
   }
 
-  const query = <R extends pg.QueryResultRow>(sql: string, params: unknown[]) =>
+  const query = <R extends QueryResultRow>(sql: string, params: unknown[]) =>
     pool.query<R>(sql, params);
 
   async function purgeBatches(sql: string, at: number): Promise<number> {
@@ -259,10 +275,10 @@ export function createPostgresStore(
     }
   }
 
-  type Query = <R extends pg.QueryResultRow>(
+  type Query = <R extends QueryResultRow>(
     sql: string,
     params: unknown[],
-  ) => Promise<pg.QueryResult<R>>;
+  ) => Promise<QueryResult<R>>;
 
   async function insert(q: Query, record: SessionRecord, at: number): Promise<void> {
     // An expired record still holding the key or handle gives them up.
@@ -296,7 +312,7 @@ export function createPostgresStore(
   // creates of one user run one after another on every instance; the count then sees every
   // committed session of that user.
   async function createLimited(
-    client: pg.PoolClient,
+    client: PoolClient,
     record: SessionRecord,
     limit: UserSessionLimit,
   ): Promise<CreateWithinLimitResult> {

@@ -3,9 +3,12 @@
  * dedicated subscriber connection (a duplicate of the store's client; on Cluster the message
  * reaches every node).
  */
-import { Cluster, type Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
+import { requirePeer } from '../../shared/require-peer.js';
 import type { CacheInvalidation } from '../cache/read-cache.js';
 import type { RedisStore } from './redis-store.js';
+
+const ioredis = requirePeer<typeof import('ioredis')>('ioredis', 'tessera-session/stores/redis');
 
 /**
  * A channel shared by every store instance that uses the same Redis and prefix.
@@ -17,7 +20,7 @@ export function createRedisInvalidation(store: RedisStore): CacheInvalidation {
   const channel = `${store.prefix}invalidate`;
   const client = store.client;
   const subscriber: Redis | Cluster =
-    client instanceof Cluster ? client.duplicate() : client.duplicate();
+    client instanceof ioredis.Cluster ? client.duplicate() : client.duplicate();
   const listeners: Array<(message: string) => void> = [];
   let subscribed = false;
   let closed = false;

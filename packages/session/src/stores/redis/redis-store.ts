@@ -8,9 +8,10 @@
  * read), `kv:{ns:<ns>}:<key>` a key-value entry and `kvi:{ns:<ns>}` its namespace index.
  */
 import { createHash } from 'node:crypto';
-import { Cluster, Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { withDeadline } from '../../shared/deadline.js';
 import { isTesseraError, TesseraError } from '../../shared/errors.js';
+import { requirePeer } from '../../shared/require-peer.js';
 import { parseJsonText } from '../internal/json.js';
 import {
   validateExpiry,
@@ -44,6 +45,9 @@ import {
   SWAP_HANDLE,
   TOUCH_SESSION,
 } from './internal/scripts.js';
+
+// Loaded here, synchronously, so a missing ioredis is one clear line (shared/require-peer.ts).
+const ioredis = requirePeer<typeof import('ioredis')>('ioredis', 'tessera-session/stores/redis');
 
 /** An ioredis client: a standalone/Sentinel `Redis` or a `Cluster`. */
 export type RedisClient = Redis | Cluster;
@@ -99,6 +103,32 @@ const scripts = {
 };
 
 /**
+ * Refuses, at construction, a client that is not ioredis (a node-redis `createClient()`
+ * client has other method names and would fail every call later).
+ */
+function assertIoredisClient(client: unknown): void {
+  const c = client as Partial<Record<'evalsha' | 'hgetall' | 'zadd', unknown>> & {
+    status?: unknown;
+  };
+  if (
+    typeof c.evalsha === 'function' &&
+    typeof c.hgetall === 'function' &&
+    typeof c.zadd === 'function' &&
+    typeof c.status === 'string'
+  ) {
+    return;
+  }
+  const nodeRedis = typeof (client as { hGetAll?: unknown }).hGetAll === 'function';
+  throw new TesseraError(
+    'ERR_CONFIG',
+    `createRedisStore: { client } must be an ioredis Redis or Cluster${
+      nodeRedis ? ' (this is a node-redis client)' : ''
+    }. Pass { url: "redis://…" } and Tessera connects with ioredis itself, or, to keep a ` +
+      'node-redis client, use it through connect-redis as an express-session store.',
+  );
+}
+
+/**
  * An ioredis client for a store URL, made to fail fast while Redis is away: a command
  * timeout, one retry per command, and reconnects every second at most. Auto-pipelining is
  * on: commands issued in the same tick leave in one socket write, which cuts the CPU each
@@ -109,7 +139,7 @@ export function connectRedis(url: string, timeoutMs: number): RedisClient {
   const parsed = parseUrl(url);
   const retryStrategy = (times: number): number => Math.min(times * 100, 1000);
   if (parsed.cluster) {
-    const cluster = new Cluster(parsed.nodes, {
+    const cluster = new ioredis.Cluster(parsed.nodes, {
       clusterRetryStrategy: retryStrategy,
       enableOfflineQueue: true,
       enableAutoPipelining: true,
@@ -127,7 +157,7 @@ export function connectRedis(url: string, timeoutMs: number): RedisClient {
     });
     return cluster;
   }
-  const client = new Redis(url, {
+  const client = new ioredis.Redis(url, {
     connectTimeout: timeoutMs,
     commandTimeout: timeoutMs,
     maxRetriesPerRequest: 1,
@@ -220,6 +250,7 @@ export function createRedisStore(
   if ('client' in connection && connection.client) {
     client = connection.client;
     owned = false;
+    assertIoredisClient(client);
   } else if ('url' in connection && typeof connection.url === 'string') {
     client = connectRedis(connection.url, timeoutMs);
     owned = true;
@@ -229,7 +260,7 @@ export function createRedisStore(
       'createRedisStore: pass { url: "redis://…" } or { client } (an ioredis Redis or Cluster).',
     );
   }
-  const isCluster = client instanceof Cluster;
+  const isCluster = client instanceof ioredis.Cluster;
   let closed = false;
 
   const sessionKey = (key: string): string => `${prefix}s:{${key}}`;

@@ -10,8 +10,9 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import Database from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
 import { TesseraError } from '../../shared/errors.js';
+import { requirePeer } from '../../shared/require-peer.js';
 import { storeClosedError, storeConflictError, storeUnavailableError } from '../internal/errors.js';
 import { parseJsonText } from '../internal/json.js';
 import { startPurgeTimer } from '../internal/purge-timer.js';
@@ -38,6 +39,12 @@ import type {
   StoreClockOptions,
   UserSessionLimit,
 } from '../store.js';
+
+// Loaded here, synchronously, so a missing better-sqlite3 is one clear line (shared/require-peer.ts).
+const Database = requirePeer<typeof BetterSqlite3>(
+  'better-sqlite3',
+  'tessera-session/stores/sqlite',
+);
 
 /** Options of `createSqliteStore`. */
 export interface SqliteStoreOptions extends StoreClockOptions {
@@ -133,7 +140,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     throw new TesseraError('ERR_CONFIG', '`now` must be a function returning milliseconds.');
   }
 
-  let db: Database.Database;
+  let db: BetterSqlite3.Database;
   try {
     if (path !== ':memory:' && !path.startsWith('file:')) {
       mkdirSync(dirname(resolve(path)), { recursive: true });
@@ -170,7 +177,7 @@ function nonNegative(value: number | undefined, fallback: number, name: string):
   return value;
 }
 
-function migrate(db: Database.Database, path: string): void {
+function migrate(db: BetterSqlite3.Database, path: string): void {
   db.transaction(() => {
     const version = db.pragma('user_version', { simple: true }) as number;
     if (version > SQLITE_SCHEMA_VERSION) {
@@ -190,7 +197,7 @@ function migrate(db: Database.Database, path: string): void {
 class SqliteSessionStore implements SqliteStore {
   readonly kind = 'sqlite' as const;
   readonly path: string;
-  readonly #db: Database.Database;
+  readonly #db: BetterSqlite3.Database;
   readonly #now: () => number;
   readonly #stopPurge: () => void;
   readonly #sql;
@@ -202,10 +209,15 @@ class SqliteSessionStore implements SqliteStore {
   ) => CreateWithinLimitResult;
   readonly #patchTx: (key: string, patch: SessionPatch, now: number) => boolean;
   /** UPDATE statements by the columns they write; at most 2^7 shapes. */
-  readonly #updates = new Map<string, Database.Statement>();
+  readonly #updates = new Map<string, BetterSqlite3.Statement>();
   #closed = false;
 
-  constructor(db: Database.Database, path: string, now: () => number, purgeIntervalMs: number) {
+  constructor(
+    db: BetterSqlite3.Database,
+    path: string,
+    now: () => number,
+    purgeIntervalMs: number,
+  ) {
     this.#db = db;
     this.path = path;
     this.#now = now;
@@ -503,7 +515,7 @@ class SqliteSessionStore implements SqliteStore {
   }
 
   /** The cached UPDATE statement writing exactly these columns (named parameters). */
-  #updateStatement(columns: string[]): Database.Statement {
+  #updateStatement(columns: string[]): BetterSqlite3.Statement {
     const signature = columns.join(',');
     let statement = this.#updates.get(signature);
     if (statement === undefined) {

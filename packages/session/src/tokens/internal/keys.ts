@@ -11,8 +11,8 @@ import {
   type KeyObject,
   type JsonWebKey as NodeJwk,
 } from 'node:crypto';
-import type { JWK } from 'jose';
 import { TesseraError } from '../../shared/errors.js';
+import type { JWK } from '../jwk.js';
 import { decodeBase64url, encodeBase64url } from './base64url.js';
 import { isTokenAlg, signJws, type TokenAlg, verifyJws } from './jws.js';
 

@@ -6,10 +6,11 @@
  * objects (last writer wins), IDs are not hashed at rest, and there is no user index.
  */
 
-import { callStore } from '../../../core/internal/store-call.js';
 import type { SessionInfo } from '../../../core/manager.js';
 import { Session } from '../../../core/session.js';
+import { callbackCall } from '../../../http/kit/callback-bridge.js';
 import type { HttpExchange, LifecycleManager } from '../../../http/request-session.js';
+import { withDeadline } from '../../../shared/deadline.js';
 import { TesseraError } from '../../../shared/errors.js';
 import { generateSessionId } from '../../../shared/ids.js';
 import type { SessionMeta, SessionRecord } from '../../../stores/store.js';
@@ -61,31 +62,21 @@ function unsupported(what: string): TesseraError {
 export function createLegacyManager(options: LegacyManagerOptions): LifecycleManager {
   const { store, storeTimeout, now } = options;
 
+  // The store's own errors reach the app unchanged (next(err), callbacks), as with
+  // express-session; a store that never answers is Tessera's ERR_STORE_UNAVAILABLE (503).
   function call<T>(
     operation: string,
     invoke: (done: (error: unknown, value?: T) => void) => unknown,
   ): Promise<T> {
-    return callStore(
-      operation,
+    const work = callbackCall<T>(invoke, operation === 'get' ? ['ENOENT'] : []);
+    return withDeadline(
+      work,
       storeTimeout,
       () =>
-        new Promise<T>((resolve, reject) => {
-          let settled = false;
-          const done = (error: unknown, value?: T): void => {
-            if (settled) return;
-            settled = true;
-            if (error && (error as { code?: unknown }).code !== 'ENOENT') reject(error);
-            else resolve(value as T);
-          };
-          const returned = invoke(done);
-          // Promise-returning stores (connect-redis 8+) also call back; take whichever comes first.
-          if (returned && typeof (returned as Promise<T>).then === 'function') {
-            (returned as Promise<T>).then(
-              (value) => done(null, value),
-              (error: unknown) => done(error ?? new Error('store failed')),
-            );
-          }
-        }),
+        new TesseraError(
+          'ERR_STORE_UNAVAILABLE',
+          `session store did not answer ${operation} within ${storeTimeout} ms`,
+        ),
     );
   }
 
@@ -112,11 +103,7 @@ export function createLegacyManager(options: LegacyManagerOptions): LifecycleMan
 
   function newId(exchange: HttpExchange | undefined): string {
     if (!options.genid) return generateSessionId();
-    const id = options.genid(options.requestOf(exchange));
-    if (typeof id !== 'string' || id === '') {
-      throw new TesseraError('ERR_CONFIG', 'genid(req) must return a non-empty string session ID');
-    }
-    return id;
+    return options.genid(options.requestOf(exchange));
   }
 
   async function commit(session: Session): Promise<boolean> {
@@ -136,8 +123,10 @@ export function createLegacyManager(options: LegacyManagerOptions): LifecycleMan
       if (typeof id !== 'string' || id === '') return null;
       const value = await call<unknown>('get', (done) => store.get(id, done));
       if (!value || typeof value !== 'object') return null;
-      const { cookie, ...data } = value as { cookie?: CookieData } & Record<string, unknown>;
-      const restored = new Cookie((cookie as never) ?? undefined);
+      const { cookie, ...data } = value as { cookie: CookieData } & Record<string, unknown>;
+      // A stored session without its cookie is corrupt: reading it fails the request with a
+      // TypeError, as it does with express-session.
+      const restored = new Cookie({ ...cookie, expires: cookie.expires } as never);
       if (restored.expires !== null && restored.expires.valueOf() <= now()) return null;
       const maxAge = restored.originalMaxAge;
       const meta: SessionMeta = {

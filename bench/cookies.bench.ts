@@ -1,11 +1,10 @@
 /**
  * Cost of sealing, opening and reading signed cookies. Run:
- * `npx vitest bench --run src/cookies/seal.bench.ts`
+ * `npx vitest bench --run bench/cookies.bench.ts` (a Vitest benchmark, outside `npm run bench`).
  */
 import { randomBytes } from 'node:crypto';
+import { createCookieCodec, createCookieSealer } from 'tessera-session/cookies';
 import { bench, describe } from 'vitest';
-import { createCookieCodec } from './codec.js';
-import { createCookieSealer } from './seal.js';
 
 const sealer = createCookieSealer({ keys: [{ kid: 'k1', secret: randomBytes(32) }] });
 const data = { userId: 'u_123456', roles: ['user'], csrf: randomBytes(16).toString('base64url') };

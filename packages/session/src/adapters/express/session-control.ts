@@ -1,0 +1,66 @@
+/**
+ * `req.sessionControl`: Tessera's helpers for the request's session, kept off `req.session`
+ * so every key of the session is the app's data. The same identity shape as the fetch
+ * adapter's `ctx.session` (`handle`, `userId`, `login`, `sessions`, `revoke`,
+ * `signOutEverywhere`, `setCookieLifetime`). Needs a Tessera store: with an
+ * express-session store the methods reject with `ERR_CONFIG`.
+ */
+import type { RequestSessionInfo } from '../../http/request-session.js';
+
+/** Options of `req.sessionControl.login`. */
+export interface ExpressLoginOptions {
+  /** Keep the cookie across browser restarts ("remember me"). */
+  remember?: boolean;
+  /** Lifetime of the remembered cookie in seconds (capped by an absolute timeout, if configured). */
+  rememberSeconds?: number;
+}
+
+/** Tessera's helpers for one request's session. */
+export interface SessionControl {
+  /** The public handle (stable for the session's life, safe to show and log); null when none. */
+  readonly handle: string | null;
+  /** The signed-in user, or null. */
+  readonly userId: string | null;
+  /**
+   * Signs `userId` in with a new session ID (data kept), so a session fixed by an attacker
+   * before login is worthless. `req.session` and `req.sessionID` follow.
+   */
+  login(userId: string, options?: ExpressLoginOptions): Promise<void>;
+  /** The signed-in user's sessions (devices), this one flagged `current`. */
+  sessions(): Promise<RequestSessionInfo[]>;
+  /** Ends one of the signed-in user's sessions by handle. */
+  revoke(handle: string): Promise<boolean>;
+  /** Ends the user's sessions: all, or all but this one with `keepCurrent`. */
+  signOutEverywhere(options?: { keepCurrent?: boolean }): Promise<number>;
+}
+
+/** What the helpers need from the middleware's per-request controller. */
+export interface SessionControlBackend {
+  readonly handle: string | null;
+  readonly userId: string | null;
+  login(userId: string, options: ExpressLoginOptions): Promise<void>;
+  sessions(): Promise<RequestSessionInfo[]>;
+  revoke(handle: string): Promise<boolean>;
+  signOutEverywhere(options: { keepCurrent?: boolean }): Promise<number>;
+}
+
+/**
+ * The `req.sessionControl` of one request.
+ * @example
+ * await req.sessionControl.login(user.id, { remember: true });
+ * res.json(await req.sessionControl.sessions());
+ */
+export function createSessionControl(backend: SessionControlBackend): SessionControl {
+  return {
+    get handle() {
+      return backend.handle;
+    },
+    get userId() {
+      return backend.userId;
+    },
+    login: (userId, options = {}) => backend.login(userId, options),
+    sessions: () => backend.sessions(),
+    revoke: (handle) => backend.revoke(handle),
+    signOutEverywhere: (options = {}) => backend.signOutEverywhere(options),
+  };
+}
