@@ -40,4 +40,13 @@ describe('createExpressValueVerifier', () => {
       expect(verifier.unsign(value, [A])).toBe(unsignExpressValue(value, [A]));
     }
   });
+
+  it('checks every time while a secret is a Buffer (it can change in place)', () => {
+    const verifier = createExpressValueVerifier();
+    const key = Buffer.from(A);
+    const signed = signExpressValue('sid-1', key);
+    expect(verifier.unsign(signed, [key])).toBe('sid-1');
+    key.write('Z', 0);
+    expect(verifier.unsign(signed, [key])).toBeNull();
+  });
 });
