@@ -2,14 +2,15 @@
  * Redis CPU per store operation, with and without ioredis auto-pipelining: 50 concurrent
  * loops over one Redis server this script starts, each doing a session load (`get`) and,
  * for `inc`, a one-key data patch. Redis CPU comes from `INFO cpu` deltas, commands from
- * `INFO commandstats`. Run: `node --import tsx bench/redis-cpu.ts [ops]`.
+ * `INFO commandstats`. Run: `node --import tsx bench/redis-cpu.ts [ops]` (`--quick`: 2,000).
  */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { createRedisStore } from '../packages/session/src/stores/redis/index.js';
 import { startRedisServer } from '../test/support/redis-server.js';
 
-const OPS = Number(process.argv[2] ?? 20_000);
+const QUICK = process.argv.includes('--quick');
+const OPS = QUICK ? 2_000 : Number(process.argv.find((arg) => /^\d+$/.test(arg)) ?? 20_000);
 const LOOPS = 50;
 
 async function cpu(redis: Redis): Promise<number> {
