@@ -5,10 +5,12 @@
  *
  * Each server runs in its own child process on 127.0.0.1, so its CPU time is measured with
  * `process.cpuUsage()` around each round and reported per request. Load comes from
- * autocannon in this process: 10 connections, rounds of 3 s, 3 rounds per server and case,
- * servers interleaved within a round; medians reported. Cases: read-only (read one value),
- * increment a counter (POST, same-origin), and for Express a 1,000-session rotation
- * (increment, cycling through 1,000 pre-created session cookies). Also the race: 50
+ * autocannon in this process: 50 connections, rounds of 3 s, 3 rounds per server and case,
+ * servers interleaved within a round (alternating order); medians reported. Cases, for Express 5
+ * and Fastify 5 each: read-only (`GET /read` reads one value) and increment (`POST /inc`,
+ * same-origin), each with all connections sharing one session and with a rotation through
+ * 1,000 pre-created sessions. Req/s and CPU per request are reported as Tessera / peer
+ * ratios within the one run, and the no-session floor of the same app. Also the race: 50
  * concurrent requests each setting its own key in one session, and how many keys survive.
  *
  * Run: `node --import tsx bench/http.ts` (about 2 minutes). Prints a table and writes
@@ -25,7 +27,7 @@ const SECRET = 'bench-secret-0123456789-abcdefghijklmnop';
 const QUICK = process.argv.includes('--quick');
 const ROUNDS = QUICK ? 1 : 3;
 const ROUND_SECONDS = QUICK ? 1 : 3;
-const CONNECTIONS = 10;
+const CONNECTIONS = 50;
 const ROTATION = 1_000;
 const RACE = 50;
 
@@ -109,7 +111,7 @@ async function expressApp(
   app.get('/read', (req, res) => {
     res.json(routes.read(data(req)));
   });
-  app.post('/incr', (req, res) => {
+  app.post('/inc', (req, res) => {
     res.json(routes.incr(data(req)));
   });
   app.post('/set', async (req, res) => {
@@ -178,7 +180,7 @@ async function fastifyApp(
   const session = (request: unknown): FastifySessionLike =>
     (request as { session: FastifySessionLike }).session;
   app.get('/read', async (request) => ({ count: (session(request).get('count') as number) ?? 0 }));
-  app.post('/incr', async (request) => {
+  app.post('/inc', async (request) => {
     const s = session(request);
     const count = ((s.get('count') as number | undefined) ?? 0) + 1;
     s.set('count', count);
@@ -303,7 +305,7 @@ function call(port: number, method: string, path: string, cookie?: string): Prom
 
 /** A new session on `child` with `count` set; answers its cookie. */
 async function newSession(child: Child): Promise<string> {
-  const reply = await call(child.port, 'POST', '/incr');
+  const reply = await call(child.port, 'POST', '/inc');
   if (child.name.endsWith('-bare')) return 'none=0';
   if (reply.status !== 200 || reply.cookie === null) {
     throw new Error(`${child.name}: could not create a session (${reply.status} ${reply.body})`);
@@ -538,20 +540,34 @@ async function main(): Promise<void> {
       `HTTP benchmark: ${ROUNDS} rounds × ${ROUND_SECONDS} s per server and case, ${CONNECTIONS} connections, Node ${process.version}, ${cpus().length} CPUs`,
     );
     const cases: CaseResult[] = [];
-    cases.push(await runCase('express read-only', express, 'GET', '/read', 1, 1.4));
-    cases.push(await runCase('express increment', express, 'POST', '/incr', 1, 1.3));
-    cases.push(
-      await runCase(
-        `express rotation ×${ROTATION}`,
-        express.slice(0, 2),
-        'POST',
-        '/incr',
-        ROTATION,
-        null,
-      ),
-    );
-    cases.push(await runCase('fastify read-only', fastify, 'GET', '/read', 1, 1.5));
-    cases.push(await runCase('fastify increment', fastify, 'POST', '/incr', 1, 1.5));
+    for (const [framework, servers, target] of [
+      ['express', express, 1.3],
+      ['fastify', fastify, 1.5],
+    ] as const) {
+      for (const sessions of [1, ROTATION]) {
+        const who = sessions === 1 ? '1 shared session' : `${ROTATION} sessions`;
+        cases.push(
+          await runCase(
+            `${framework} read-only, ${who}`,
+            servers,
+            'GET',
+            '/read',
+            sessions,
+            target,
+          ),
+        );
+        cases.push(
+          await runCase(
+            `${framework} increment, ${who}`,
+            servers,
+            'POST',
+            '/inc',
+            sessions,
+            target,
+          ),
+        );
+      }
+    }
     const raceResult: Record<string, number> = {};
     for (const name of names) {
       if (!name.endsWith('-bare')) raceResult[name] = await race(get(name));

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench [-- NAME ...]`: runs the benchmarks (all, or the named ones) one after the
+// `npm run bench [-- NAME ...] [--quick]`: runs the benchmarks (all, or the named ones) one after the
 // other, each in its own Node process, beside the peer libraries in the same run. Results
 // are printed and written to bench/results/NAME.json.
 import { spawnSync } from 'node:child_process';
@@ -11,9 +11,13 @@ const BENCHES = {
   http: [], // Express and Fastify apps vs express-session and @fastify/session, over sockets
   'http-inprocess': [], // the same, in one process without sockets: the session layer's own cost
   redis: [], // Express on Redis vs express-session + connect-redis
+  'redis-cpu': [], // Redis CPU per load/patch, ioredis auto-pipelining off and on
 };
 
-const wanted = process.argv.slice(2);
+const args = process.argv.slice(2);
+// Flags (e.g. `--quick`: 1 short round, a smoke test) go to every benchmark.
+const flags = args.filter((arg) => arg.startsWith('--'));
+const wanted = args.filter((arg) => !arg.startsWith('--'));
 const unknown = wanted.filter((name) => !(name in BENCHES));
 if (unknown.length > 0) {
   console.error(
@@ -26,9 +30,13 @@ for (const name of wanted.length > 0 ? wanted : Object.keys(BENCHES)) {
   const file = `bench/${name}.ts`;
   if (!existsSync(file)) continue;
   console.log(`\n=== bench/${name}.ts ===`);
-  const result = spawnSync(process.execPath, [...BENCHES[name], '--import', 'tsx', file], {
-    stdio: 'inherit',
-  });
+  const result = spawnSync(
+    process.execPath,
+    [...BENCHES[name], '--import', 'tsx', file, ...flags],
+    {
+      stdio: 'inherit',
+    },
+  );
   if (result.status !== 0) failed++;
 }
 process.exit(failed > 0 ? 1 : 0);

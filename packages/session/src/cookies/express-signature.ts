@@ -47,3 +47,50 @@ export function unsignExpressValue(
   }
   return ok ? value : null;
 }
+
+/** How many verified cookie values an `ExpressValueVerifier` remembers before it starts over. */
+export const EXPRESS_VERIFIER_CACHE_SIZE = 10_000;
+
+/** `unsignExpressValue` with a bounded cache of what it verified. */
+export interface ExpressValueVerifier {
+  /** As `unsignExpressValue(signed, secrets)`; a value seen before costs a map lookup. */
+  unsign(signed: unknown, secrets: ReadonlyArray<string | Buffer>): string | null;
+}
+
+/**
+ * A verifier that remembers signed values it accepted (keyed by the full signed value, so
+ * any other signature misses and is checked in full), bounded in size, and forgets them all
+ * when the secrets it is given differ from the last call's (rotation). Rejections are not
+ * cached, and nothing is cached while a secret is not a string.
+ * @example const verifier = createExpressValueVerifier(); verifier.unsign(value, secrets)
+ */
+export function createExpressValueVerifier(): ExpressValueVerifier {
+  const verified = new Map<string, string>();
+  let known: ReadonlyArray<string | Buffer> = [];
+  const sameSecrets = (secrets: ReadonlyArray<string | Buffer>): boolean => {
+    if (secrets.length !== known.length) return false;
+    for (let i = 0; i < secrets.length; i++) if (secrets[i] !== known[i]) return false;
+    return true;
+  };
+  return {
+    unsign(signed, secrets) {
+      if (typeof signed !== 'string') return null;
+      // A Buffer secret can change in place unseen: such secrets are checked every time.
+      if (secrets.some((secret) => typeof secret !== 'string')) {
+        return unsignExpressValue(signed, secrets);
+      }
+      if (!sameSecrets(secrets)) {
+        verified.clear();
+        known = [...secrets];
+      }
+      const hit = verified.get(signed);
+      if (hit !== undefined) return hit;
+      const value = unsignExpressValue(signed, secrets);
+      if (value !== null) {
+        if (verified.size >= EXPRESS_VERIFIER_CACHE_SIZE) verified.clear();
+        verified.set(signed, value);
+      }
+      return value;
+    },
+  };
+}

@@ -13,6 +13,7 @@ import {
   isCustomSessionId,
   isValidSessionId,
 } from '../shared/ids.js';
+import { isPrompt } from '../stores/internal/prompt-stores.js';
 import type {
   CreateWithinLimitResult,
   SessionMeta,
@@ -21,7 +22,7 @@ import type {
 } from '../stores/store.js';
 import { SessionEventEmitter, type SessionEventListener, type SessionEventName } from './events.js';
 import { addressNetwork, userAgentFamily } from './internal/anomaly.js';
-import { callStore } from './internal/store-call.js';
+import { callPromptStore, callStore } from './internal/store-call.js';
 import { type ResolvedOptions, resolveOptions, type SessionManagerOptions } from './options.js';
 import { Session } from './session.js';
 
@@ -150,6 +151,8 @@ class Manager implements SessionManager {
   }
 
   #call<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    // An in-process store answers within the call: no deadline to arm (a wrapped one keeps it).
+    if (isPrompt(this.store, operation)) return callPromptStore(operation, call);
     return callStore(operation, this.#config.storeTimeout, call);
   }
 

@@ -5,7 +5,8 @@
  * is None on HTTPS and Lax otherwise, as express-session 1.19 does).
  */
 import { type SerializeOptions, serialize as serializeCookie } from 'cookie';
-import { readCookie, signExpressValue, unsignExpressValue } from '../../cookies/index.js';
+import { createExpressValueVerifier } from '../../cookies/express-signature.js';
+import { readCookie, signExpressValue } from '../../cookies/index.js';
 import type { HttpExchange, SessionCookieFormat } from '../../http/request-session.js';
 import { Cookie } from './cookie.js';
 import type { ExpressExchange } from './exchange.js';
@@ -66,11 +67,13 @@ export function expressCookieFormat(options: CookieFormatOptions): SessionCookie
     options.hostPrefix && secureFor(exchange, cookieOf(exchange))
       ? `__Host-${options.name}`
       : options.name;
+  // The HMAC runs once per distinct cookie value, not once per request (bounded cache).
+  const verifier = createExpressValueVerifier();
   return {
     name: options.name,
     read(exchange) {
       const raw = readCookie(exchange.header('cookie'), nameFor(exchange));
-      return raw === null ? null : unsignExpressValue(raw, (exchange as ExpressExchange).secrets);
+      return raw === null ? null : verifier.unsign(raw, (exchange as ExpressExchange).secrets);
     },
     serialize(id, exchange, lifetime) {
       const cookie = cookieOf(exchange);

@@ -59,7 +59,8 @@ export function isSecureRequest(req: ExpressRequest, proxy: boolean | undefined)
 export class ExpressExchange implements HttpExchange {
   readonly req: ExpressRequest;
   readonly res: ServerResponse;
-  readonly isSecure: boolean;
+  readonly #proxy: boolean | undefined;
+  #secure: boolean | undefined;
   readonly secrets: SessionSecret[];
   /** This request's cookie settings (the option, or `cookie(req)`'s answer). */
   readonly settings: CookieOptions;
@@ -71,7 +72,7 @@ export class ExpressExchange implements HttpExchange {
   constructor(
     req: ExpressRequest,
     res: ServerResponse,
-    isSecure: boolean,
+    proxy: boolean | undefined,
     secrets: SessionSecret[],
     settings: CookieOptions,
     template: Cookie,
@@ -79,9 +80,15 @@ export class ExpressExchange implements HttpExchange {
     this.template = template;
     this.req = req;
     this.res = res;
-    this.isSecure = isSecure;
+    this.#proxy = proxy;
     this.secrets = secrets;
     this.settings = settings;
+  }
+
+  /** Worked out on first use (reading `req.secure` costs a few µs): only a Secure cookie needs it. */
+  get isSecure(): boolean {
+    if (this.#secure === undefined) this.#secure = isSecureRequest(this.req, this.#proxy);
+    return this.#secure;
   }
 
   get method(): string {

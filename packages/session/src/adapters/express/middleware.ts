@@ -19,7 +19,7 @@ import type { Store as TesseraStore } from '../../stores/store.js';
 import { Controller, type ControllerSettings, secondsOf } from './controller.js';
 import { Cookie, type CookieOptions } from './cookie.js';
 import { expressCookieFormat } from './cookie-format.js';
-import { ExpressExchange, type ExpressRequest, isSecureRequest, pathOf } from './exchange.js';
+import { ExpressExchange, type ExpressRequest, pathOf } from './exchange.js';
 import { createLegacyManager, type LegacyStore } from './internal/legacy-manager.js';
 import {
   type ExpressSessionOptions,
@@ -183,8 +183,14 @@ function begin(
   }
   req.sessionStore = shared.backend.store;
   const template = shared.template ?? new Cookie(settings);
-  const secure = isSecureRequest(req, shared.resolved.proxy);
-  const exchange = new ExpressExchange(req, res, secure, secrets, settings, template);
+  const exchange = new ExpressExchange(
+    req,
+    res,
+    shared.resolved.proxy,
+    secrets,
+    settings,
+    template,
+  );
   const rs = shared.lifecycle.begin(exchange);
   rs.verifyCsrf();
   return rs;

@@ -21,7 +21,12 @@ import { withHttpStatus } from '../../http/request-session.js';
 import { TesseraError } from '../../shared/errors.js';
 import type { Store } from '../../stores/store.js';
 import { createSessionControl, type FastifySessionControl } from './control.js';
-import { clearSessionCookie, type FastifyCookieOptions, serializeSessionCookie } from './cookie.js';
+import {
+  clearSessionCookie,
+  type FastifyCookieOptions,
+  type SessionCookie,
+  serializeSessionCookie,
+} from './cookie.js';
 import type { CallbackStore } from './internal/callback-store.js';
 import { createEngine, type Engine } from './internal/engine.js';
 import { FastifyExchange, matchesCookiePath } from './internal/exchange.js';
@@ -71,12 +76,31 @@ interface RequestState {
   exchange: HttpExchange;
   /** The cookie value the request carried (prefix removed), or null. */
   cookieValue: string | null;
-  control: FastifySessionControl;
+  /** Made on first use of `request.sessionControl`. */
+  control: FastifySessionControl | null;
+  request: FastifyRequest;
   loggedIn: boolean;
   done: boolean;
 }
 
 type StatefulRequest = FastifyRequest & { [STATE]?: RequestState };
+
+/** `request.sessionControl` of a request, made the first time the app asks for it. */
+function controlOf(state: RequestState): FastifySessionControl {
+  if (state.control !== null) return state.control;
+  const { lifecycle, request } = state;
+  state.control = createSessionControl(lifecycle, {
+    onEnded: () => {
+      request.session = null as unknown as FastifySession;
+    },
+    onLogin: () => {
+      state.loggedIn = true;
+      const seconds = lifecycle.current?.meta.cookieMaxAge;
+      if (typeof seconds === 'number') request.session?.options({ maxAge: seconds * 1000 });
+    },
+  });
+  return state.control;
+}
 
 function asHttpError(error: unknown): unknown {
   // A store's own error reaches the app as the store gave it (as with @fastify/session);
@@ -123,14 +147,8 @@ async function beginRequest(
     lifecycle,
     exchange,
     cookieValue: exchange.sessionCookieValue(resolved.cookieName, resolved.cookiePrefix),
-    control: createSessionControl(lifecycle, {
-      onEnded: () => assign(null),
-      onLogin: () => {
-        state.loggedIn = true;
-        const seconds = lifecycle.current?.meta.cookieMaxAge;
-        if (typeof seconds === 'number') request.session?.options({ maxAge: seconds * 1000 });
-      },
-    }),
+    control: null,
+    request,
     loggedIn: false,
     done: false,
   };
@@ -159,11 +177,9 @@ async function endRequest(engine: Engine, request: StatefulRequest): Promise<voi
   const { resolved } = engine;
   const { lifecycle, exchange, cookieValue } = state;
   const session = lifecycle.current;
-  const clear = (): void =>
-    exchange.appendSetCookie(clearSessionCookie(resolved.cookieName, resolved.cookie));
   if (session === null) {
     // Destroyed in this request: the browser forgets the cookie too (Tessera; @fastify/session leaves it).
-    if (lifecycle.destroyed && cookieValue !== null) clear();
+    if (lifecycle.destroyed && cookieValue !== null) clearCookie(engine, exchange);
     return;
   }
   const sessionObject = request.session;
@@ -179,27 +195,41 @@ async function endRequest(engine: Engine, request: StatefulRequest): Promise<voi
   const modified = isDataModified(session) || state.loggedIn || (session.isDirty && !session.isNew);
   const save = idChanged ? resolved.saveUninitialized || modified : resolved.rolling || modified;
   const insecure = cookie.secure === true && !exchange.isSecure;
-  const send = (): void =>
-    exchange.appendSetCookie(
-      serializeSessionCookie(
-        resolved.cookieName,
-        resolved.cookiePrefix + signed,
-        cookie,
-        resolved.defaultLax,
-      ),
-    );
   if (!save || insecure) {
     if (save && insecure) {
       const message = `tessera-session/fastify: the session cookie '${resolved.cookieName}' is Secure (cookie.secure defaults to true, as in @fastify/session) but this request arrived over plain HTTP, so the session was not saved; use cookie.secure 'auto', serve over HTTPS, or set Fastify's trustProxy so it can report HTTPS.`;
       if (resolved.strictCookies) throw new TesseraError('ERR_CONFIG', message);
       engine.warnOnce('secure-over-http', message);
     }
-    if (cookieValue !== null && idChanged) clear();
-    if (wasSaved(sessionObject) || (resign && !insecure)) send();
+    if (cookieValue !== null && idChanged) clearCookie(engine, exchange);
+    if (wasSaved(sessionObject) || (resign && !insecure))
+      sendCookie(engine, exchange, signed, cookie);
     return;
   }
   await engine.persist(session);
-  send();
+  sendCookie(engine, exchange, signed, cookie);
+}
+
+function clearCookie(engine: Engine, exchange: HttpExchange): void {
+  const { resolved } = engine;
+  exchange.appendSetCookie(clearSessionCookie(resolved.cookieName, resolved.cookie));
+}
+
+function sendCookie(
+  engine: Engine,
+  exchange: HttpExchange,
+  signed: string,
+  cookie: SessionCookie,
+): void {
+  const { resolved } = engine;
+  exchange.appendSetCookie(
+    serializeSessionCookie(
+      resolved.cookieName,
+      resolved.cookiePrefix + signed,
+      cookie,
+      resolved.defaultLax,
+    ),
+  );
 }
 
 const tesseraFastify: FastifyPluginAsync<FastifySessionPluginOptions> = async (
@@ -221,7 +251,7 @@ const tesseraFastify: FastifyPluginAsync<FastifySessionPluginOptions> = async (
           'request.sessionControl: this request has no session (outside the cookie path)',
         );
       }
-      return state.control;
+      return controlOf(state);
     },
   });
   fastify.decorate('decryptSession', decryptSessionFor(engine));

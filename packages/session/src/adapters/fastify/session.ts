@@ -119,12 +119,21 @@ function current(state: SessionState): Session {
 function cookieFor(state: SessionState, session: Session): SessionCookie {
   let cookie = cookies.get(session);
   if (cookie === undefined) {
-    const { exchange, now } = state.context;
-    cookie = new SessionCookie(state.cookieOptions, exchange.isSecure, now);
+    cookie = newCookie(state);
     cookies.set(session, cookie);
   }
   return cookie;
 }
+
+/** The session's cookie from its settings; the request's protocol is read only for 'auto'. */
+function newCookie(state: SessionState): SessionCookie {
+  const { exchange, now } = state.context;
+  const https = state.cookieOptions.secure === 'auto' ? exchange.isSecure : false;
+  return new SessionCookie(state.cookieOptions, https, now);
+}
+
+/** Shared by sessions that have no snapshots yet (never written to: see snapshotsOf). */
+const NO_SNAPSHOTS: Map<string, string> = new Map();
 
 function snapshotsOf(state: SessionState, session: Session): Map<string, string> {
   if (state.snapshotsOf !== session) {
@@ -207,12 +216,7 @@ class SessionObject {
     const state = stateOf(this);
     const session = current(state);
     state.cookieOptions = { ...state.cookieOptions, ...checked };
-    const cookie = new SessionCookie(
-      state.cookieOptions,
-      state.context.exchange.isSecure,
-      state.context.now,
-    );
-    cookies.set(session, cookie);
+    cookies.set(session, newCookie(state));
     if (checked.maxAge !== undefined) {
       const seconds =
         checked.maxAge === null ? null : Math.max(1, Math.ceil(checked.maxAge / 1000));
@@ -277,7 +281,7 @@ class SessionObject {
         state.context.now(),
       );
       cookies.delete(session);
-      state.snapshots = new Map();
+      state.snapshotsOf = null;
     })();
     if (callback === undefined) return work;
     // The store's get answers (null, session): so does reload's callback.
@@ -296,7 +300,7 @@ class SessionObject {
       cookieFor(state, session);
       await state.context.persist(session);
       state.saved = true;
-      state.snapshots = new Map();
+      state.snapshotsOf = null;
     })();
     return settle(work, callback);
   }
@@ -375,7 +379,7 @@ export function createFastifySession(context: SessionContext): FastifySession {
     context,
     cookieOptions: mergeCookieSettings(context.cookieOptions, stored, context.now()),
     saved: false,
-    snapshots: new Map(),
+    snapshots: NO_SNAPSHOTS,
     snapshotsOf: null,
   });
   return new Proxy(target, handler) as unknown as FastifySession;

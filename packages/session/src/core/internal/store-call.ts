@@ -14,6 +14,19 @@ function toStoreError(operation: string, error: unknown): TesseraError {
   });
 }
 
+/**
+ * `callStore` without the deadline, for stores that answer within the call (see
+ * `stores/internal/prompt-stores.ts`): errors are mapped the same way.
+ * @example callPromptStore('get', () => memoryStore.get(key));
+ */
+export async function callPromptStore<T>(operation: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw toStoreError(operation, error);
+  }
+}
+
 export function callStore<T>(
   operation: string,
   timeoutMs: number,

@@ -14,6 +14,7 @@
  */
 import { TesseraError } from '../../shared/errors.js';
 import { storeClosedError, storeConflictError } from '../internal/errors.js';
+import { markPrompt } from '../internal/prompt-stores.js';
 import { startPurgeTimer } from '../internal/purge-timer.js';
 import {
   applyDataPatch,
@@ -99,7 +100,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
   if (typeof now !== 'function') {
     throw new TesseraError('ERR_CONFIG', '`now` must be a function returning milliseconds.');
   }
-  return new MemorySessionStore(maxEntries, purgeIntervalMs, now);
+  return markPrompt(new MemorySessionStore(maxEntries, purgeIntervalMs, now));
 }
 
 /** One stored session. A class so every entry shares one compact hidden class. */

@@ -136,7 +136,9 @@ function assertIoredisClient(client: unknown): void {
 
 /**
  * An ioredis client for a store URL, made to fail fast while Redis is away: a command
- * timeout, one retry per command, and reconnects every second at most.
+ * timeout, one retry per command, and reconnects every second at most. Auto-pipelining is
+ * on: commands issued in the same tick leave in one socket write, which cuts the CPU each
+ * command costs both here and in Redis under concurrent requests.
  * @example const client = connectRedis('redis+cluster://10.0.0.1:7000,10.0.0.2:7000', 2000);
  */
 export function connectRedis(url: string, timeoutMs: number): RedisClient {
@@ -146,6 +148,7 @@ export function connectRedis(url: string, timeoutMs: number): RedisClient {
     const cluster = new ioredis.Cluster(parsed.nodes, {
       clusterRetryStrategy: retryStrategy,
       enableOfflineQueue: true,
+      enableAutoPipelining: true,
       redisOptions: {
         connectTimeout: timeoutMs,
         commandTimeout: timeoutMs,
@@ -165,6 +168,7 @@ export function connectRedis(url: string, timeoutMs: number): RedisClient {
     commandTimeout: timeoutMs,
     maxRetriesPerRequest: 1,
     enableOfflineQueue: true,
+    enableAutoPipelining: true,
     retryStrategy,
   });
   client.on('error', () => {

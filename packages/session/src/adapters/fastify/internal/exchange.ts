@@ -16,7 +16,7 @@ function headerOf(request: FastifyRequest, name: string): string | undefined {
 export class FastifyExchange implements HttpExchange {
   readonly method: string;
   readonly path: string;
-  readonly isSecure: boolean;
+  #secure: boolean | undefined;
   /** The Fastify request (what `idGenerator(request)` receives); undefined when detached. */
   readonly request: FastifyRequest | undefined;
   readonly #reply: FastifyReply | undefined;
@@ -31,7 +31,6 @@ export class FastifyExchange implements HttpExchange {
     const query = url.indexOf('?');
     this.method = request?.method ?? 'GET';
     this.path = query === -1 ? url : url.slice(0, query);
-    this.isSecure = request?.protocol === 'https';
     this.request = request;
     this.#reply = reply;
     this.#cookieHeader = cookieHeader;
@@ -43,6 +42,12 @@ export class FastifyExchange implements HttpExchange {
    */
   static detached(name: string, value: string): FastifyExchange {
     return new FastifyExchange(undefined, undefined, `${name}=${encodeURIComponent(value)}`);
+  }
+
+  /** Worked out on first use: only a Secure or 'auto' cookie needs it. */
+  get isSecure(): boolean {
+    if (this.#secure === undefined) this.#secure = this.request?.protocol === 'https';
+    return this.#secure;
   }
 
   get ip(): string | undefined {
