@@ -18,6 +18,9 @@ import { type RunningService, startService } from '../../packages/server/src/ser
 import { modified, RUNS } from './support.js';
 
 const ORIGIN = 'http://app.test';
+// 10,000 requests through the whole app per property: more than the default 30 s on a busy
+// machine (about 15 s each when the machine is idle).
+const PROPERTY_TIMEOUT_MS = 240_000;
 let service: RunningService;
 let app: RequestListener;
 const logLines: string[] = [];
@@ -27,7 +30,7 @@ beforeEach(async () => {
   logLines.length = 0;
   const config = resolveServiceConfig(
     { port: '0', store: 'memory:', demo: true },
-    { TESSERA_LOG_LEVEL: 'warn', TESSERA_ORIGIN: ORIGIN },
+    { TESSERA_LOG_LEVEL: 'error', TESSERA_ORIGIN: ORIGIN },
   );
   const logDestination = new Writable({
     write: (chunk, _e, done) => {
@@ -105,136 +108,150 @@ const anyBody = fc.oneof(
 );
 
 describe('the service’s JSON bodies', () => {
-  it('any body under any content type on /api/token and /api/token/refresh: never a 5xx; malformed is a coded 400/415 with a reason', async () => {
-    const contentType = fc.oneof(
-      { weight: 6, arbitrary: fc.constant('application/json') },
-      {
-        weight: 3,
-        arbitrary: fc.constantFrom(
-          'text/plain',
-          'application/x-www-form-urlencoded',
-          'multipart/form-data; boundary=x',
-          'application/json; charset=latin1',
-          'application/json; charset=utf-16',
-          'application/jsonx',
-          'application/json; charset="',
-          '',
-        ),
-      },
-      { weight: 1, arbitrary: fc.string({ maxLength: 40 }) },
-    );
-    await fc.assert(
-      fc.asyncProperty(
-        fc.constantFrom('/api/token', '/api/token/refresh'),
-        contentType,
-        anyBody,
-        async (url, type, body) => {
-          const answer = await send('POST', url, type, body);
-          expectHandled(answer, true);
-          const essence = type.split(';')[0]?.trim().toLowerCase() ?? '';
-          if (essence !== 'application/json' && !/\+json$/.test(essence)) {
-            // Not JSON (or no body at all, which has no type): 415.
-            expect(answer.status, type).toBe(415);
-            return;
-          }
-          const charset = /charset\s*=\s*"?([^";]*)/i.exec(type)?.[1]?.toLowerCase();
-          if (charset && charset !== 'utf-8' && charset !== 'utf8') {
-            // A JSON type in a charset other than UTF-8 (or a broken parameter).
-            expect([400, 415]).toContain(answer.status);
-            return;
-          }
-          let parsed: unknown;
-          try {
-            parsed = JSON.parse(body);
-          } catch {
-            expect([400, 415, 413]).toContain(answer.status);
-            if (answer.status === 415) expect(body).toBe('');
-            return;
-          }
-          const fields = (parsed ?? {}) as Record<string, unknown>;
-          if (answer.status === 200) {
-            expect(url).toBe('/api/token');
-            expect(isAlice(fields.username) || fields.username === 'bob').toBe(true);
-          }
+  it(
+    'any body under any content type on /api/token and /api/token/refresh: never a 5xx; malformed is a coded 400/415 with a reason',
+    async () => {
+      const contentType = fc.oneof(
+        { weight: 6, arbitrary: fc.constant('application/json') },
+        {
+          weight: 3,
+          arbitrary: fc.constantFrom(
+            'text/plain',
+            'application/x-www-form-urlencoded',
+            'multipart/form-data; boundary=x',
+            'application/json; charset=latin1',
+            'application/json; charset=utf-16',
+            'application/jsonx',
+            'application/json; charset="',
+            '',
+          ),
         },
-      ),
-      { numRuns: RUNS },
-    );
-    expectNoServerFailure();
-  });
+        { weight: 1, arbitrary: fc.string({ maxLength: 40 }) },
+      );
+      await fc.assert(
+        fc.asyncProperty(
+          fc.constantFrom('/api/token', '/api/token/refresh'),
+          contentType,
+          anyBody,
+          async (url, type, body) => {
+            const answer = await send('POST', url, type, body);
+            expectHandled(answer, true);
+            const essence = type.split(';')[0]?.trim().toLowerCase() ?? '';
+            if (essence !== 'application/json' && !/\+json$/.test(essence)) {
+              // Not JSON (or no body at all, which has no type): 415.
+              expect(answer.status, type).toBe(415);
+              return;
+            }
+            const charset = /charset\s*=\s*"?([^";]*)/i.exec(type)?.[1]?.toLowerCase();
+            if (charset && charset !== 'utf-8' && charset !== 'utf8') {
+              // A JSON type in a charset other than UTF-8 (or a broken parameter).
+              expect([400, 415]).toContain(answer.status);
+              return;
+            }
+            let parsed: unknown;
+            try {
+              parsed = JSON.parse(body);
+            } catch {
+              expect([400, 415, 413]).toContain(answer.status);
+              if (answer.status === 415) expect(body).toBe('');
+              return;
+            }
+            const fields = (parsed ?? {}) as Record<string, unknown>;
+            if (answer.status === 200) {
+              expect(url).toBe('/api/token');
+              expect(isAlice(fields.username) || fields.username === 'bob').toBe(true);
+            }
+          },
+        ),
+        { numRuns: RUNS },
+      );
+      expectNoServerFailure();
+    },
+    PROPERTY_TIMEOUT_MS,
+  );
 });
 
 describe('the service’s form bodies', () => {
-  it('any body on /login: never a 5xx, and a sign-in only for the right name and password', async () => {
-    const formChars = fc.string({ maxLength: 120 });
-    const fieldLike = fc
-      .array(
-        fc.tuple(
-          fc.constantFrom(
-            'username',
-            'password',
-            'remember',
-            '_csrf',
-            'username[]',
-            'password[x]',
-            '__proto__',
+  it(
+    'any body on /login: never a 5xx, and a sign-in only for the right name and password',
+    async () => {
+      const formChars = fc.string({ maxLength: 120 });
+      const fieldLike = fc
+        .array(
+          fc.tuple(
+            fc.constantFrom(
+              'username',
+              'password',
+              'remember',
+              '_csrf',
+              'username[]',
+              'password[x]',
+              '__proto__',
+            ),
+            fc.string({ maxLength: 20 }),
           ),
-          fc.string({ maxLength: 20 }),
-        ),
-        { maxLength: 5 },
-      )
-      .map((pairs) => pairs.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&'));
-    await fc.assert(
-      fc.asyncProperty(fc.oneof(formChars, fieldLike), async (body) => {
-        const answer = await send('POST', '/login', 'application/x-www-form-urlencoded', body);
-        expectHandled(answer, false);
-        if (answer.status >= 400) expect(answer.body.length).toBeGreaterThan(0);
-        if (answer.status === 303) {
-          const fields = new URLSearchParams(body);
-          expect(isAlice(fields.get('username')) || fields.get('username') === 'bob').toBe(true);
-        }
-      }),
-      { numRuns: RUNS },
-    );
-    expectNoServerFailure();
-  });
+          { maxLength: 5 },
+        )
+        .map((pairs) => pairs.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&'));
+      await fc.assert(
+        fc.asyncProperty(fc.oneof(formChars, fieldLike), async (body) => {
+          const answer = await send('POST', '/login', 'application/x-www-form-urlencoded', body);
+          expectHandled(answer, false);
+          if (answer.status >= 400) expect(answer.body.length).toBeGreaterThan(0);
+          if (answer.status === 303) {
+            const fields = new URLSearchParams(body);
+            expect(isAlice(fields.get('username')) || fields.get('username') === 'bob').toBe(true);
+          }
+        }),
+        { numRuns: RUNS },
+      );
+      expectNoServerFailure();
+    },
+    PROPERTY_TIMEOUT_MS,
+  );
 });
 
 describe('modified sign-in bodies', () => {
   // The unmodified bodies sign in first (the control); then no modified copy does, unless it
   // still says alice / alice-password (JSON) or bob / bob-password (form).
-  it('a modified JSON or form sign-in body never signs in', async () => {
-    const json = JSON.stringify({ username: 'alice', password: 'alice-password' });
-    const form = 'username=bob&password=bob-password';
-    const FORM_TYPE = 'application/x-www-form-urlencoded';
-    expect((await send('POST', '/api/token', 'application/json', json)).status).toBe(200);
-    expect((await send('POST', '/login', FORM_TYPE, form)).status).toBe(303);
-    const cases = fc.oneof(
-      modified(json).map((body) => ({ kind: 'json' as const, body })),
-      modified(form).map((body) => ({ kind: 'form' as const, body })),
-    );
-    await fc.assert(
-      fc.asyncProperty(cases, async ({ kind, body }) => {
-        if (kind === 'json') {
-          const answer = await send('POST', '/api/token', 'application/json', body);
-          expectHandled(answer, true);
-          if (answer.status !== 200) return;
-          const fields = JSON.parse(body) as Record<string, unknown>;
-          expect(isAlice(fields.username) && fields.password === 'alice-password', body).toBe(true);
-          return;
-        }
-        const answer = await send('POST', '/login', FORM_TYPE, body);
-        expectHandled(answer, false);
-        if (answer.status !== 303 && !/tessera\.sid=[^;]/.test(answer.setCookie)) return;
-        const fields = new URLSearchParams(body);
-        expect(
-          fields.get('username')?.trim().toLowerCase() === 'bob' &&
-            fields.get('password') === 'bob-password',
-          body,
-        ).toBe(true);
-      }),
-      { numRuns: RUNS },
-    );
-    expectNoServerFailure();
-  });
+  it(
+    'a modified JSON or form sign-in body never signs in',
+    async () => {
+      const json = JSON.stringify({ username: 'alice', password: 'alice-password' });
+      const form = 'username=bob&password=bob-password';
+      const FORM_TYPE = 'application/x-www-form-urlencoded';
+      expect((await send('POST', '/api/token', 'application/json', json)).status).toBe(200);
+      expect((await send('POST', '/login', FORM_TYPE, form)).status).toBe(303);
+      const cases = fc.oneof(
+        modified(json).map((body) => ({ kind: 'json' as const, body })),
+        modified(form).map((body) => ({ kind: 'form' as const, body })),
+      );
+      await fc.assert(
+        fc.asyncProperty(cases, async ({ kind, body }) => {
+          if (kind === 'json') {
+            const answer = await send('POST', '/api/token', 'application/json', body);
+            expectHandled(answer, true);
+            if (answer.status !== 200) return;
+            const fields = JSON.parse(body) as Record<string, unknown>;
+            expect(isAlice(fields.username) && fields.password === 'alice-password', body).toBe(
+              true,
+            );
+            return;
+          }
+          const answer = await send('POST', '/login', FORM_TYPE, body);
+          expectHandled(answer, false);
+          if (answer.status !== 303 && !/tessera\.sid=[^;]/.test(answer.setCookie)) return;
+          const fields = new URLSearchParams(body);
+          expect(
+            fields.get('username')?.trim().toLowerCase() === 'bob' &&
+              fields.get('password') === 'bob-password',
+            body,
+          ).toBe(true);
+        }),
+        { numRuns: RUNS },
+      );
+      expectNoServerFailure();
+    },
+    PROPERTY_TIMEOUT_MS,
+  );
 });
