@@ -1,16 +1,21 @@
 /**
  * The audit's service-side findings (issue 11), each reproduced against the service started
- * in-process on a real SQLite file or the memory store: secrets at rest sealed with a
+ * in-process. The store-dependent part (secrets sealed in the store, the token `sid` check,
+ * logout, demo-user removal, step-up, account deletion) runs on the memory store, a real
+ * SQLite file, a real Redis and a real PostgreSQL (each server started once for the file,
+ * a fresh database per test); the rest on SQLite or memory: secrets at rest sealed with a
  * generated master key and private file modes, access tokens accepted only for token
  * sessions, login throttling that cannot lock a user out, metrics behind a token and cheap
  * to scrape, logout and credential-setting responses, demo users, and the configured origin.
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { createAccessTokens, loadKeyring } from 'tessera-session/tokens';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { resolveServiceConfig, type ServiceConfig } from '../packages/server/src/service/config.js';
 import { loadOrCreateKeyring, loadOrCreateSecret } from '../packages/server/src/service/keys.js';
 import { openStore } from '../packages/server/src/service/open-store.js';
@@ -20,6 +25,8 @@ import {
   TOKEN_AUDIENCE,
   TOKEN_ISSUER,
 } from '../packages/server/src/service/serve.js';
+import { type PostgresServerHandle, startPostgresServer } from './support/postgres-server.js';
+import { type RedisServerHandle, startRedisServer } from './support/redis-server.js';
 import { call, tempDir } from './support/service.js';
 
 const running: RunningService[] = [];
@@ -109,34 +116,6 @@ describe('finding 1: secrets at rest', () => {
       await after.close();
     }
   });
-
-  it('refuses an access token whose sid names a browser (cookie) session', async () => {
-    const service = await start({ store: 'memory:', demo: true });
-    const cookie = cookieOf(await formLogin(service.url, 'alice'));
-    const me = (await (await call(`${service.url}/api/me`, { headers: { cookie } })).json()) as {
-      session_id: string;
-    };
-    // A token signed with the service's own key (as a leaked key would allow).
-    const keys = await loadKeyring(service.store);
-    const forger = createAccessTokens({ keys, issuer: TOKEN_ISSUER, audience: TOKEN_AUDIENCE });
-    const forged = await forger.sign({ sub: 'alice', sid: me.session_id });
-    const res = await call(`${service.url}/api/me`, {
-      headers: { authorization: `Bearer ${forged}` },
-    });
-    expect(res.status).toBe(401);
-    // A token session of the same user is accepted (the control).
-    const pair = (await (
-      await call(`${service.url}/api/token`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ username: 'alice', password: 'alice-password' }),
-      })
-    ).json()) as { access_token: string };
-    const ok = await call(`${service.url}/api/me`, {
-      headers: { authorization: `Bearer ${pair.access_token}` },
-    });
-    expect(ok.status).toBe(200);
-  });
 });
 
 describe('finding 5: login throttling cannot lock a user out', () => {
@@ -202,28 +181,6 @@ describe('finding 6: metrics', () => {
 });
 
 describe('finding 8: sign-out, credentials on the wire, demo users, origin', () => {
-  it('logout sends Clear-Site-Data, no-store and a cookie with Max-Age=0; a sign-in is no-store', async () => {
-    const service = await start({ store: 'memory:', demo: true });
-    const login = await formLogin(service.url, 'alice');
-    expect(login.headers.get('cache-control')).toBe('no-store');
-    const cookie = cookieOf(login);
-    const page = await (await call(`${service.url}/dashboard`, { headers: { cookie } })).text();
-    const csrf = /name="_csrf" value="([^"]+)"/.exec(page)?.[1] ?? '';
-    const out = await call(`${service.url}/logout`, {
-      method: 'POST',
-      headers: {
-        cookie,
-        origin: service.url,
-        'content-type': 'application/x-www-form-urlencoded',
-      },
-      body: `_csrf=${encodeURIComponent(csrf)}`,
-    });
-    expect(out.status).toBe(303);
-    expect(out.headers.get('clear-site-data')).toBe('"cookies"');
-    expect(out.headers.get('cache-control')).toBe('no-store');
-    expect(out.headers.get('set-cookie')).toMatch(/^tessera\.sid=;.*Max-Age=0/i);
-  });
-
   it('sends HSTS on every secure response', async () => {
     const service = await start({ store: 'memory:' }, { TESSERA_TRUST_PROXY: '1' });
     for (const path of ['/healthz', '/api/me', '/nope', '/']) {
@@ -232,16 +189,6 @@ describe('finding 8: sign-out, credentials on the wire, demo users, origin', () 
       });
       expect(res.headers.get('strict-transport-security'), path).toMatch(/max-age=\d+/);
     }
-  });
-
-  it('removes the demo users (and their sessions) when restarted without --demo', async () => {
-    const db = join(tempDir(), 'tessera.db');
-    const demo = await start({ store: `sqlite:${db}`, demo: true });
-    const cookie = cookieOf(await formLogin(demo.url, 'alice'));
-    await demo.close();
-    const real = await start({ store: `sqlite:${db}` });
-    expect((await formLogin(real.url, 'alice')).status).toBe(401);
-    expect((await call(`${real.url}/dashboard`, { headers: { cookie } })).status).toBe(303);
   });
 
   it('takes the app origin from TESSERA_ORIGIN, not from the Host header', async () => {
@@ -266,84 +213,6 @@ describe('finding 8: sign-out, credentials on the wire, demo users, origin', () 
     expect(() => resolveServiceConfig({}, { TESSERA_ORIGIN: 'https://a.example/path' })).toThrow(
       /TESSERA_ORIGIN/,
     );
-  });
-});
-
-describe('step-up authentication and account deletion', () => {
-  async function csrfOf(url: string, cookie: string): Promise<string> {
-    const page = await (await call(`${url}/sessions`, { headers: { cookie } })).text();
-    return /name="_csrf" value="([^"]+)"/.exec(page)?.[1] ?? '';
-  }
-
-  function postForm(url: string, path: string, cookie: string, body: string) {
-    return call(`${url}${path}`, {
-      method: 'POST',
-      headers: { cookie, origin: url, 'content-type': 'application/x-www-form-urlencoded' },
-      body,
-    });
-  }
-
-  it('signing out everywhere needs a recent sign-in; signing in again rotates the ID and allows it', async () => {
-    let offset = 0;
-    const now = () => Date.now() + offset;
-    const service = await start({ store: 'memory:', demo: true }, {}, now);
-    const url = service.url;
-    const cookie = cookieOf(await formLogin(url, 'alice'));
-    offset = 6 * 60_000; // past the default 300 s
-    const stale = await postForm(url, '/logout/all', cookie, `_csrf=${await csrfOf(url, cookie)}`);
-    expect(stale.status).toBe(403);
-    expect(await stale.text()).toContain('sign in again');
-    // Still signed in: the refusal changed nothing.
-    expect((await call(`${url}/dashboard`, { headers: { cookie } })).status).toBe(200);
-    const again = await formLogin(url, 'alice', { cookie });
-    expect(again.status).toBe(303);
-    const fresh = cookieOf(again);
-    expect(fresh).not.toBe(cookie);
-    expect((await call(`${url}/dashboard`, { headers: { cookie } })).status).toBe(303);
-    const done = await postForm(url, '/logout/all', fresh, `_csrf=${await csrfOf(url, fresh)}`);
-    expect(done.status).toBe(303);
-    expect((await call(`${url}/dashboard`, { headers: { cookie: fresh } })).status).toBe(303);
-  });
-
-  it('ending another session and deleting the account through the API need a recent sign-in', async () => {
-    let offset = 0;
-    const service = await start({ store: 'memory:', demo: true }, {}, () => Date.now() + offset);
-    const signIn = async () =>
-      (await (
-        await call(`${service.url}/api/token`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ username: 'bob', password: 'bob-password' }),
-        })
-      ).json()) as { access_token: string; session_id: string };
-    const other = await signIn();
-    const mine = await signIn();
-    const auth = { authorization: `Bearer ${mine.access_token}` };
-    offset = 6 * 60_000;
-    const revoke = await call(`${service.url}/api/sessions/${other.session_id}`, {
-      method: 'DELETE',
-      headers: auth,
-    });
-    expect(revoke.status).toBe(403);
-    expect(await revoke.json()).toMatchObject({ error: 'reauth_required' });
-    expect((await call(`${service.url}/api/me`, { method: 'DELETE', headers: auth })).status).toBe(
-      403,
-    );
-    offset = 0;
-    const deleted = await call(`${service.url}/api/me`, { method: 'DELETE', headers: auth });
-    expect(deleted.status).toBe(204);
-    for (const pair of [other, mine]) {
-      const me = await call(`${service.url}/api/me`, {
-        headers: { authorization: `Bearer ${pair.access_token}` },
-      });
-      expect(me.status).toBe(401);
-    }
-    const login = await call(`${service.url}/api/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ username: 'bob', password: 'bob-password' }),
-    });
-    expect(login.status).toBe(401);
   });
 });
 
@@ -417,5 +286,248 @@ describe('refresh token in a cookie for browser clients', () => {
     // The spent cookie is a reuse: refused, and the session is revoked.
     expect((await refresh({ cookie, origin: url })).status).toBe(401);
     expect((await refresh({ cookie: next, origin: url })).status).toBe(401);
+  });
+});
+
+/** A store the security suite runs on; `fresh()` answers the URL of an empty store. */
+interface Backend {
+  name: string;
+  fresh(): Promise<string>;
+  /** Keeps data across a restart of the service (everything but memory). */
+  persistent: boolean;
+  env: Record<string, string>;
+}
+
+// One master key for every service of the file: never a key file in the working folder.
+const MASTER_KEY = randomBytes(32).toString('base64url');
+const keyEnv = { TESSERA_MASTER_KEY: MASTER_KEY };
+let redisServer: RedisServerHandle | undefined;
+let postgresServer: PostgresServerHandle | undefined;
+let databases = 0;
+
+const backends: Backend[] = [
+  { name: 'memory', persistent: false, env: {}, fresh: async () => 'memory:' },
+  {
+    name: 'SQLite',
+    persistent: true,
+    env: keyEnv,
+    fresh: async () => `sqlite:${join(tempDir(), 'tessera.db')}`,
+  },
+  {
+    name: 'Redis',
+    persistent: true,
+    env: keyEnv,
+    async fresh() {
+      redisServer ??= await startRedisServer();
+      // Redis has 16 numbered databases; one per test keeps the tests apart.
+      databases += 1;
+      if (databases > 15) throw new Error('more Redis tests than numbered databases');
+      return `${redisServer.url}/${databases}`;
+    },
+  },
+  {
+    name: 'PostgreSQL',
+    persistent: true,
+    env: keyEnv,
+    async fresh() {
+      postgresServer ??= await startPostgresServer();
+      const name = `security_${randomBytes(6).toString('hex')}`;
+      const admin = new pg.Client({ connectionString: postgresServer.connectionString });
+      await admin.connect();
+      try {
+        await admin.query(`CREATE DATABASE ${name}`);
+      } finally {
+        await admin.end();
+      }
+      return postgresServer.connectionString.replace(/\/postgres$/, `/${name}`);
+    },
+  },
+];
+
+afterAll(async () => {
+  await redisServer?.destroy();
+  await postgresServer?.destroy();
+});
+
+describe.each(backends)('the store-dependent findings on $name', (backend) => {
+  beforeAll(async () => {
+    // Start the server (if any) before the first test's clock starts.
+    await backend.fresh();
+  }, 60_000);
+
+  // The memory store keeps nothing at rest: nothing to seal, nothing to survive a restart.
+  if (backend.persistent) {
+    it('keeps every service secret sealed in the store', async () => {
+      const store = await backend.fresh();
+      const service = await start({ store, demo: true }, backend.env);
+      expect((await formLogin(service.url, 'alice')).status).toBe(303);
+      await service.close();
+      const copy = await openStore(store);
+      try {
+        const stored = [
+          await copy.kvGet('service', 'cookie'),
+          await copy.kvGet('service', 'csrf'),
+          ...(await copy.kvList('keys')).map((entry) => entry.value),
+        ];
+        expect(stored.length).toBeGreaterThanOrEqual(3);
+        for (const value of stored) {
+          const text = JSON.stringify(value);
+          expect(text).not.toMatch(/"plain"|"d":/);
+          expect(text).toMatch(/"data":"/);
+        }
+      } finally {
+        await copy.close();
+      }
+    });
+  }
+
+  it('refuses an access token whose sid names a browser (cookie) session', async () => {
+    const service = await start({ store: await backend.fresh(), demo: true }, backend.env);
+    const cookie = cookieOf(await formLogin(service.url, 'alice'));
+    const me = (await (await call(`${service.url}/api/me`, { headers: { cookie } })).json()) as {
+      session_id: string;
+    };
+    // A token signed with the service's own key (as a leaked key would allow).
+    const masterKey = backend.env.TESSERA_MASTER_KEY;
+    const keys = await loadKeyring(service.store, masterKey ? { masterKey } : {});
+    const forger = createAccessTokens({ keys, issuer: TOKEN_ISSUER, audience: TOKEN_AUDIENCE });
+    const forged = await forger.sign({ sub: 'alice', sid: me.session_id });
+    const res = await call(`${service.url}/api/me`, {
+      headers: { authorization: `Bearer ${forged}` },
+    });
+    expect(res.status).toBe(401);
+    // A token session of the same user is accepted (the control).
+    const pair = (await (
+      await call(`${service.url}/api/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'alice', password: 'alice-password' }),
+      })
+    ).json()) as { access_token: string };
+    const ok = await call(`${service.url}/api/me`, {
+      headers: { authorization: `Bearer ${pair.access_token}` },
+    });
+    expect(ok.status).toBe(200);
+  });
+
+  it('logout sends Clear-Site-Data, no-store and a cookie with Max-Age=0; a sign-in is no-store', async () => {
+    const service = await start({ store: await backend.fresh(), demo: true }, backend.env);
+    const login = await formLogin(service.url, 'alice');
+    expect(login.headers.get('cache-control')).toBe('no-store');
+    const cookie = cookieOf(login);
+    const page = await (await call(`${service.url}/dashboard`, { headers: { cookie } })).text();
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(page)?.[1] ?? '';
+    const out = await call(`${service.url}/logout`, {
+      method: 'POST',
+      headers: {
+        cookie,
+        origin: service.url,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: `_csrf=${encodeURIComponent(csrf)}`,
+    });
+    expect(out.status).toBe(303);
+    expect(out.headers.get('clear-site-data')).toBe('"cookies"');
+    expect(out.headers.get('cache-control')).toBe('no-store');
+    expect(out.headers.get('set-cookie')).toMatch(/^tessera\.sid=;.*Max-Age=0/i);
+  });
+
+  if (backend.persistent) {
+    it('removes the demo users (and their sessions) when restarted without --demo', async () => {
+      const store = await backend.fresh();
+      const demo = await start({ store, demo: true }, backend.env);
+      const cookie = cookieOf(await formLogin(demo.url, 'alice'));
+      await demo.close();
+      const real = await start({ store }, backend.env);
+      expect((await formLogin(real.url, 'alice')).status).toBe(401);
+      expect((await call(`${real.url}/dashboard`, { headers: { cookie } })).status).toBe(303);
+    });
+  }
+
+  describe('step-up authentication and account deletion', () => {
+    async function csrfOf(url: string, cookie: string): Promise<string> {
+      const page = await (await call(`${url}/sessions`, { headers: { cookie } })).text();
+      return /name="_csrf" value="([^"]+)"/.exec(page)?.[1] ?? '';
+    }
+
+    function postForm(url: string, path: string, cookie: string, body: string) {
+      return call(`${url}${path}`, {
+        method: 'POST',
+        headers: { cookie, origin: url, 'content-type': 'application/x-www-form-urlencoded' },
+        body,
+      });
+    }
+
+    it('signing out everywhere needs a recent sign-in; signing in again rotates the ID and allows it', async () => {
+      let offset = 0;
+      const now = () => Date.now() + offset;
+      const service = await start({ store: await backend.fresh(), demo: true }, backend.env, now);
+      const url = service.url;
+      const cookie = cookieOf(await formLogin(url, 'alice'));
+      offset = 6 * 60_000; // past the default 300 s
+      const stale = await postForm(
+        url,
+        '/logout/all',
+        cookie,
+        `_csrf=${await csrfOf(url, cookie)}`,
+      );
+      expect(stale.status).toBe(403);
+      expect(await stale.text()).toContain('sign in again');
+      // Still signed in: the refusal changed nothing.
+      expect((await call(`${url}/dashboard`, { headers: { cookie } })).status).toBe(200);
+      const again = await formLogin(url, 'alice', { cookie });
+      expect(again.status).toBe(303);
+      const fresh = cookieOf(again);
+      expect(fresh).not.toBe(cookie);
+      expect((await call(`${url}/dashboard`, { headers: { cookie } })).status).toBe(303);
+      const done = await postForm(url, '/logout/all', fresh, `_csrf=${await csrfOf(url, fresh)}`);
+      expect(done.status).toBe(303);
+      expect((await call(`${url}/dashboard`, { headers: { cookie: fresh } })).status).toBe(303);
+    });
+
+    it('ending another session and deleting the account through the API need a recent sign-in', async () => {
+      let offset = 0;
+      const service = await start(
+        { store: await backend.fresh(), demo: true },
+        backend.env,
+        () => Date.now() + offset,
+      );
+      const signIn = async () =>
+        (await (
+          await call(`${service.url}/api/token`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ username: 'bob', password: 'bob-password' }),
+          })
+        ).json()) as { access_token: string; session_id: string };
+      const other = await signIn();
+      const mine = await signIn();
+      const auth = { authorization: `Bearer ${mine.access_token}` };
+      offset = 6 * 60_000;
+      const revoke = await call(`${service.url}/api/sessions/${other.session_id}`, {
+        method: 'DELETE',
+        headers: auth,
+      });
+      expect(revoke.status).toBe(403);
+      expect(await revoke.json()).toMatchObject({ error: 'reauth_required' });
+      expect(
+        (await call(`${service.url}/api/me`, { method: 'DELETE', headers: auth })).status,
+      ).toBe(403);
+      offset = 0;
+      const deleted = await call(`${service.url}/api/me`, { method: 'DELETE', headers: auth });
+      expect(deleted.status).toBe(204);
+      for (const pair of [other, mine]) {
+        const me = await call(`${service.url}/api/me`, {
+          headers: { authorization: `Bearer ${pair.access_token}` },
+        });
+        expect(me.status).toBe(401);
+      }
+      const login = await call(`${service.url}/api/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'bob', password: 'bob-password' }),
+      });
+      expect(login.status).toBe(401);
+    });
   });
 });
