@@ -224,6 +224,20 @@ describe('tessera-session/fetch withSession', () => {
     expect((base.store as MemoryStore).stats().size).toBe(0);
   });
 
+  it("refuses the peers' options and any unknown option with ERR_CONFIG naming it", () => {
+    const handler = async (): Promise<Response> => new Response('ok');
+    for (const name of ['saveUninitialized', 'rolling', 'resave', 'cookieNmae', 'customIds']) {
+      let error: unknown;
+      try {
+        withSession(handler, { ...options(), [name]: false } as never);
+      } catch (caught) {
+        error = caught;
+      }
+      expect(isTesseraError(error, 'ERR_CONFIG')).toBe(true);
+      expect(String(error)).toContain(`unknown option '${name}'`);
+    }
+  });
+
   it('refuses missing or conflicting store options', () => {
     const handler = async (): Promise<Response> => new Response('ok');
     expect(() => withSession(handler, {})).toThrow(/store is required/);
