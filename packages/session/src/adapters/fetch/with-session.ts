@@ -9,6 +9,7 @@ import type { CookieAttributeOptions } from '../../cookies/index.js';
 import { createCookieCodec } from '../../cookies/index.js';
 import { createSessionManager, type SessionManager } from '../../core/manager.js';
 import type { SessionManagerOptions } from '../../core/options.js';
+import { defaultStore } from '../../http/kit/default-store.js';
 import { rejectUnknownOptions } from '../../http/kit/unknown-options.js';
 import {
   codecCookieFormat,
@@ -47,8 +48,8 @@ export interface FetchCookieOptions extends Omit<CookieAttributeOptions, 'maxAge
  */
 export interface FetchSessionOptions extends Omit<SessionManagerOptions, 'store' | 'customIds'> {
   /**
-   * Where sessions live (required unless `manager` is given).
-   * @defaultValue none: `store` or `manager` is required
+   * Where sessions live (or pass `manager`).
+   * @defaultValue a Tessera memory store (one process, lost on restart; a warning in production)
    */
   store?: Store;
   /**
@@ -256,7 +257,7 @@ export function createFetchSessions(options: FetchSessionOptions): FetchSessions
   if (!options || typeof options !== 'object') {
     throw new TesseraError(
       'ERR_CONFIG',
-      'tessera-session/fetch needs options with a store (or a manager)',
+      'tessera-session/fetch needs an options object (e.g. { store })',
     );
   }
   rejectUnknownOptions('tessera-session/fetch', options, KNOWN_OPTIONS);
@@ -271,14 +272,14 @@ export function createFetchSessions(options: FetchSessionOptions): FetchSessions
     }
     manager = givenManager;
   } else {
-    if (store === undefined) {
-      throw new TesseraError(
-        'ERR_CONFIG',
-        "tessera-session/fetch: store is required, e.g. createMemoryStore() from 'tessera-session/stores/memory'",
-      );
-    }
     manager = createSessionManager({
-      store,
+      store:
+        store ??
+        defaultStore({
+          adapter: 'tessera-session/fetch',
+          logger: logger ?? console,
+          now: options.now,
+        }),
       idleTimeout: options.idleTimeout,
       absoluteTimeout: options.absoluteTimeout,
       touchInterval: options.touchInterval,
