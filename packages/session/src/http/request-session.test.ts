@@ -67,19 +67,19 @@ function setup(options: Partial<RequestSessionsOptions> = {}, codecOptions = {})
   };
 }
 
-describe('decideCommit (express-session rules)', () => {
+describe('decideCommit (end-of-request rules)', () => {
   const base = {
     idChanged: false,
     isNew: false,
     modified: false,
     persistent: false,
     touched: false,
-    saveUninitialized: false,
-    resave: false,
-    rolling: false,
+    storeUnchangedNew: false,
+    rewriteUnchanged: false,
+    cookieOnEveryResponse: false,
   };
 
-  it('stores a new session only when changed or with saveUninitialized, and then sets the cookie', () => {
+  it('stores a new session only when changed or with storeUnchangedNew, and then sets the cookie', () => {
     expect(decideCommit({ ...base, idChanged: true, isNew: true })).toEqual({
       save: false,
       touch: false,
@@ -89,7 +89,7 @@ describe('decideCommit (express-session rules)', () => {
       true,
     );
     expect(
-      decideCommit({ ...base, idChanged: true, isNew: true, saveUninitialized: true }).save,
+      decideCommit({ ...base, idChanged: true, isNew: true, storeUnchangedNew: true }).save,
     ).toBe(true);
   });
 
@@ -101,9 +101,9 @@ describe('decideCommit (express-session rules)', () => {
     });
   });
 
-  it('writes an unchanged stored session only with resave, touches it when asked', () => {
+  it('writes an unchanged stored session only with rewriteUnchanged, touches it when asked', () => {
     expect(decideCommit(base)).toEqual({ save: false, touch: false, setCookie: false });
-    expect(decideCommit({ ...base, resave: true }).save).toBe(true);
+    expect(decideCommit({ ...base, rewriteUnchanged: true }).save).toBe(true);
     expect(decideCommit({ ...base, touched: true })).toEqual({
       save: false,
       touch: true,
@@ -111,8 +111,8 @@ describe('decideCommit (express-session rules)', () => {
     });
   });
 
-  it('re-sends the cookie with rolling, or for a changed persistent session', () => {
-    expect(decideCommit({ ...base, rolling: true }).setCookie).toBe(true);
+  it('re-sends the cookie with cookieOnEveryResponse, or for a changed persistent session', () => {
+    expect(decideCommit({ ...base, cookieOnEveryResponse: true }).setCookie).toBe(true);
     expect(decideCommit({ ...base, persistent: true }).setCookie).toBe(false);
     expect(decideCommit({ ...base, persistent: true, modified: true }).setCookie).toBe(true);
   });
@@ -303,9 +303,9 @@ describe('request lifecycle', () => {
       createRequestSessions({
         manager: t.manager,
         cookie: codecCookieFormat(createCookieCodec()),
-        rolling: 'yes' as never,
+        cookieOnEveryResponse: 'yes' as never,
       }),
-    ).toThrow(/rolling/);
+    ).toThrow(/cookieOnEveryResponse/);
     expect(() =>
       createRequestSessions({
         manager: t.manager,

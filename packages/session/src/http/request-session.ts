@@ -106,20 +106,21 @@ export interface RequestSessionsOptions {
    */
   cookieMaxAge?: number;
   /**
-   * Store sessions nobody changed (express-session's option).
+   * Store a new session even when the request did not change it (an adapter that mirrors a
+   * peer maps the peer's option onto this; Tessera's own default stores only what changed).
    * @defaultValue false
    */
-  saveUninitialized?: boolean;
+  storeUnchangedNew?: boolean;
   /**
-   * Slide an unchanged session's expiry on every request (express-session's option).
+   * Rewrite an unchanged stored session on every request (sliding its expiry in the store).
    * @defaultValue false
    */
-  resave?: boolean;
+  rewriteUnchanged?: boolean;
   /**
    * Send the cookie on every response (refreshing a persistent cookie's lifetime).
    * @defaultValue false
    */
-  rolling?: boolean;
+  cookieOnEveryResponse?: boolean;
   /**
    * When a cookie cannot be set (a `Secure` cookie on a plain-HTTP request): false (default)
    * logs one warning and does not store the session it would have carried; true makes that
@@ -207,7 +208,7 @@ export interface RequestSessions {
   begin(exchange: HttpExchange): RequestSession;
 }
 
-/** What the end of a request writes, by express-session's rules. */
+/** What the end of a request writes. */
 export interface CommitDecision {
   save: boolean;
   touch: boolean;
@@ -226,26 +227,26 @@ export interface CommitFacts {
   persistent: boolean;
   /** The app (or adapter) asked for the store expiry to slide. */
   touched: boolean;
-  saveUninitialized: boolean;
-  resave: boolean;
-  rolling: boolean;
+  storeUnchangedNew: boolean;
+  rewriteUnchanged: boolean;
+  cookieOnEveryResponse: boolean;
 }
 
 /**
- * express-session's rules for the end of a request, shared by every adapter and store kind:
- * a session nobody changed is stored only with `saveUninitialized`; an unchanged stored one
- * is rewritten (or touched) only with `resave`; the cookie is sent for a new ID that was
- * stored, with `rolling`, or for a changed persistent session.
+ * The rules for the end of a request, shared by every adapter and store kind: a new session
+ * nobody changed is stored only with `storeUnchangedNew`; an unchanged stored one is
+ * rewritten only with `rewriteUnchanged` (else touched when asked); the cookie is sent for a
+ * new ID that was stored, with `cookieOnEveryResponse`, or for a changed persistent session.
  * @example decideCommit({ idChanged: true, isNew: true, modified: false, … }) // { save: false, … }
  */
 export function decideCommit(facts: CommitFacts): CommitDecision {
   if (facts.idChanged) {
-    const save = facts.modified || facts.saveUninitialized || !facts.isNew;
+    const save = facts.modified || facts.storeUnchangedNew || !facts.isNew;
     return { save, touch: false, setCookie: save };
   }
-  const save = facts.modified || facts.resave;
+  const save = facts.modified || facts.rewriteUnchanged;
   const touch = !save && facts.touched;
-  const setCookie = facts.rolling || (facts.persistent && facts.modified);
+  const setCookie = facts.cookieOnEveryResponse || (facts.persistent && facts.modified);
   return { save, touch, setCookie };
 }
 
@@ -273,9 +274,9 @@ export function createRequestSessions(options: RequestSessionsOptions): RequestS
     throw new TesseraError('ERR_CONFIG', 'cookieMaxAge must be a positive number of seconds');
   }
   for (const name of [
-    'saveUninitialized',
-    'resave',
-    'rolling',
+    'storeUnchangedNew',
+    'rewriteUnchanged',
+    'cookieOnEveryResponse',
     'strictCookies',
     'secureOnLoopback',
   ] as const) {
@@ -294,9 +295,9 @@ export function createRequestSessions(options: RequestSessionsOptions): RequestS
     manager: options.manager,
     cookie: options.cookie,
     guard,
-    saveUninitialized: options.saveUninitialized ?? false,
-    resave: options.resave ?? false,
-    rolling: options.rolling ?? false,
+    storeUnchangedNew: options.storeUnchangedNew ?? false,
+    rewriteUnchanged: options.rewriteUnchanged ?? false,
+    cookieOnEveryResponse: options.cookieOnEveryResponse ?? false,
     strictCookies: options.strictCookies ?? false,
     secureOnLoopback: options.secureOnLoopback ?? true,
     cookieMaxAge,
@@ -313,9 +314,9 @@ interface Shared {
   cookieMaxAge: number | null;
   cookie: SessionCookieFormat;
   guard: CsrfGuard | null;
-  saveUninitialized: boolean;
-  resave: boolean;
-  rolling: boolean;
+  storeUnchangedNew: boolean;
+  rewriteUnchanged: boolean;
+  cookieOnEveryResponse: boolean;
   strictCookies: boolean;
   secureOnLoopback: boolean;
   warnOnce: (key: string, message: string) => void;
@@ -579,9 +580,9 @@ class Lifecycle implements RequestSession {
       modified: session.isDirty || this.#lifetimeChanged || this.#savedNow || this.#forceSave,
       persistent: this.#cookieMaxAge(session) !== null,
       touched: this.#touched || this.#lifetimeChanged,
-      saveUninitialized: shared.saveUninitialized,
-      resave: shared.resave,
-      rolling: shared.rolling,
+      storeUnchangedNew: shared.storeUnchangedNew,
+      rewriteUnchanged: shared.rewriteUnchanged,
+      cookieOnEveryResponse: shared.cookieOnEveryResponse,
     });
   }
 
@@ -639,7 +640,7 @@ class Lifecycle implements RequestSession {
     try {
       if (decision.save) {
         const wrote = await shared.manager.commit(session);
-        if (!wrote && !session.isNew && (shared.resave || this.#touched)) {
+        if (!wrote && !session.isNew && (shared.rewriteUnchanged || this.#touched)) {
           await shared.manager.touch(session);
         }
       } else {

@@ -1,11 +1,14 @@
 import fastifyCookie from '@fastify/cookie';
 import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createSessionManager } from '../../core/manager.js';
 import { isTesseraError } from '../../shared/errors.js';
 import { createMemoryStore, type MemoryStore } from '../../stores/memory/index.js';
 import type { SessionPatch, SessionRecord, Store } from '../../stores/store.js';
-import tessera, { type FastifySessionPluginOptions } from './index.js';
+import tessera, {
+  MemoryStore as CallbackMemoryStore,
+  type FastifySessionPluginOptions,
+} from './index.js';
 
 const HOST = 'app.test';
 const SECRET = 'fastify-unit-test-secret-0123456789abcdef';
@@ -369,6 +372,33 @@ describe('tessera-session/fastify request.session', () => {
     expect(setCookies(res)[0]).toMatch(
       /^__Host-sid=[^;]+; Path=\/; HttpOnly; Secure; SameSite=Lax$/,
     );
+  });
+
+  it("without a store, uses @fastify/session's MemoryStore and warns once in production", async () => {
+    const warnings: string[] = [];
+    const logger = { warn: (message: string) => warnings.push(message) };
+    const register = async (): Promise<FastifyInstance> => {
+      const app = Fastify();
+      apps.push(app);
+      await app.register(fastifyCookie);
+      await app.register(tessera, { secret: SECRET, csrf: {}, logger });
+      app.get('/', async (request) => ({
+        store: request.sessionStore instanceof CallbackMemoryStore,
+      }));
+      return app;
+    };
+    const app = await register();
+    expect((await app.inject({ url: '/' })).json()).toEqual({ store: true });
+    expect(warnings.filter((w) => w.includes('default memory store'))).toEqual([]);
+    vi.stubEnv('NODE_ENV', 'production');
+    try {
+      await register();
+    } finally {
+      vi.unstubAllEnvs();
+    }
+    expect(warnings.filter((w) => w.includes('default memory store'))).toEqual([
+      expect.stringMatching(/^Warning: tessera-session\/fastify is using its default memory store/),
+    ]);
   });
 
   it('refuses bad options at registration with a message naming the option', async () => {

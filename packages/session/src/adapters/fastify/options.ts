@@ -6,6 +6,7 @@
 
 import type { SessionManager } from '../../core/manager.js';
 import type { SessionManagerOptions } from '../../core/options.js';
+import { rejectUnknownOptions } from '../../http/kit/unknown-options.js';
 import type { SessionLogger } from '../../http/request-session.js';
 import { TesseraError } from '../../shared/errors.js';
 import type { Store } from '../../stores/store.js';
@@ -125,7 +126,7 @@ const MANAGER_KEYS = [
   'onAnomaly',
 ] as const;
 
-const PLUGIN_KEYS = new Set<string>([
+const PLUGIN_KEYS: readonly string[] = [
   'secret',
   'algorithm',
   'cookieName',
@@ -141,9 +142,9 @@ const PLUGIN_KEYS = new Set<string>([
   'logger',
   'now',
   ...MANAGER_KEYS,
-]);
+];
 
-const COOKIE_KEYS = new Set<string>([
+const COOKIE_KEYS: readonly string[] = [
   'maxAge',
   'expires',
   'path',
@@ -153,7 +154,7 @@ const COOKIE_KEYS = new Set<string>([
   'sameSite',
   'partitioned',
   'priority',
-]);
+];
 
 function configError(message: string): TesseraError {
   return new TesseraError('ERR_CONFIG', message);
@@ -182,10 +183,12 @@ function signerOf(secret: unknown, algorithm: string): CookieSigner {
 export function checkCookieOptions(cookie: unknown, where: string): FastifyCookieOptions {
   if (cookie === undefined || cookie === null) return {};
   if (typeof cookie !== 'object') throw configError(`${where} must be an object of cookie options`);
+  // Not the kit's rejectUnknownOptions: @fastify/session users see `cookie.<name>` (and
+  // `request.session.options.<name>`) in the message, which the compatibility tests pin.
   for (const name of Object.keys(cookie)) {
-    if (!COOKIE_KEYS.has(name)) {
+    if (!COOKIE_KEYS.includes(name)) {
       throw configError(
-        `${where}.${name} is not a cookie option this plugin supports (supported: ${[...COOKIE_KEYS].join(', ')})`,
+        `${where}.${name} is not a cookie option this plugin supports (supported: ${COOKIE_KEYS.join(', ')})`,
       );
     }
   }
@@ -235,13 +238,7 @@ function checkStore(store: unknown, manager: unknown): void {
  */
 export function resolveFastifyOptions(input: unknown): ResolvedFastifyOptions {
   const options = (input ?? {}) as Record<string, unknown>;
-  for (const name of Object.keys(options)) {
-    if (!PLUGIN_KEYS.has(name)) {
-      throw configError(
-        `tessera-session/fastify: unknown option '${name}' (see docs/fastify.md for the options it supports)`,
-      );
-    }
-  }
+  rejectUnknownOptions('tessera-session/fastify', options, PLUGIN_KEYS, ' (see docs/fastify.md)');
   const algorithm = options.algorithm ?? 'sha256';
   if (typeof algorithm !== 'string')
     throw configError("algorithm must be a hash name, e.g. 'sha256'");

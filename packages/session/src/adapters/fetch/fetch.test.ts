@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createSessionManager } from '../../core/manager.js';
 import { isTesseraError } from '../../shared/errors.js';
 import { createMemoryStore, type MemoryStore } from '../../stores/memory/index.js';
@@ -224,9 +224,47 @@ describe('tessera-session/fetch withSession', () => {
     expect((base.store as MemoryStore).stats().size).toBe(0);
   });
 
-  it('refuses missing or conflicting store options', () => {
+  it("refuses the peers' options and any unknown option with ERR_CONFIG naming it", () => {
     const handler = async (): Promise<Response> => new Response('ok');
-    expect(() => withSession(handler, {})).toThrow(/store is required/);
+    for (const name of ['saveUninitialized', 'rolling', 'resave', 'cookieNmae', 'customIds']) {
+      let error: unknown;
+      try {
+        withSession(handler, { ...options(), [name]: false } as never);
+      } catch (caught) {
+        error = caught;
+      }
+      expect(isTesseraError(error, 'ERR_CONFIG')).toBe(true);
+      expect(String(error)).toContain(`unknown option '${name}'`);
+    }
+  });
+
+  it("without a store, keeps sessions in Tessera's memory store and warns once in production", async () => {
+    const warnings: string[] = [];
+    const logger = { warn: (message: string) => warnings.push(message) };
+    const handler = withSession(
+      async (_request, { session }) => {
+        session.set('views', (session.get<number>('views') ?? 0) + 1);
+        return Response.json({ views: session.get('views') });
+      },
+      { logger },
+    );
+    const first = await handler(new Request('http://app.test/'));
+    const cookie = (first.headers.getSetCookie()[0] ?? '').split(';')[0] ?? '';
+    const second = await handler(new Request('http://app.test/', { headers: { cookie } }));
+    expect(await second.json()).toEqual({ views: 2 });
+    expect(warnings).toEqual([]);
+    vi.stubEnv('NODE_ENV', 'production');
+    try {
+      withSession(async () => new Response('ok'), { logger });
+    } finally {
+      vi.unstubAllEnvs();
+    }
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/tessera-session\/fetch is using its default memory store/);
+  });
+
+  it('refuses conflicting store options', () => {
+    const handler = async (): Promise<Response> => new Response('ok');
     const { store } = options();
     try {
       withSession(handler, { store, manager: createSessionManager({ store: store! }) });

@@ -9,6 +9,8 @@ import type { CookieAttributeOptions } from '../../cookies/index.js';
 import { createCookieCodec } from '../../cookies/index.js';
 import { createSessionManager, type SessionManager } from '../../core/manager.js';
 import type { SessionManagerOptions } from '../../core/options.js';
+import { defaultStore } from '../../http/kit/default-store.js';
+import { rejectUnknownOptions } from '../../http/kit/unknown-options.js';
 import {
   codecCookieFormat,
   createRequestSessions,
@@ -38,11 +40,16 @@ export interface FetchCookieOptions extends Omit<CookieAttributeOptions, 'maxAge
   maxAge?: number;
 }
 
-/** Options of {@link createFetchSessions} and {@link withSession}. */
-export interface FetchSessionOptions extends Omit<SessionManagerOptions, 'store'> {
+/**
+ * Options of {@link createFetchSessions} and {@link withSession}. The fetch adapter mirrors no
+ * peer: it writes only what a request changed and sends the cookie only when it changes, so it
+ * has none of express-session's `resave`, `saveUninitialized` or `rolling`; an option it does
+ * not know is an `ERR_CONFIG` naming it.
+ */
+export interface FetchSessionOptions extends Omit<SessionManagerOptions, 'store' | 'customIds'> {
   /**
-   * Where sessions live (required unless `manager` is given).
-   * @defaultValue none: `store` or `manager` is required
+   * Where sessions live (or pass `manager`).
+   * @defaultValue a Tessera memory store (one process, lost on restart; a warning in production)
    */
   store?: Store;
   /**
@@ -65,16 +72,6 @@ export interface FetchSessionOptions extends Omit<SessionManagerOptions, 'store'
    * @defaultValue `{ secure: 'auto', sameSite: 'lax', httpOnly: true, path: '/', prefix: 'auto' }`, no `maxAge`
    */
   cookie?: FetchCookieOptions;
-  /**
-   * Store sessions nobody wrote to.
-   * @defaultValue false
-   */
-  saveUninitialized?: boolean;
-  /**
-   * Send the cookie on every response.
-   * @defaultValue false
-   */
-  rolling?: boolean;
   /**
    * CSRF guard for unsafe methods on requests with a session cookie; `false` turns it off.
    * @defaultValue on, `{ allowedOrigins: [], trustFetchMetadata: true }`
@@ -144,6 +141,29 @@ export interface FetchSessionRun {
   /** Commits and returns `response` with the Set-Cookie headers (or an error response). */
   finish(response: Response): Promise<Response>;
 }
+
+/** Every option {@link createFetchSessions} honours; any other is refused. */
+const KNOWN_OPTIONS: readonly (keyof FetchSessionOptions)[] = [
+  'store',
+  'manager',
+  'secret',
+  'cookieName',
+  'cookie',
+  'csrf',
+  'strictCookies',
+  'logger',
+  'trustProxy',
+  'clientAddress',
+  'onError',
+  'idleTimeout',
+  'absoluteTimeout',
+  'touchInterval',
+  'maxSessionsPerUser',
+  'onSessionLimit',
+  'storeTimeout',
+  'onAnomaly',
+  'now',
+];
 
 const STATUS_TEXT: Record<number, string> = {
   403: 'forbidden',
@@ -237,9 +257,10 @@ export function createFetchSessions(options: FetchSessionOptions): FetchSessions
   if (!options || typeof options !== 'object') {
     throw new TesseraError(
       'ERR_CONFIG',
-      'tessera-session/fetch needs options with a store (or a manager)',
+      'tessera-session/fetch needs an options object (e.g. { store })',
     );
   }
+  rejectUnknownOptions('tessera-session/fetch', options, KNOWN_OPTIONS);
   const { manager: givenManager, store, secret, cookieName, cookie, logger, onError } = options;
   let manager: SessionManager;
   if (givenManager !== undefined) {
@@ -251,14 +272,14 @@ export function createFetchSessions(options: FetchSessionOptions): FetchSessions
     }
     manager = givenManager;
   } else {
-    if (store === undefined) {
-      throw new TesseraError(
-        'ERR_CONFIG',
-        "tessera-session/fetch: store is required, e.g. createMemoryStore() from 'tessera-session/stores/memory'",
-      );
-    }
     manager = createSessionManager({
-      store,
+      store:
+        store ??
+        defaultStore({
+          adapter: 'tessera-session/fetch',
+          logger: logger ?? console,
+          now: options.now,
+        }),
       idleTimeout: options.idleTimeout,
       absoluteTimeout: options.absoluteTimeout,
       touchInterval: options.touchInterval,
@@ -282,10 +303,6 @@ export function createFetchSessions(options: FetchSessionOptions): FetchSessions
     cookie: codecCookieFormat(codec),
     ...(options.csrf === undefined ? {} : { csrf: options.csrf }),
     ...(maxAge === undefined ? {} : { cookieMaxAge: maxAge }),
-    ...(options.saveUninitialized === undefined
-      ? {}
-      : { saveUninitialized: options.saveUninitialized }),
-    ...(options.rolling === undefined ? {} : { rolling: options.rolling }),
     ...(options.strictCookies === undefined ? {} : { strictCookies: options.strictCookies }),
     ...(logger === undefined ? {} : { logger }),
   });

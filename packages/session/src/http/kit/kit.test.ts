@@ -1,7 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { TesseraError } from '../../shared/errors.js';
 import { callbackCall, settleCallback } from './callback-bridge.js';
 import { ChangeTracker } from './change-tracker.js';
+import { defaultStore } from './default-store.js';
 import { appendSetCookie } from './set-cookie.js';
 import { rejectUnknownOptions } from './unknown-options.js';
 
@@ -78,4 +79,24 @@ describe('adapter kit', () => {
     expect((thrown as TesseraError).code).toBe('ERR_CONFIG');
     expect((thrown as TesseraError).message).toContain("'cookieNmae'");
   });
+
+  it('defaultStore gives the adapter its memory store, warning once per call only in production', () => {
+    const warnings: string[] = [];
+    const logger = { warn: (message: string) => warnings.push(message) };
+    const tessera = defaultStore({ adapter: 'tessera-session/fetch', logger });
+    expect(typeof tessera.patch).toBe('function');
+    const own = { kind: 'peer memory store' };
+    expect(defaultStore({ adapter: 'x', logger, create: () => own })).toBe(own);
+    expect(warnings).toEqual([]);
+    vi.stubEnv('NODE_ENV', 'production');
+    defaultStore({ adapter: 'tessera-session/fastify', logger, create: () => own });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(
+      /^Warning: tessera-session\/fastify is using its default memory store/,
+    );
+  });
+});
+
+afterEach(() => {
+  vi.unstubAllEnvs();
 });

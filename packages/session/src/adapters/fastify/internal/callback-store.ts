@@ -11,6 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import type { SessionInfo } from '../../../core/manager.js';
 import { Session } from '../../../core/session.js';
+import { callbackCall } from '../../../http/kit/callback-bridge.js';
 import type { HttpExchange, LifecycleManager } from '../../../http/request-session.js';
 import { withDeadline } from '../../../shared/deadline.js';
 import { TesseraError } from '../../../shared/errors.js';
@@ -110,26 +111,7 @@ export function createCallbackStoreManager(
   const { store, storeTimeout, now } = options;
 
   function call<T>(operation: string, invoke: (done: Callback<T>) => unknown): Promise<T> {
-    const work = new Promise<T>((resolve, reject) => {
-      let settled = false;
-      const done: Callback<T> = (error, value) => {
-        if (settled) return;
-        settled = true;
-        if (error) reject(error);
-        else resolve(value as T);
-      };
-      try {
-        const returned = invoke(done) as Promise<T> | undefined;
-        if (returned && typeof returned.then === 'function') {
-          returned.then(
-            (value) => done(undefined, value),
-            (error: unknown) => done(error ?? new Error('session store failed')),
-          );
-        }
-      } catch (error) {
-        done(error);
-      }
-    });
+    const work = callbackCall<T>(invoke);
     return withDeadline(
       work,
       storeTimeout,

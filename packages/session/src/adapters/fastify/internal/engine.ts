@@ -7,6 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import { createSessionManager, type SessionManager } from '../../../core/manager.js';
 import type { Session } from '../../../core/session.js';
+import { defaultStore } from '../../../http/kit/default-store.js';
 import {
   createRequestSessions,
   type HttpExchange,
@@ -109,7 +110,9 @@ export function createEngine(fastify: FastifyInstance, resolved: ResolvedFastify
       if (!wrote && !session.isNew) await built.manager.touch(session);
     };
   } else {
-    store = (resolved.store as CallbackStore | undefined) ?? new MemoryStore();
+    store =
+      (resolved.store as CallbackStore | undefined) ??
+      defaultStore({ adapter: 'tessera-session/fastify', logger, create: () => new MemoryStore() });
     const callbackManager: CallbackStoreManager = createCallbackStoreManager({
       store: store as CallbackStore,
       storeTimeout: resolved.managerOptions.storeTimeout ?? 2000,
