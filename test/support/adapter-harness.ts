@@ -3,7 +3,7 @@
  * `inject`, the fetch wrapper called with `Request` objects, and the same wrapper as Hono
  * middleware), so `adapters-behaviour.test.ts` can run one behaviour suite against all of
  * them. Routes: GET /data, POST /set?key=&value=, POST /incr, POST /login?user=,
- * POST /logout. Also a store whose calls can be made to fail or hang, counting writes.
+ * POST /logout, GET /sensitive (behind `requireRecentAuth(RECENT_AUTH_SECONDS)`; not on Hono). Also a store whose calls can be made to fail or hang, counting writes.
  */
 import type { Server } from 'node:http';
 import express, {
@@ -14,11 +14,17 @@ import express, {
 import Fastify from 'fastify';
 import { Hono } from 'hono';
 import supertest from 'supertest';
-import session, { type SessionControl } from '../../packages/session/src/adapters/express/index.js';
-import tessera from '../../packages/session/src/adapters/fastify/index.js';
+import session, {
+  requireRecentAuth as expressRecentAuth,
+  type SessionControl,
+} from '../../packages/session/src/adapters/express/index.js';
+import tessera, {
+  requireRecentAuth as fastifyRecentAuth,
+} from '../../packages/session/src/adapters/fastify/index.js';
 import type { TesseraHonoEnv } from '../../packages/session/src/adapters/fetch/index.js';
 import {
   type FetchSessionOptions,
+  requireRecentAuth as fetchRecentAuth,
   tesseraHono,
   withSession,
 } from '../../packages/session/src/adapters/fetch/index.js';
@@ -28,6 +34,8 @@ import type { Store } from '../../packages/session/src/stores/store.js';
 
 export const HOST = 'app.test';
 export const SECRET = 'behaviour-suite-secret-0123456789abcdef';
+/** The step-up window of GET /sensitive, in seconds. */
+export const RECENT_AUTH_SECONDS = 300;
 const WRITES = new Set(['create', 'patch', 'touch', 'delete', 'deleteByUser']);
 
 /** A store in front of a memory store that can fail on demand and counts calls. */
@@ -185,6 +193,9 @@ const expressKind: AdapterKind = {
     app.post('/logout', (req, res, next) => {
       req.session.destroy((error) => (error ? next(error) : res.json({ ok: true })));
     });
+    app.get('/sensitive', expressRecentAuth(RECENT_AUTH_SECONDS), (_req, res) => {
+      res.json({ ok: true });
+    });
     app.use(
       (
         error: { status?: number; code?: string },
@@ -268,6 +279,9 @@ const fastifyKind: AdapterKind = {
       await request.session.destroy();
       return { ok: true };
     });
+    app.get('/sensitive', { preHandler: fastifyRecentAuth(RECENT_AUTH_SECONDS) }, async () => ({
+      ok: true,
+    }));
     await app.ready();
     return {
       cookieName: 'sessionId',
@@ -326,7 +340,9 @@ function toRequest(request: HarnessRequest): Request {
 const fetchKind: AdapterKind = {
   name: 'fetch',
   async create(options) {
-    const handler = withSession(async (request, { session: s }) => {
+    const sensitive = fetchRecentAuth(RECENT_AUTH_SECONDS)(async () => Response.json({ ok: true }));
+    const handler = withSession(async (request, ctx) => {
+      const s = ctx.session;
       const url = new URL(request.url);
       const q = url.searchParams;
       switch (`${request.method} ${url.pathname}`) {
@@ -349,6 +365,8 @@ const fetchKind: AdapterKind = {
         case 'POST /logout':
           await s.destroy();
           return Response.json({ ok: true });
+        case 'GET /sensitive':
+          return sensitive(request, ctx);
         default:
           return new Response('not found', { status: 404 });
       }

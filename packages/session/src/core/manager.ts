@@ -122,6 +122,11 @@ export interface SessionManager {
   on<E extends SessionEventName>(name: E, listener: SessionEventListener<E>): () => void;
   /** Remaining lifetime of the session in milliseconds (for cookie Max-Age). */
   remainingMs(session: Session): number;
+  /**
+   * The manager's clock in milliseconds since the epoch (its `now` option): the time
+   * `authAt` and the expiries are measured against, e.g. by `requireRecentAuth`.
+   */
+  now(): number;
 }
 
 /**
@@ -542,6 +547,10 @@ class Manager implements SessionManager {
 
   remainingMs(session: Session): number {
     return Math.max(0, session.absoluteExpiresAt - this.#config.now());
+  }
+
+  now(): number {
+    return this.#config.now();
   }
 }
 

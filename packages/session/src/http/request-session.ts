@@ -82,6 +82,7 @@ export interface LifecycleManager
     | 'revoke'
     | 'revokeUserSessions'
     | 'remainingMs'
+    | 'now'
   > {
   /** A new unsaved session; `exchange` is the request it is for. */
   draft(options?: CreateSessionOptions & { exchange?: HttpExchange }): Session;
@@ -156,6 +157,8 @@ export interface RequestSession {
   readonly current: Session | null;
   /** True after `destroy` in this request. */
   readonly destroyed: boolean;
+  /** The session manager's clock (milliseconds since the epoch). */
+  now(): number;
   /** Throws `ERR_CSRF` when an unsafe request with a session cookie fails the guard. */
   verifyCsrf(): void;
   /** The session the cookie names, or null (no cookie, unknown, expired). Loads once. */
@@ -404,6 +407,12 @@ class Lifecycle implements RequestSession {
 
   get destroyed(): boolean {
     return this.#destroyed;
+  }
+
+  now(): number {
+    // A hand-made manager from before `now()` existed falls back to the system clock.
+    const manager = this.#shared.manager as Partial<LifecycleManager>;
+    return typeof manager.now === 'function' ? manager.now() : Date.now();
   }
 
   verifyCsrf(): void {

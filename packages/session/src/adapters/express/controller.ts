@@ -65,6 +65,14 @@ export class Controller implements SessionController, SessionControlBackend {
     return this.#rs.current?.userId ?? null;
   }
 
+  get authAt(): number | null {
+    return this.#rs.current?.authAt ?? null;
+  }
+
+  now(): number {
+    return this.#rs.now();
+  }
+
   #cookieFor(core: CoreSession): Cookie {
     const settings = this.#exchange.settings;
     const stored = this.#settings.legacy ? core.meta.cookie : undefined;

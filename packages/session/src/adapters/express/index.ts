@@ -20,6 +20,7 @@ export type { CookieData, CookieOptions } from './cookie.js';
 export type { LegacyStore } from './internal/legacy-manager.js';
 export type { ExpressNext, ExpressRequest, ExpressSessionMiddleware } from './middleware.js';
 export type { ExpressSessionOptions, SessionSecret } from './options.js';
+export { requireRecentAuth } from './recent-auth.js';
 export type { SessionCallback } from './session.js';
 export type { ExpressLoginOptions, SessionControl } from './session-control.js';
 export type { SessionData, SessionRequestFields } from './session-data.js';

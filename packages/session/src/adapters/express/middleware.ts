@@ -77,6 +77,7 @@ function withGenid(manager: SessionManager, genid: (req: unknown) => string): Li
     revoke: (handle, options) => manager.revoke(handle, options),
     revokeUserSessions: (userId, options) => manager.revokeUserSessions(userId, options),
     remainingMs: (session) => manager.remainingMs(session),
+    now: () => manager.now(),
   };
 }
 

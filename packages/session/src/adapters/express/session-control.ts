@@ -28,6 +28,13 @@ export interface SessionControl {
   /** The signed-in user, or null. */
   readonly userId: string | null;
   /**
+   * When the user last authenticated in this session (ms since the epoch; set by `login`),
+   * or null: what `requireRecentAuth` compares with the manager's clock.
+   */
+  readonly authAt: number | null;
+  /** The session manager's clock (ms since the epoch; its `now` option). */
+  now(): number;
+  /**
    * Signs `userId` in with a new session ID (data kept), so a session fixed by an attacker
    * before login is worthless. `req.session` and `req.sessionID` follow.
    */
@@ -44,6 +51,8 @@ export interface SessionControl {
 export interface SessionControlBackend {
   readonly handle: string | null;
   readonly userId: string | null;
+  readonly authAt: number | null;
+  now(): number;
   login(userId: string, options: ExpressLoginOptions): Promise<void>;
   sessions(): Promise<RequestSessionInfo[]>;
   revoke(handle: string): Promise<boolean>;
@@ -64,6 +73,10 @@ export function createSessionControl(backend: SessionControlBackend): SessionCon
     get userId() {
       return backend.userId;
     },
+    get authAt() {
+      return backend.authAt;
+    },
+    now: () => backend.now(),
     login: (userId, options = {}) => backend.login(userId, options),
     sessions: () => backend.sessions(),
     revoke: (handle) => backend.revoke(handle),

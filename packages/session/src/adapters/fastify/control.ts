@@ -26,6 +26,13 @@ export interface FastifySessionControl {
   readonly handle: string | null;
   /** The signed-in user, or null. */
   readonly userId: string | null;
+  /**
+   * When the user last authenticated in this session (ms since the epoch; set by `login`),
+   * or null: what `requireRecentAuth` compares with the manager's clock.
+   */
+  readonly authAt: number | null;
+  /** The session manager's clock (ms since the epoch; its `now` option). */
+  now(): number;
   /** Signs `userId` in with a new session ID (data kept); the old ID stops working. */
   login(userId: string, options?: FastifyLoginOptions): Promise<void>;
   /** The signed-in user's sessions, this one flagged `current`. */
@@ -59,6 +66,14 @@ class SessionControl implements FastifySessionControl {
 
   get userId(): string | null {
     return this.#lifecycle.current?.userId ?? null;
+  }
+
+  get authAt(): number | null {
+    return this.#lifecycle.current?.authAt ?? null;
+  }
+
+  now(): number {
+    return this.#lifecycle.now();
   }
 
   async login(userId: string, options: FastifyLoginOptions = {}): Promise<void> {

@@ -15,6 +15,7 @@ export type { FastifyLoginOptions, FastifySessionControl } from './control.js';
 export type { FastifyCookieOptions, SessionCookie, StoredCookie } from './cookie.js';
 export type { CallbackStore } from './internal/callback-store.js';
 export type { FastifySessionPluginOptions, IdGenerator } from './options.js';
+export { requireRecentAuth } from './recent-auth.js';
 export type { TokenRequestFields } from './request-types.js';
 export type { FastifySession, FastifySessionCallback } from './session.js';
 export type { CookieSigner, UnsignResult } from './signer.js';

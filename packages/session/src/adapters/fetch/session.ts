@@ -29,6 +29,13 @@ export interface FetchSession {
   readonly handle: string | null;
   /** The signed-in user, or null. */
   readonly userId: string | null;
+  /**
+   * When the user last authenticated in this session (ms since the epoch; set by `login`),
+   * or null: what `requireRecentAuth` compares with the manager's clock.
+   */
+  readonly authAt: number | null;
+  /** The session manager's clock (ms since the epoch; its `now` option). */
+  now(): number;
   /** True while the session is not in the store (nothing saved yet). */
   readonly isNew: boolean;
   /** True after `destroy()` (or after this session was revoked) in this request. */
@@ -89,6 +96,14 @@ class LifecycleSession implements FetchSession {
 
   get userId(): string | null {
     return this.#lifecycle.current?.userId ?? null;
+  }
+
+  get authAt(): number | null {
+    return this.#lifecycle.current?.authAt ?? null;
+  }
+
+  now(): number {
+    return this.#lifecycle.now();
   }
 
   get isNew(): boolean {

@@ -187,6 +187,8 @@ export function createLegacyManager(options: LegacyManagerOptions): LifecycleMan
       throw unsupported('signOutEverywhere()');
     },
 
+    now,
+
     remainingMs(session) {
       const expires = (session.meta.cookie as CookieData | undefined)?.expires;
       const at = expires ? new Date(expires).valueOf() - now() : Number.NaN;

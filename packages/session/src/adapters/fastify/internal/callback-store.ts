@@ -227,6 +227,8 @@ export function createCallbackStoreManager(
       throw unsupported('signOutEverywhere()');
     },
 
+    now,
+
     remainingMs(session) {
       const expires = expiryOf(options.cookieOf(session));
       return expires === null ? FAR_FUTURE : Math.max(0, expires - now());
