@@ -34,13 +34,16 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
 
 /**
  * The network boundary: a fake Tessera service that knows one valid access token and one
- * live refresh token at a time, rotating both on refresh.
+ * live refresh token at a time, rotating both on refresh. `cookie` plays the browser's
+ * HttpOnly refresh cookie: only requests with `credentials: 'include'` carry it.
  */
 function fakeServer() {
   const server = {
     access: 'at-1',
     refresh: 'rt-1',
     generation: 1,
+    cookie: null as string | null,
+    signInCalls: [] as { body: Record<string, unknown>; credentials: string }[],
     refreshCalls: [] as { body: Record<string, unknown>; credentials: string }[],
     apiCalls: [] as { path: string; auth: string | null; body: string }[],
     refreshGate: null as Promise<void> | null,
@@ -49,24 +52,37 @@ function fakeServer() {
   };
   async function fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
+    const withCookie = request.credentials === 'include';
+    if (url.pathname === '/api/token') {
+      const body = (await request.json()) as Record<string, unknown>;
+      server.signInCalls.push({ body, credentials: request.credentials });
+      if (body.password !== 'right') return json(401, { error: 'invalid_credentials' });
+      const inCookie = body.refresh_cookie === true && withCookie;
+      if (inCookie) server.cookie = server.refresh;
+      return json(200, {
+        access_token: server.access,
+        expires_in: 300,
+        ...(inCookie ? {} : { refresh_token: server.refresh }),
+      });
+    }
     if (url.pathname === '/api/token/refresh') {
       const body = (await request.json()) as Record<string, unknown>;
       server.refreshCalls.push({ body, credentials: request.credentials });
       if (server.refreshGate) await server.refreshGate;
       if (server.refreshStatus !== null)
         return json(server.refreshStatus, { error: 'unavailable' });
-      const presented = body.refresh_token ?? request.headers.get('x-cookie-refresh');
-      if (presented !== server.refresh && !(request.credentials === 'include')) {
-        return json(401, { error: 'invalid_grant' });
-      }
+      const fromCookie = body.refresh_token === undefined && withCookie;
+      const presented = fromCookie ? server.cookie : body.refresh_token;
+      if (presented !== server.refresh) return json(401, { error: 'invalid_grant' });
       server.generation++;
       server.access = `at-${server.generation}`;
       server.refresh = `rt-${server.generation}`;
+      if (fromCookie) server.cookie = server.refresh;
       return json(200, {
         access_token: server.access,
         token_type: 'Bearer',
         expires_in: 300,
-        ...(request.credentials === 'include' ? {} : { refresh_token: server.refresh }),
+        ...(fromCookie ? {} : { refresh_token: server.refresh }),
       });
     }
     const auth = request.headers.get('authorization');
@@ -95,7 +111,7 @@ afterEach(() => {
 describe('client: bearer token and single-flight refresh', () => {
   it('attaches the access token to the API origin only', async () => {
     const { server, fetch } = fakeServer();
-    const client = createClient({ baseUrl: API, fetch });
+    const client = createClient({ baseUrl: API, refreshToken: 'body', fetch });
     client.setTokens({ access_token: 'at-1', refresh_token: 'rt-1', expires_in: 300 });
     expect((await client.fetch('/api/me')).status).toBe(200);
     await client.fetch('https://elsewhere.example/collect');
@@ -104,7 +120,7 @@ describe('client: bearer token and single-flight refresh', () => {
 
   it('10 concurrent 401s cause exactly one refresh, then each request is retried once', async () => {
     const { server, fetch } = fakeServer();
-    const client = createClient({ baseUrl: API, fetch });
+    const client = createClient({ baseUrl: API, refreshToken: 'body', fetch });
     client.setTokens({ access_token: 'at-old', refresh_token: 'rt-1', expires_in: 300 });
     // Hold the refresh answer until all ten first attempts have reached the server.
     const gate = deferred();
@@ -139,7 +155,7 @@ describe('client: bearer token and single-flight refresh', () => {
       if (request.url.endsWith('/api/slow') && auth === 'Bearer at-old') await slowGate.promise;
       return fetch(request);
     };
-    const client = createClient({ baseUrl: API, fetch: slowFetch });
+    const client = createClient({ baseUrl: API, refreshToken: 'body', fetch: slowFetch });
     client.setTokens({ access_token: 'at-old', refresh_token: 'rt-1' });
     const slow = client.fetch('/api/slow');
     expect((await client.fetch('/api/me')).status).toBe(200);
@@ -155,7 +171,7 @@ describe('client: bearer token and single-flight refresh', () => {
 
   it('a request that is 401 again after the refresh is not retried a second time', async () => {
     const { server, fetch } = fakeServer();
-    const client = createClient({ baseUrl: API, fetch });
+    const client = createClient({ baseUrl: API, refreshToken: 'body', fetch });
     client.setTokens({ access_token: 'at-1', refresh_token: 'rt-1' });
     expect((await client.fetch('/api/always-401')).status).toBe(401);
     expect(server.refreshCalls).toHaveLength(1);
@@ -165,7 +181,7 @@ describe('client: bearer token and single-flight refresh', () => {
   it('refreshes before sending when the access token is known to have expired', async () => {
     const { server, fetch } = fakeServer();
     let t = 1_000_000;
-    const client = createClient({ baseUrl: API, fetch, now: () => t });
+    const client = createClient({ baseUrl: API, refreshToken: 'body', fetch, now: () => t });
     client.setTokens({ access_token: 'at-1', refresh_token: 'rt-1', expires_in: 300 });
     t += 300_000;
     expect((await client.fetch('/api/me')).status).toBe(200);
@@ -177,7 +193,7 @@ describe('client: bearer token and single-flight refresh', () => {
 describe('client: sign-out', () => {
   it('invalid_grant clears the tokens and signals sign-out once, without a loop', async () => {
     const { server, fetch } = fakeServer();
-    const client = createClient({ baseUrl: API, fetch });
+    const client = createClient({ baseUrl: API, refreshToken: 'body', fetch });
     const signOuts: string[] = [];
     client.onSignOut((reason) => signOuts.push(reason));
     client.setTokens({ access_token: 'at-old', refresh_token: 'rt-stolen-and-revoked' });
@@ -195,7 +211,7 @@ describe('client: sign-out', () => {
 
   it('a refresh endpoint that is down signs nobody out', async () => {
     const { server, fetch } = fakeServer();
-    const client = createClient({ baseUrl: API, fetch });
+    const client = createClient({ baseUrl: API, refreshToken: 'body', fetch });
     const signOuts: string[] = [];
     client.onSignOut((reason) => signOuts.push(reason));
     client.setTokens({ access_token: 'at-old', refresh_token: 'rt-1' });
@@ -209,7 +225,7 @@ describe('client: sign-out', () => {
 
   it('an unsubscribed listener is not called', async () => {
     const { fetch } = fakeServer();
-    const client = createClient({ baseUrl: API, fetch });
+    const client = createClient({ baseUrl: API, refreshToken: 'body', fetch });
     let calls = 0;
     const off = client.onSignOut(() => {
       calls++;
@@ -222,8 +238,58 @@ describe('client: sign-out', () => {
 });
 
 describe('client: refresh token in an HttpOnly cookie', () => {
+  it('by default signs in asking for the cookie, keeps no refresh token anywhere, refreshes with the cookie', async () => {
+    const session = new MemoryStorage();
+    const local = new MemoryStorage();
+    vi.stubGlobal('sessionStorage', session);
+    vi.stubGlobal('localStorage', local);
+    const { server, fetch } = fakeServer();
+    const client = createClient({ baseUrl: API, fetch });
+    const res = await client.signIn({ username: 'alice', password: 'right' });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ access_token: 'at-1' });
+    expect(server.signInCalls).toEqual([
+      {
+        body: { username: 'alice', password: 'right', refresh_cookie: true },
+        credentials: 'include',
+      },
+    ]);
+    expect(server.cookie).toBe('rt-1');
+    expect(client.getAccessToken()).toBe('at-1');
+    expect(session.items.size + local.items.size).toBe(0);
+    // A server that also puts a refresh token in the body: still not kept.
+    client.setTokens({ access_token: 'at-1', refresh_token: 'rt-1' });
+    expect(session.items.size + local.items.size).toBe(0);
+    server.access = 'at-rotated-elsewhere';
+    expect((await client.fetch('/api/me')).status).toBe(200);
+    expect(server.refreshCalls).toEqual([{ body: {}, credentials: 'include' }]);
+    expect(server.cookie).toBe('rt-2');
+    expect(client.getAccessToken()).toBe('at-2');
+    // A reload loses the access token; the cookie brings the session back on the first 401.
+    const reloaded = createClient({ baseUrl: API, fetch });
+    expect(reloaded.getAccessToken()).toBeNull();
+    expect((await reloaded.fetch('/api/me')).status).toBe(200);
+    expect(server.refreshCalls).toHaveLength(2);
+    expect(session.items.size + local.items.size).toBe(0);
+  });
+
+  it('a refused sign-in stores nothing; a refused cookie signs out once', async () => {
+    const { server, fetch } = fakeServer();
+    const client = createClient({ baseUrl: API, fetch });
+    const signOuts: string[] = [];
+    client.onSignOut((reason) => signOuts.push(reason));
+    expect((await client.signIn({ username: 'alice', password: 'wrong' })).status).toBe(401);
+    expect(client.getAccessToken()).toBeNull();
+    expect((await client.fetch('/api/me')).status).toBe(401);
+    expect(signOuts).toEqual(['invalid_grant']);
+    expect(server.refreshCalls).toHaveLength(1);
+    await client.fetch('/api/me');
+    expect(server.refreshCalls).toHaveLength(1);
+  });
+
   it('refreshes with credentials included and never holds a refresh token', async () => {
     const { server, fetch } = fakeServer();
+    server.cookie = 'rt-1';
     const storage = new MemoryStorage();
     const client = createClient({ baseUrl: API, fetch, storage, refreshToken: 'cookie' });
     client.setTokens({ access_token: 'at-old', refresh_token: 'must-not-be-kept' });
@@ -251,19 +317,20 @@ describe('client: storage', () => {
     ['session', 'sessionStorage'],
     ['local', 'localStorage'],
   ] as const) {
-    it(`'${kind}' keeps tokens in ${global} across a reload, rotates and clears them`, async () => {
+    it(`'${kind}' (opt-in) keeps both tokens in ${global} across a reload, rotates and clears them`, async () => {
       const storage = new MemoryStorage();
       vi.stubGlobal(global, storage);
-      const { fetch } = fakeServer();
+      const { server, fetch } = fakeServer();
       createClient({ baseUrl: API, fetch, storage: kind }).setTokens({
         ...tokens,
         access_token: 'at-old',
       });
-      expect(storage.items.has('tessera.tokens')).toBe(true);
+      expect(storage.getItem('tessera.tokens')).toContain('rt-1');
       const reloaded = createClient({ baseUrl: API, fetch, storage: kind });
       expect(reloaded.getAccessToken()).toBe('at-old');
       expect((await reloaded.fetch('/api/me')).status).toBe(200);
       expect(storage.getItem('tessera.tokens')).toContain('rt-2');
+      expect(server.refreshCalls[0]?.body).toEqual({ refresh_token: 'rt-1' });
       reloaded.clearTokens();
       expect(storage.items.size).toBe(0);
     });

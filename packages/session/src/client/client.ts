@@ -3,8 +3,10 @@
  * requests for the API's origin, and when they come back 401 refreshes the token pair once
  * — one refresh for any number of concurrent 401s — then retries each request once. A
  * refresh the server refuses (`invalid_grant`) clears the tokens and signals sign-out.
- * Runs in browsers, workers and any runtime with `fetch`, `Request` and `URL`; no Node
- * imports.
+ * By default the access token lives in memory only and the refresh token in the service's
+ * HttpOnly cookie, so no script can read it; keeping the refresh token in web storage is an
+ * explicit opt-in. Runs in browsers, workers and any runtime with `fetch`, `Request` and
+ * `URL`; no Node imports.
  */
 import { TesseraError } from '../shared/errors.js';
 import { createTokenSlot, type TokenStorage } from './storage.js';
@@ -33,7 +35,15 @@ export interface ClientOptions {
    */
   refreshUrl?: string;
   /**
-   * Where tokens live: `memory`, `session` (sessionStorage), `local` (localStorage) or a Storage object.
+   * Where {@link TesseraClient.signIn} posts the credentials, resolved against `baseUrl`.
+   * @defaultValue '/api/token'
+   */
+  tokenUrl?: string;
+  /**
+   * Where tokens live: `memory`, `session` (sessionStorage), `local` (localStorage) or a
+   * Storage object. Web storage is readable by any script on the origin (an XSS can copy
+   * what it holds); choosing it also makes `refreshToken` default to `'body'`, so the
+   * refresh token is kept there too.
    * @defaultValue 'memory'
    */
   storage?: TokenStorage;
@@ -43,10 +53,12 @@ export interface ClientOptions {
    */
   storageKey?: string;
   /**
-   * `body` (default): the refresh token is held by the client and sent as JSON.
-   * `cookie`: the server keeps it in an HttpOnly cookie; the client never sees it and
-   * refreshes with `credentials: 'include'`.
-   * @defaultValue 'body'
+   * `cookie`: the server keeps the refresh token in an HttpOnly cookie; the client never
+   * sees it, signs in with `"refresh_cookie": true` and refreshes with
+   * `credentials: 'include'`. `body` (opt-in): the client holds the refresh token (in
+   * `storage`, where an injected script can read it) and posts it as JSON.
+   * @defaultValue 'cookie' with the default `'memory'` storage; 'body' when `storage` is
+   * `'session'`, `'local'` or a Storage object
    */
   refreshToken?: 'body' | 'cookie';
   /**
@@ -62,6 +74,12 @@ export interface ClientOptions {
 }
 
 export interface TesseraClient {
+  /**
+   * Posts `credentials` as JSON to `tokenUrl` (adding `"refresh_cookie": true` in cookie
+   * mode) and, on a 2xx token response, stores the tokens. Answers the response, whose body
+   * is still readable.
+   */
+  signIn(credentials: Record<string, unknown>): Promise<Response>;
   /** `fetch` with the access token attached and one refresh-and-retry on 401. */
   fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
   /** Stores the tokens from a sign-in or refresh response. */
@@ -91,9 +109,9 @@ function configError(message: string): TesseraError {
 /**
  * Creates a client.
  * @example
- * const api = createClient({ storage: 'memory' });
- * const res = await fetch('/api/token', { method: 'POST', body: JSON.stringify(credentials) });
- * api.setTokens(await res.json());
+ * const api = createClient(); // access token in memory, refresh token in an HttpOnly cookie
+ * const res = await api.signIn({ username, password });
+ * if (!res.ok) showLoginError();
  * api.onSignOut(() => showLogin());
  * const me = await (await api.fetch('/api/me')).json();
  */
@@ -106,22 +124,26 @@ export function createClient(options: ClientOptions = {}): TesseraClient {
   }
   let apiOrigin: string;
   let refreshUrl: string;
+  let tokenUrl: string;
   try {
     apiOrigin = new URL(base).origin;
     refreshUrl = new URL(options.refreshUrl ?? '/api/token/refresh', base).href;
+    tokenUrl = new URL(options.tokenUrl ?? '/api/token', base).href;
   } catch {
     throw configError(
-      '`baseUrl` and `refreshUrl` must be URLs (absolute, or relative to the page)',
+      '`baseUrl`, `refreshUrl` and `tokenUrl` must be URLs (absolute, or relative to the page)',
     );
   }
-  const mode = options.refreshToken ?? 'body';
+  const storageChoice = options.storage ?? 'memory';
+  // Only an explicit web storage keeps the refresh token in JS; memory relies on the cookie.
+  const mode = options.refreshToken ?? (storageChoice === 'memory' ? 'cookie' : 'body');
   if (mode !== 'body' && mode !== 'cookie') {
     throw configError("`refreshToken` must be 'body' or 'cookie'");
   }
   const send = options.fetch ?? ((request: Request) => globalThis.fetch(request));
   if (typeof send !== 'function') throw configError('`fetch` must be a function');
   const now = options.now ?? Date.now;
-  const slot = createTokenSlot(options.storage ?? 'memory', options.storageKey ?? 'tessera.tokens');
+  const slot = createTokenSlot(storageChoice, options.storageKey ?? 'tessera.tokens');
   const listeners = new Set<(reason: SignOutReason) => void>();
 
   // Bumped by every setTokens/clearTokens, so a refresh that started before them cannot
@@ -269,7 +291,39 @@ export function createClient(options: ClientOptions = {}): TesseraClient {
     return send(withToken(source, fresh));
   }
 
+  async function signIn(credentials: Record<string, unknown>): Promise<Response> {
+    if (typeof credentials !== 'object' || credentials === null) {
+      throw new TesseraError(
+        'ERR_INVALID_ARGUMENT',
+        'client.signIn: `credentials` must be an object',
+      );
+    }
+    const response = await send(
+      new Request(tokenUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        body: JSON.stringify(
+          mode === 'cookie' ? { ...credentials, refresh_cookie: true } : credentials,
+        ),
+        ...(mode === 'cookie' ? { credentials: 'include' as const } : {}),
+      }),
+    );
+    if (!response.ok) return response;
+    let body: unknown = null;
+    try {
+      body = await response.clone().json();
+    } catch {
+      body = null;
+    }
+    const tokens = body as TokenSet | null;
+    if (typeof tokens?.access_token === 'string' && tokens.access_token.length > 0) {
+      setTokens(tokens);
+    }
+    return response;
+  }
+
   return {
+    signIn,
     fetch: clientFetch,
     setTokens,
     clearTokens,

@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import type { JWK } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TesseraError } from '../shared/errors.js';
+import { createMemoryStore } from '../stores/memory/index.js';
 import { type AccessTokensOptions, createAccessTokens } from './access-tokens.js';
+import { createDenylist } from './denylist.js';
 import { createKeyring, generateKey, type TokenAlg } from './keyring.js';
 
 const T0 = 1_800_000_000_000;
@@ -178,6 +180,35 @@ describe('sign and verify', () => {
     revoked.add(jti);
     await expect(tokens.verify(token)).rejects.toMatchObject({ code: 'ERR_TOKEN_REVOKED' });
     expect(codeOf(() => tokens.verifySync(token))).toBe('ERR_CONFIG');
+  });
+
+  it("revokeUserTokens ends every earlier token of that user at once, not others' nor later ones", async () => {
+    const clock = { t: T0 };
+    const now = () => clock.t;
+    const store = createMemoryStore({ now, purgeIntervalMs: 0 });
+    const denylist = createDenylist({ store, now });
+    const tokens = createAccessTokens({ ...base, keys: [keys.EdDSA!], denylist, now });
+    const first = await tokens.sign({ sub: 'alice' });
+    clock.t += 60_000;
+    const second = await tokens.sign({ sub: 'alice' });
+    const bob = await tokens.sign({ sub: 'bob' });
+    clock.t += 500;
+    await denylist.revokeUserTokens('alice');
+    for (const token of [first, second]) {
+      await expect(tokens.verify(token)).rejects.toMatchObject({ code: 'ERR_TOKEN_REVOKED' });
+    }
+    expect((await tokens.verify(bob)).sub).toBe('bob');
+    // Signing in again after the revocation (a later second) gives a token that works.
+    clock.t += 1000;
+    const fresh = await tokens.sign({ sub: 'alice' });
+    expect((await tokens.verify(fresh)).sub).toBe('alice');
+    expect(await denylist.userNotBefore('alice')).toBe(Math.floor((T0 + 60_500) / 1000));
+    // The record outlives every token it could refuse (lifetime + leeway), then goes.
+    clock.t = T0 + 60_500 + (86_400 + 60) * 1000;
+    expect(await denylist.userNotBefore('alice')).toBeNull();
+    await expect(denylist.revokeUserTokens('')).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARGUMENT',
+    });
   });
 
   it('a revoked ES256 token stays revoked in its malleated copy (s → n − s): the denylist keys on jti (checklist JW-07)', async () => {

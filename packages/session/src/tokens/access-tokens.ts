@@ -16,6 +16,11 @@ import { type AccessTokenClaims, createTokenVerifier } from './verify.js';
 export interface AccessTokenDenylist {
   /** True when the token with this `jti` was revoked. */
   isRevoked(jti: string): Promise<boolean>;
+  /**
+   * The user's not-before in seconds, or null: a token of that `sub` whose `iat` is at or
+   * before it is refused as revoked. Optional; `createDenylist` provides it.
+   */
+  userNotBefore?(sub: string): Promise<number | null>;
 }
 
 /** Options of `createAccessTokens`. */
@@ -186,8 +191,14 @@ export function createAccessTokens(options: AccessTokensOptions): AccessTokens {
         return Promise.reject(error);
       }
       if (denylist === undefined) return Promise.resolve(claims);
-      return denylist.isRevoked(claims.jti).then((revoked) => {
+      return Promise.all([
+        denylist.isRevoked(claims.jti),
+        denylist.userNotBefore ? denylist.userNotBefore(claims.sub) : null,
+      ]).then(([revoked, notBefore]) => {
         if (revoked) throw new TesseraError('ERR_TOKEN_REVOKED', 'token was revoked');
+        if (notBefore !== null && claims.iat <= notBefore) {
+          throw new TesseraError('ERR_TOKEN_REVOKED', "the user's tokens were revoked");
+        }
         return claims;
       });
     },

@@ -3,12 +3,17 @@
  * store's key-value space (namespace `denylist`). An entry is kept only as long as the token
  * it names could still verify — its `exp` plus the largest clock tolerance a verifier may
  * allow — and then the store drops it, so the list never grows beyond the tokens alive.
- * The key is the `jti`, never the token's bytes.
+ * The key is the `jti`, never the token's bytes. It also keeps a per-user not-before
+ * (namespace `denylist-user`): `revokeUserTokens(sub)` ends every access token of that user
+ * issued up to now, for the stateless `jwt` strategy where no session can be revoked.
  */
 import { TesseraError } from '../shared/errors.js';
 import type { Store } from '../stores/store.js';
 
 const NS_DENYLIST = 'denylist';
+const NS_USER = 'denylist-user';
+/** Default for `maxTokenLifetime`: one day, in seconds. */
+const DEFAULT_MAX_TOKEN_LIFETIME = 86_400;
 const MAX_JTI_LENGTH = 256;
 /** The largest `clockTolerance` `createAccessTokens` accepts, in seconds. */
 const DEFAULT_LEEWAY = 60;
@@ -27,6 +32,12 @@ export interface DenylistOptions {
    * @defaultValue 60 (seconds: the largest clock tolerance allowed)
    */
   leeway?: number;
+  /**
+   * Seconds a per-user not-before is kept: at least the longest access-token `ttl` your
+   * verifiers accept (a token issued before it expires by then).
+   * @defaultValue 86400 (one day)
+   */
+  maxTokenLifetime?: number;
 }
 
 export interface Denylist {
@@ -37,6 +48,13 @@ export interface Denylist {
   revoke(jti: string, expSeconds: number): Promise<void>;
   /** True when a token with this `jti` was revoked and could still verify. */
   isRevoked(jti: string): Promise<boolean>;
+  /**
+   * Ends every access token of user `sub` issued up to now (its `iat` is at or before this
+   * second): for disabling or deleting an account under the `jwt` strategy.
+   */
+  revokeUserTokens(sub: string): Promise<void>;
+  /** The user's not-before (seconds since the epoch), or null when none is recorded. */
+  userNotBefore(sub: string): Promise<number | null>;
 }
 
 function checkJti(where: string, jti: unknown): asserts jti is string {
@@ -48,11 +66,21 @@ function checkJti(where: string, jti: unknown): asserts jti is string {
   }
 }
 
+function checkSub(where: string, sub: unknown): asserts sub is string {
+  if (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_JTI_LENGTH) {
+    throw new TesseraError(
+      'ERR_INVALID_ARGUMENT',
+      `denylist.${where}: \`sub\` must be a non-empty string of at most ${MAX_JTI_LENGTH} characters (the user id)`,
+    );
+  }
+}
+
 /**
  * Creates a denylist over a store.
  * @example
  * const denylist = createDenylist({ store });
  * await denylist.revoke(claims.jti, claims.exp);   // at logout
+ * await denylist.revokeUserTokens('alice');         // account disabled: all her tokens
  * const tokens = createAccessTokens({ keys, issuer, audience, denylist });
  */
 export function createDenylist(options: DenylistOptions): Denylist {
@@ -80,7 +108,28 @@ export function createDenylist(options: DenylistOptions): Denylist {
     );
   }
 
+  const lifetime = options.maxTokenLifetime ?? DEFAULT_MAX_TOKEN_LIFETIME;
+  if (!Number.isSafeInteger(lifetime) || lifetime < 1) {
+    throw new TesseraError(
+      'ERR_CONFIG',
+      'createDenylist: `maxTokenLifetime` must be a whole number of seconds, at least 1 (default 86400)',
+    );
+  }
+
   return {
+    async revokeUserTokens(sub: string): Promise<void> {
+      checkSub('revokeUserTokens', sub);
+      const at = now();
+      const until = at + (lifetime + leeway) * 1000;
+      await store.kvSet(NS_USER, sub, Math.floor(at / 1000), until);
+    },
+
+    async userNotBefore(sub: string): Promise<number | null> {
+      checkSub('userNotBefore', sub);
+      const value = await store.kvGet(NS_USER, sub);
+      return typeof value === 'number' ? value : null;
+    },
+
     async revoke(jti: string, expSeconds: number): Promise<void> {
       checkJti('revoke', jti);
       if (typeof expSeconds !== 'number' || !Number.isFinite(expSeconds)) {
