@@ -6,9 +6,9 @@
  * objects (last writer wins), IDs are not hashed at rest, and there is no user index.
  */
 
-import type { SessionInfo } from '../../../core/manager.js';
 import { Session } from '../../../core/session.js';
 import { callbackCall } from '../../../http/kit/callback-bridge.js';
+import { FAR_FUTURE, refuseUserLevel } from '../../../http/kit/callback-store-manager.js';
 import type { HttpExchange, LifecycleManager } from '../../../http/request-session.js';
 import { withDeadline } from '../../../shared/deadline.js';
 import { TesseraError } from '../../../shared/errors.js';
@@ -33,8 +33,6 @@ export interface LegacyManagerOptions {
   now: () => number;
 }
 
-const FAR_FUTURE = 8.64e15;
-
 /** True when `value` looks like an express-session store. */
 export function isLegacyStore(value: unknown): value is LegacyStore {
   const store = value as Partial<LegacyStore> | null;
@@ -44,14 +42,6 @@ export function isLegacyStore(value: unknown): value is LegacyStore {
     typeof store.get === 'function' &&
     typeof store.set === 'function' &&
     typeof store.destroy === 'function'
-  );
-}
-
-function unsupported(what: string): TesseraError {
-  return new TesseraError(
-    'ERR_CONFIG',
-    `${what} needs a Tessera store (user index and handles); an express-session store has neither. ` +
-      "Use a Tessera store, e.g. createRedisStore from 'tessera-session/stores/redis'.",
   );
 }
 
@@ -164,10 +154,6 @@ export function createLegacyManager(options: LegacyManagerOptions): LifecycleMan
       return next;
     },
 
-    async login() {
-      throw unsupported('login(userId)');
-    },
-
     async destroy(session) {
       const id = typeof session === 'string' ? session : session.id;
       if (typeof session !== 'string' && session.isNew) return false;
@@ -175,17 +161,7 @@ export function createLegacyManager(options: LegacyManagerOptions): LifecycleMan
       return true;
     },
 
-    async listUserSessions(): Promise<SessionInfo[]> {
-      throw unsupported('sessions()');
-    },
-
-    async revoke() {
-      throw unsupported('revoke(handle)');
-    },
-
-    async revokeUserSessions() {
-      throw unsupported('signOutEverywhere()');
-    },
+    ...refuseUserLevel('an express-session store'),
 
     now,
 

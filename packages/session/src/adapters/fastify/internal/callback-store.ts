@@ -9,9 +9,9 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import type { SessionInfo } from '../../../core/manager.js';
 import { Session } from '../../../core/session.js';
 import { callbackCall } from '../../../http/kit/callback-bridge.js';
+import { FAR_FUTURE, refuseUserLevel } from '../../../http/kit/callback-store-manager.js';
 import type { HttpExchange, LifecycleManager } from '../../../http/request-session.js';
 import { withDeadline } from '../../../shared/deadline.js';
 import { TesseraError } from '../../../shared/errors.js';
@@ -56,22 +56,12 @@ export interface CallbackStoreManagerOptions {
   now: () => number;
 }
 
-const FAR_FUTURE = 8.64e15;
-
 /**
  * @fastify/session's ID shape: 24 CSPRNG bytes, base64url (32 characters, 192 bits).
  * @example defaultCallbackStoreId() // 'Qk_XT2K7-clT-x1tVvoY6tIQ83iP72KN'
  */
 export function defaultCallbackStoreId(): string {
   return randomBytes(24).toString('base64url');
-}
-
-function unsupported(what: string): TesseraError {
-  return new TesseraError(
-    'ERR_CONFIG',
-    `${what} needs a Tessera store (user index and handles); a @fastify/session store has neither. ` +
-      "Use a Tessera store, e.g. createRedisStore from 'tessera-session/stores/redis'.",
-  );
 }
 
 function recordFor(
@@ -206,26 +196,12 @@ export function createCallbackStoreManager(
       return next;
     },
 
-    async login() {
-      throw unsupported('login(userId)');
-    },
-
     async destroy(session) {
       await destroyId(typeof session === 'string' ? session : session.id);
       return true;
     },
 
-    async listUserSessions(): Promise<SessionInfo[]> {
-      throw unsupported('sessions()');
-    },
-
-    async revoke() {
-      throw unsupported('revoke(handle)');
-    },
-
-    async revokeUserSessions() {
-      throw unsupported('signOutEverywhere()');
-    },
+    ...refuseUserLevel('a @fastify/session store'),
 
     now,
 
