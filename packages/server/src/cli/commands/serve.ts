@@ -14,12 +14,16 @@ Options:
   --store URL            sqlite:PATH | memory: | file:DIR | redis://… | rediss://…
                          | redis+cluster://h1:p1,h2:p2 | postgres://…
                          (env TESSERA_STORE, default sqlite:./data/tessera.db)
-  --demo                 create demo users alice and bob (env TESSERA_DEMO=1)
+  --demo                 create demo users alice and bob (env TESSERA_DEMO=1); a start
+                         without it removes them
   --secure-cookies V     auto | true | false (env TESSERA_SECURE_COOKIES, default auto)
   -h, --help             show this help
 
-Environment: TESSERA_ACCESS_TTL, TESSERA_IDLE_TTL, TESSERA_ABSOLUTE_TTL,
-TESSERA_CLOCK_TOLERANCE, TESSERA_REFRESH_GRACE, TESSERA_MASTER_KEY,
+Environment: TESSERA_ORIGIN (the app's origin; required on a non-loopback host
+without --demo), TESSERA_ACCESS_TTL, TESSERA_IDLE_TTL, TESSERA_ABSOLUTE_TTL,
+TESSERA_CLOCK_TOLERANCE, TESSERA_REFRESH_GRACE, TESSERA_REAUTH_MAX_AGE,
+TESSERA_MASTER_KEY or TESSERA_MASTER_KEY_FILE (default: a 0600 key file beside the
+store), TESSERA_METRICS_TOKEN, TESSERA_METRICS_PORT, TESSERA_METRICS_HOST,
 TESSERA_ANOMALY_ACTION (note | reauthenticate | revoke), TESSERA_LOG_LEVEL,
 TESSERA_TRUST_PROXY (see docs/service.md).`;
 
