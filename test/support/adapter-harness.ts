@@ -2,8 +2,12 @@
  * One small app, written once per adapter (Express through supertest, Fastify through
  * `inject`, the fetch wrapper called with `Request` objects, and the same wrapper as Hono
  * middleware), so `adapters-behaviour.test.ts` can run one behaviour suite against all of
- * them. Routes: GET /data, POST /set?key=&value=, POST /incr, POST /login?user=,
- * POST /logout, GET /sensitive (behind `requireRecentAuth(RECENT_AUTH_SECONDS)`; not on Hono). Also a store whose calls can be made to fail or hang, counting writes.
+ * them. Routes: GET /data, POST /set?key=&value=, POST /incr,
+ * POST /login?user=[&level=&methods=a,b], POST /stepup?level=[&methods=a,b], GET /auth (the
+ * session's user, authLevel and authMethods), POST /logout, GET /sensitive (behind
+ * `requireRecentAuth(RECENT_AUTH_SECONDS)`), GET /strong (behind
+ * `requireRecentAuth(RECENT_AUTH_SECONDS, { level: 2 })`; Hono uses `honoRecentAuth`). Also a
+ * store whose calls can be made to fail or hang, counting writes.
  */
 import type { Server } from 'node:http';
 import express, {
@@ -25,6 +29,7 @@ import type { TesseraHonoEnv } from '../../packages/session/src/adapters/fetch/i
 import {
   type FetchSessionOptions,
   requireRecentAuth as fetchRecentAuth,
+  honoRecentAuth,
   tesseraHono,
   withSession,
 } from '../../packages/session/src/adapters/fetch/index.js';
@@ -34,8 +39,29 @@ import type { Store } from '../../packages/session/src/stores/store.js';
 
 export const HOST = 'app.test';
 export const SECRET = 'behaviour-suite-secret-0123456789abcdef';
-/** The step-up window of GET /sensitive, in seconds. */
+/** The step-up window of GET /sensitive and GET /strong, in seconds. */
 export const RECENT_AUTH_SECONDS = 300;
+/** The authentication level GET /strong requires. */
+export const STRONG_LEVEL = 2;
+
+/** `level` and `methods` from a query (`level=2&methods=pwd,otp`), as login/stepUp options. */
+function authOptions(q: URLSearchParams): { level?: number; methods?: string[] } {
+  const options: { level?: number; methods?: string[] } = {};
+  const level = q.get('level');
+  if (level !== null) options.level = Number(level);
+  const methods = q.get('methods');
+  if (methods !== null) options.methods = methods === '' ? [] : methods.split(',');
+  return options;
+}
+
+/** What GET /auth answers. */
+function authJson(s: {
+  userId: string | null;
+  authLevel: number | null;
+  authMethods: string[];
+}): Record<string, unknown> {
+  return { user: s.userId, level: s.authLevel, methods: s.authMethods };
+}
 const WRITES = new Set(['create', 'patch', 'touch', 'delete', 'deleteByUser']);
 
 /** A store in front of a memory store that can fail on demand and counts calls. */
@@ -180,15 +206,29 @@ const expressKind: AdapterKind = {
       s.count = (s.count ?? 0) + 1;
       res.json({ count: s.count });
     });
+    const control = (req: ExpressRequest): SessionControl =>
+      (req as unknown as { sessionControl: SessionControl }).sessionControl;
     app.post('/login', async (req, res, next) => {
       try {
-        const user = queryOf(req.originalUrl).get('user') ?? 'alice';
+        const q = queryOf(req.originalUrl);
+        const user = q.get('user') ?? 'alice';
         (req.session as unknown as Record<string, unknown>).user = user;
-        await (req as unknown as { sessionControl: SessionControl }).sessionControl.login(user);
+        await control(req).login(user, authOptions(q));
         res.json({ ok: true });
       } catch (error) {
         next(error);
       }
+    });
+    app.post('/stepup', async (req, res, next) => {
+      try {
+        await control(req).stepUp(authOptions(queryOf(req.originalUrl)) as { level: number });
+        res.json({ ok: true });
+      } catch (error) {
+        next(error);
+      }
+    });
+    app.get('/auth', (req, res) => {
+      res.json(authJson(control(req)));
     });
     app.post('/logout', (req, res, next) => {
       req.session.destroy((error) => (error ? next(error) : res.json({ ok: true })));
@@ -196,6 +236,13 @@ const expressKind: AdapterKind = {
     app.get('/sensitive', expressRecentAuth(RECENT_AUTH_SECONDS), (_req, res) => {
       res.json({ ok: true });
     });
+    app.get(
+      '/strong',
+      expressRecentAuth(RECENT_AUTH_SECONDS, { level: STRONG_LEVEL }),
+      (_req, res) => {
+        res.json({ ok: true });
+      },
+    );
     app.use(
       (
         error: { status?: number; code?: string },
@@ -270,11 +317,17 @@ const fastifyKind: AdapterKind = {
       return { count: request.session.count };
     });
     app.post('/login', async (request) => {
-      const user = queryOf(request.url).get('user') ?? 'alice';
+      const q = queryOf(request.url);
+      const user = q.get('user') ?? 'alice';
       request.session.set('user', user);
-      await request.sessionControl.login(user);
+      await request.sessionControl.login(user, authOptions(q));
       return { ok: true };
     });
+    app.post('/stepup', async (request) => {
+      await request.sessionControl.stepUp(authOptions(queryOf(request.url)) as { level: number });
+      return { ok: true };
+    });
+    app.get('/auth', async (request) => authJson(request.sessionControl));
     app.post('/logout', async (request) => {
       await request.session.destroy();
       return { ok: true };
@@ -282,6 +335,11 @@ const fastifyKind: AdapterKind = {
     app.get('/sensitive', { preHandler: fastifyRecentAuth(RECENT_AUTH_SECONDS) }, async () => ({
       ok: true,
     }));
+    app.get(
+      '/strong',
+      { preHandler: fastifyRecentAuth(RECENT_AUTH_SECONDS, { level: STRONG_LEVEL }) },
+      async () => ({ ok: true }),
+    );
     await app.ready();
     return {
       cookieName: 'sessionId',
@@ -341,6 +399,9 @@ const fetchKind: AdapterKind = {
   name: 'fetch',
   async create(options) {
     const sensitive = fetchRecentAuth(RECENT_AUTH_SECONDS)(async () => Response.json({ ok: true }));
+    const strong = fetchRecentAuth(RECENT_AUTH_SECONDS, { level: STRONG_LEVEL })(async () =>
+      Response.json({ ok: true }),
+    );
     const handler = withSession(async (request, ctx) => {
       const s = ctx.session;
       const url = new URL(request.url);
@@ -359,14 +420,21 @@ const fetchKind: AdapterKind = {
         case 'POST /login': {
           const user = q.get('user') ?? 'alice';
           s.set('user', user);
-          await s.login(user);
+          await s.login(user, authOptions(q));
           return Response.json({ ok: true });
         }
+        case 'POST /stepup':
+          await s.stepUp(authOptions(q) as { level: number });
+          return Response.json({ ok: true });
+        case 'GET /auth':
+          return Response.json(authJson(s));
         case 'POST /logout':
           await s.destroy();
           return Response.json({ ok: true });
         case 'GET /sensitive':
           return sensitive(request, ctx);
+        case 'GET /strong':
+          return strong(request, ctx);
         default:
           return new Response('not found', { status: 404 });
       }
@@ -399,9 +467,19 @@ const honoKind: AdapterKind = {
     app.post('/login', async (c) => {
       const user = c.req.query('user') ?? 'alice';
       c.get('session').set('user', user);
-      await c.get('session').login(user);
+      await c.get('session').login(user, authOptions(new URL(c.req.url).searchParams));
       return c.json({ ok: true });
     });
+    app.post('/stepup', async (c) => {
+      const options = authOptions(new URL(c.req.url).searchParams);
+      await c.get('session').stepUp(options as { level: number });
+      return c.json({ ok: true });
+    });
+    app.get('/auth', (c) => c.json(authJson(c.get('session'))));
+    app.get('/sensitive', honoRecentAuth(RECENT_AUTH_SECONDS), (c) => c.json({ ok: true }));
+    app.get('/strong', honoRecentAuth(RECENT_AUTH_SECONDS, { level: STRONG_LEVEL }), (c) =>
+      c.json({ ok: true }),
+    );
     app.post('/logout', async (c) => {
       await c.get('session').destroy();
       return c.json({ ok: true });

@@ -18,16 +18,26 @@ export type {
   RequestFacts,
   SessionInfo,
   SessionManager,
+  StepUpOptions,
 } from './core/manager.js';
 export { createSessionManager } from './core/manager.js';
 export type { SessionManagerOptions } from './core/options.js';
 export { Session } from './core/session.js';
+export type {
+  RecentAuthCheck,
+  RecentAuthFacts,
+  RecentAuthOptions,
+  RecentAuthRefusalBody,
+  RecentAuthResult,
+} from './http/recent-auth.js';
+export { createRecentAuthCheck } from './http/recent-auth.js';
 export type {
   CommitDecision,
   CommitFacts,
   CookieLifetime,
   HttpExchange,
   LifecycleManager,
+  RequestLoginOptions,
   RequestSession,
   RequestSessionInfo,
   RequestSessions,

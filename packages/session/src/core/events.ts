@@ -13,7 +13,10 @@ export interface SessionEventBase {
 
 export interface SessionEvents {
   created: SessionEventBase & { strategy: string };
-  regenerated: SessionEventBase & { previousHandle: string; reason: 'regenerate' | 'login' };
+  regenerated: SessionEventBase & {
+    previousHandle: string;
+    reason: 'regenerate' | 'login' | 'step-up';
+  };
   touched: SessionEventBase & { expiresAt: number };
   expired: SessionEventBase & { reason: 'idle' | 'absolute' };
   revoked: SessionEventBase & { reason: 'revoke' | 'revoke-user' | 'limit' | 'anomaly' };

@@ -20,6 +20,7 @@ import type {
   SessionRecord,
   Store,
 } from '../stores/store.js';
+import { authLevelFacts, authLevelOf, authMethodsOf } from './auth-level.js';
 import { SessionEventEmitter, type SessionEventListener, type SessionEventName } from './events.js';
 import { addressNetwork, userAgentFamily } from './internal/anomaly.js';
 import { callPromptStore, callStore } from './internal/store-call.js';
@@ -70,6 +71,34 @@ export interface LoginOptions extends RequestFacts {
    * @defaultValue the strategy of the session signed in from, else 'server'
    */
   strategy?: string;
+  /**
+   * How strongly the user authenticated, on the app's own ladder: a positive integer
+   * (e.g. 1 = a password, 2 = a second factor). `requireRecentAuth(maxAge, { level })`
+   * compares with it; `session.authLevel` shows it.
+   * @defaultValue 1
+   */
+  level?: number;
+  /**
+   * The methods used, like OpenID Connect's `amr` (e.g. `['pwd']`, `['pwd', 'otp']`): up to
+   * 16 strings of 1 to 32 letters, digits or `_ . : -`. `session.authMethods` shows them.
+   * @defaultValue [] (none recorded)
+   */
+  methods?: string[];
+}
+
+/** What {@link SessionManager.stepUp} records: the authentication the user just completed. */
+export interface StepUpOptions {
+  /**
+   * The level the user just reached (a positive integer on the app's ladder). It replaces the
+   * session's level: the level always describes the latest authentication, the one at
+   * `authAt`, so a weaker re-authentication lowers it.
+   */
+  level: number;
+  /**
+   * The methods of this authentication, e.g. `['pwd', 'otp']` (they replace the recorded ones).
+   * @defaultValue [] (none recorded)
+   */
+  methods?: string[];
 }
 
 /** A session as shown in a device list: no secret in it. */
@@ -80,6 +109,10 @@ export interface SessionInfo {
   createdAt: number;
   lastSeenAt: number;
   authAt: number | null;
+  /** How strongly the user authenticated at `authAt`; null for an anonymous session. */
+  authLevel: number | null;
+  /** The methods recorded with the level (empty when none). */
+  authMethods: string[];
   expiresAt: number;
   absoluteExpiresAt: number;
   ip: string | null;
@@ -106,6 +139,14 @@ export interface SessionManager {
   regenerate(session: Session): Promise<Session>;
   /** Binds a user: always a new ID and handle, a fresh absolute lifetime. */
   login(session: Session | null, userId: string, options?: LoginOptions): Promise<Session>;
+  /**
+   * Records a new authentication of the signed-in user (a second factor, a password typed
+   * again): `authAt` becomes now, the level and methods those given, and the session gets a
+   * new ID (a privilege change), keeping its data and handle; the old ID stops working.
+   * Throws `ERR_INVALID_ARGUMENT` for an anonymous session or a bad level or methods, and
+   * `ERR_SESSION_NOT_FOUND` when the session ended meanwhile.
+   */
+  stepUp(session: Session, options: StepUpOptions): Promise<Session>;
   /** Ends the session and answers a fresh, empty, unsaved one (new ID, no user, no data). */
   logout(session: Session): Promise<Session>;
   /** Ends the session. */
@@ -393,6 +434,7 @@ class Manager implements SessionManager {
     if (typeof userId !== 'string' || userId.length === 0) {
       throw new TesseraError('ERR_INVALID_ARGUMENT', 'login needs a non-empty user ID string');
     }
+    const auth = authLevelFacts('login', options.level, options.methods);
     const now = this.#config.now();
     let carried = session !== null && carriesOver(session, userId);
     const stored = session !== null && !session.isNew;
@@ -406,6 +448,8 @@ class Manager implements SessionManager {
     const strategy = options.strategy ?? (session?.meta.strategy as string | undefined) ?? 'server';
     const meta: SessionMeta = { ...(carried ? session?.meta : {}), ...metaFrom(options, strategy) };
     delete meta.anomaly;
+    meta.authLevel = auth.level;
+    meta.authMethods = auth.methods;
     if (options.remember) meta.persistent = true;
     const data = carried && session ? session.toJSON() : {};
     const { id, record } = this.#newRecord(now, meta, data);
@@ -425,6 +469,42 @@ class Manager implements SessionManager {
     }
     this.#events.emit('created', { ...eventBase(record, now), strategy });
     return next;
+  }
+
+  async stepUp(session: Session, options: StepUpOptions): Promise<Session> {
+    if (!(session instanceof Session) || session.userId === null || session.isNew) {
+      throw new TesseraError(
+        'ERR_INVALID_ARGUMENT',
+        'stepUp needs a signed-in, stored session; sign the user in with login() first',
+      );
+    }
+    const given = (options ?? {}) as Partial<StepUpOptions>;
+    if (given.level === undefined) {
+      throw new TesseraError(
+        'ERR_INVALID_ARGUMENT',
+        'stepUp: give the level reached, e.g. { level: 2 }',
+      );
+    }
+    const auth = authLevelFacts('stepUp', given.level, given.methods);
+    const now = this.#config.now();
+    const id = generateSessionId();
+    const record: SessionRecord = { ...session.toRecord(), key: hashSessionId(id), authAt: now };
+    record.meta = { ...record.meta, authLevel: auth.level, authMethods: auth.methods };
+    // Only a live session steps up: one revoked while the request ran stays ended.
+    const deleted = await this.#call('delete', () => this.store.delete(session.key));
+    if (!deleted) {
+      throw new TesseraError(
+        'ERR_SESSION_NOT_FOUND',
+        'the session ended (expired or revoked) before it could step up',
+      );
+    }
+    await this.#call('create', () => this.store.create(record));
+    this.#events.emit('regenerated', {
+      ...eventBase(record, now),
+      previousHandle: session.handle,
+      reason: 'step-up',
+    });
+    return new Session(id, record, false);
   }
 
   /** Stores a signed-in record under the per-user cap, atomically where the store can. */
@@ -589,6 +669,8 @@ function toInfo(record: SessionRecord): SessionInfo {
     createdAt: record.createdAt,
     lastSeenAt: record.lastSeenAt,
     authAt: record.authAt,
+    authLevel: authLevelOf(record.userId, record.meta),
+    authMethods: authMethodsOf(record.userId, record.meta),
     expiresAt: record.expiresAt,
     absoluteExpiresAt: record.absoluteExpiresAt,
     ip: typeof record.meta.ip === 'string' ? record.meta.ip : null,

@@ -4,6 +4,7 @@
  * request changed; a session nobody changed writes nothing.
  */
 import type { SessionData, SessionMeta, SessionPatch, SessionRecord } from '../stores/store.js';
+import { authLevelOf, authMethodsOf } from './auth-level.js';
 
 export class Session {
   /** The secret session ID that travels in the cookie. Never log it. */
@@ -40,6 +41,24 @@ export class Session {
     this.meta = record.meta;
     this.#data = record.data;
     this.isNew = isNew;
+  }
+
+  /**
+   * How strongly the user authenticated at `authAt`, on the app's ladder (`login` and
+   * `stepUp` record it; 1 when they were given none); null while nobody is signed in.
+   * @example if ((session.authLevel ?? 0) < 2) askForSecondFactor();
+   */
+  get authLevel(): number | null {
+    return authLevelOf(this.userId, this.meta);
+  }
+
+  /**
+   * The authentication methods recorded with the level (e.g. `['pwd', 'otp']`); empty when
+   * none were given or nobody is signed in. A copy: changing it changes nothing.
+   * @example session.authMethods.includes('otp')
+   */
+  get authMethods(): string[] {
+    return authMethodsOf(this.userId, this.meta);
   }
 
   /**

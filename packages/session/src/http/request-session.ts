@@ -11,6 +11,7 @@ import type {
   LoginOptions,
   SessionInfo,
   SessionManager,
+  StepUpOptions,
 } from '../core/manager.js';
 import type { Session } from '../core/session.js';
 import { type CsrfGuard, createCsrfGuard } from '../csrf/index.js';
@@ -86,6 +87,32 @@ export interface LifecycleManager
   > {
   /** A new unsaved session; `exchange` is the request it is for. */
   draft(options?: CreateSessionOptions & { exchange?: HttpExchange }): Session;
+  /** Records a new authentication with a new ID (absent on managers that cannot: `ERR_CONFIG`). */
+  stepUp?: SessionManager['stepUp'];
+}
+
+/** What an adapter's `login` passes on: "remember me" and the authentication level. */
+export interface RequestLoginOptions {
+  /**
+   * Keep the cookie across browser restarts ("remember me").
+   * @defaultValue false
+   */
+  remember?: boolean;
+  /**
+   * Lifetime of the remembered cookie in seconds.
+   * @defaultValue the session's remaining absolute lifetime
+   */
+  rememberSeconds?: number;
+  /**
+   * How strongly the user authenticated (a positive integer on the app's ladder).
+   * @defaultValue 1
+   */
+  level?: number;
+  /**
+   * The methods used, like OpenID Connect's `amr` (e.g. `['pwd', 'otp']`).
+   * @defaultValue [] (none recorded)
+   */
+  methods?: string[];
 }
 
 /** Options of {@link createRequestSessions}. */
@@ -178,11 +205,16 @@ export interface RequestSession {
    * ends and a new empty one takes its place (express-session's `regenerate`), stored at the end.
    */
   regenerate(options?: { fresh?: boolean }): Promise<Session>;
-  /** Signs `userId` in with a new ID; `remember` keeps the cookie across browser restarts. */
-  login(
-    userId: string,
-    options?: { remember?: boolean; rememberSeconds?: number },
-  ): Promise<Session>;
+  /**
+   * Signs `userId` in with a new ID; `remember` keeps the cookie across browser restarts;
+   * `level` and `methods` record how strongly the user authenticated.
+   */
+  login(userId: string, options?: RequestLoginOptions): Promise<Session>;
+  /**
+   * Records a new authentication of the signed-in user (level, methods, `authAt` = now)
+   * with a new ID; data, handle and cookie lifetime are kept.
+   */
+  stepUp(options: StepUpOptions): Promise<Session>;
   /** Ends the session; the cookie is cleared at the end. */
   destroy(): Promise<void>;
   /** Forgets this request's session without ending it (express-session's `unset: 'keep'`). */
@@ -522,13 +554,12 @@ class Lifecycle implements RequestSession {
     return next;
   }
 
-  async login(
-    userId: string,
-    options: { remember?: boolean; rememberSeconds?: number } = {},
-  ): Promise<Session> {
+  async login(userId: string, options: RequestLoginOptions = {}): Promise<Session> {
     const previous = await this.#live();
     const loginOptions: LoginOptions = { ...this.#facts() };
     if (options.remember) loginOptions.remember = true;
+    if (options.level !== undefined) loginOptions.level = options.level;
+    if (options.methods !== undefined) loginOptions.methods = options.methods;
     const next = await this.#shared.manager.login(previous, userId, loginOptions);
     this.#session = next;
     this.#destroyed = false;
@@ -538,6 +569,27 @@ class Lifecycle implements RequestSession {
       next.updateMeta({ cookieMaxAge: seconds, persistent: true });
       this.#lifetimeChanged = true;
     }
+    return next;
+  }
+
+  async stepUp(options: StepUpOptions): Promise<Session> {
+    const manager = this.#shared.manager;
+    if (typeof manager.stepUp !== 'function') {
+      throw new TesseraError(
+        'ERR_CONFIG',
+        'stepUp needs a Tessera store (user index and handles); this session manager has none',
+      );
+    }
+    const previous = await this.#live();
+    if (previous === null || previous.userId === null || previous.isNew) {
+      throw new TesseraError(
+        'ERR_INVALID_ARGUMENT',
+        'stepUp needs a signed-in session; sign in first',
+      );
+    }
+    const next = await manager.stepUp(previous, options);
+    this.#session = next;
+    this.#destroyed = false;
     return next;
   }
 

@@ -4,6 +4,7 @@
  * core request lifecycle. Changes to `req.session` become a patch of the keys that changed;
  * the cookie's lifetime (`req.session.cookie.maxAge`) becomes the session's lifetime.
  */
+import type { StepUpOptions } from '../../core/manager.js';
 import type { Session as CoreSession } from '../../core/session.js';
 import { ChangeTracker } from '../../http/kit/change-tracker.js';
 import type { RequestSession, RequestSessionInfo } from '../../http/request-session.js';
@@ -67,6 +68,14 @@ export class Controller implements SessionController, SessionControlBackend {
 
   get authAt(): number | null {
     return this.#rs.current?.authAt ?? null;
+  }
+
+  get authLevel(): number | null {
+    return this.#rs.current?.authLevel ?? null;
+  }
+
+  get authMethods(): string[] {
+    return this.#rs.current?.authMethods ?? [];
   }
 
   now(): number {
@@ -201,6 +210,13 @@ export class Controller implements SessionController, SessionControlBackend {
     this.#requireTesseraStore('login()');
     this.sync();
     const next = await this.#rs.login(userId, options);
+    this.attach(next);
+  }
+
+  async stepUp(options: StepUpOptions): Promise<void> {
+    this.#requireTesseraStore('stepUp()');
+    this.sync();
+    const next = await this.#rs.stepUp(options);
     this.attach(next);
   }
 

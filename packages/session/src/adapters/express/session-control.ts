@@ -5,6 +5,7 @@
  * `signOutEverywhere`, `setCookieLifetime`). Needs a Tessera store: with an
  * express-session store the methods reject with `ERR_CONFIG`.
  */
+import type { StepUpOptions } from '../../core/manager.js';
 import type { RequestSessionInfo } from '../../http/request-session.js';
 
 /** Options of `req.sessionControl.login`. */
@@ -19,6 +20,17 @@ export interface ExpressLoginOptions {
    * @defaultValue the cookie's `maxAge`, else the session's remaining absolute lifetime
    */
   rememberSeconds?: number;
+  /**
+   * How strongly the user authenticated: a positive integer on the app's ladder (e.g. 1 = a
+   * password, 2 = a second factor), what `requireRecentAuth(maxAge, { level })` checks.
+   * @defaultValue 1
+   */
+  level?: number;
+  /**
+   * The methods used, like OpenID Connect's `amr` (e.g. `['pwd', 'otp']`).
+   * @defaultValue [] (none recorded)
+   */
+  methods?: string[];
 }
 
 /** Tessera's helpers for one request's session. */
@@ -32,6 +44,13 @@ export interface SessionControl {
    * or null: what `requireRecentAuth` compares with the manager's clock.
    */
   readonly authAt: number | null;
+  /**
+   * How strongly the user authenticated at `authAt` (set by `login` and `stepUp`; 1 when
+   * they named no level), or null when nobody is signed in.
+   */
+  readonly authLevel: number | null;
+  /** The authentication methods recorded with the level (e.g. `['pwd', 'otp']`), or []. */
+  readonly authMethods: string[];
   /** The session manager's clock (ms since the epoch; its `now` option). */
   now(): number;
   /**
@@ -39,6 +58,13 @@ export interface SessionControl {
    * before login is worthless. `req.session` and `req.sessionID` follow.
    */
   login(userId: string, options?: ExpressLoginOptions): Promise<void>;
+  /**
+   * Records a new authentication of the signed-in user (a second factor, a password typed
+   * again): `authAt` becomes now, the level and methods those given, and the session gets a
+   * new ID with its data kept (`req.session` and `req.sessionID` follow). `ERR_INVALID_ARGUMENT` without a signed-in session or with a
+   * bad level.
+   */
+  stepUp(options: StepUpOptions): Promise<void>;
   /** The signed-in user's sessions (devices), this one flagged `current`. */
   sessions(): Promise<RequestSessionInfo[]>;
   /** Ends one of the signed-in user's sessions by handle. */
@@ -52,8 +78,11 @@ export interface SessionControlBackend {
   readonly handle: string | null;
   readonly userId: string | null;
   readonly authAt: number | null;
+  readonly authLevel: number | null;
+  readonly authMethods: string[];
   now(): number;
   login(userId: string, options: ExpressLoginOptions): Promise<void>;
+  stepUp(options: StepUpOptions): Promise<void>;
   sessions(): Promise<RequestSessionInfo[]>;
   revoke(handle: string): Promise<boolean>;
   signOutEverywhere(options: { keepCurrent?: boolean }): Promise<number>;
@@ -76,8 +105,15 @@ export function createSessionControl(backend: SessionControlBackend): SessionCon
     get authAt() {
       return backend.authAt;
     },
+    get authLevel() {
+      return backend.authLevel;
+    },
+    get authMethods() {
+      return backend.authMethods;
+    },
     now: () => backend.now(),
     login: (userId, options = {}) => backend.login(userId, options),
+    stepUp: (options) => backend.stepUp(options),
     sessions: () => backend.sessions(),
     revoke: (handle) => backend.revoke(handle),
     signOutEverywhere: (options = {}) => backend.signOutEverywhere(options),

@@ -4,6 +4,7 @@
  * login with a new ID, the device list, revoke, sign-out-everywhere. They need a Tessera
  * store (a user index and handles); with a @fastify/session store they throw `ERR_CONFIG`.
  */
+import type { StepUpOptions } from '../../core/manager.js';
 import type { RequestSession, RequestSessionInfo } from '../../http/request-session.js';
 
 /** Options of `request.sessionControl.login`. */
@@ -18,6 +19,17 @@ export interface FastifyLoginOptions {
    * @defaultValue the session's remaining absolute lifetime
    */
   rememberSeconds?: number;
+  /**
+   * How strongly the user authenticated: a positive integer on the app's ladder (e.g. 1 = a
+   * password, 2 = a second factor), what `requireRecentAuth(maxAge, { level })` checks.
+   * @defaultValue 1
+   */
+  level?: number;
+  /**
+   * The methods used, like OpenID Connect's `amr` (e.g. `['pwd', 'otp']`).
+   * @defaultValue [] (none recorded)
+   */
+  methods?: string[];
 }
 
 /** Tessera's helpers for the request's session. */
@@ -31,10 +43,24 @@ export interface FastifySessionControl {
    * or null: what `requireRecentAuth` compares with the manager's clock.
    */
   readonly authAt: number | null;
+  /**
+   * How strongly the user authenticated at `authAt` (set by `login` and `stepUp`; 1 when
+   * they named no level), or null when nobody is signed in.
+   */
+  readonly authLevel: number | null;
+  /** The authentication methods recorded with the level (e.g. `['pwd', 'otp']`), or []. */
+  readonly authMethods: string[];
   /** The session manager's clock (ms since the epoch; its `now` option). */
   now(): number;
   /** Signs `userId` in with a new session ID (data kept); the old ID stops working. */
   login(userId: string, options?: FastifyLoginOptions): Promise<void>;
+  /**
+   * Records a new authentication of the signed-in user (a second factor, a password typed
+   * again): `authAt` becomes now, the level and methods those given, and the session gets a
+   * new ID with its data kept. `ERR_INVALID_ARGUMENT` without a signed-in session or with a
+   * bad level.
+   */
+  stepUp(options: StepUpOptions): Promise<void>;
   /** The signed-in user's sessions, this one flagged `current`. */
   sessions(): Promise<RequestSessionInfo[]>;
   /** Ends one of the signed-in user's sessions by public handle. */
@@ -72,12 +98,25 @@ class SessionControl implements FastifySessionControl {
     return this.#lifecycle.current?.authAt ?? null;
   }
 
+  get authLevel(): number | null {
+    return this.#lifecycle.current?.authLevel ?? null;
+  }
+
+  get authMethods(): string[] {
+    return this.#lifecycle.current?.authMethods ?? [];
+  }
+
   now(): number {
     return this.#lifecycle.now();
   }
 
   async login(userId: string, options: FastifyLoginOptions = {}): Promise<void> {
     await this.#lifecycle.login(userId, options);
+    this.#hooks.onLogin();
+  }
+
+  async stepUp(options: StepUpOptions): Promise<void> {
+    await this.#lifecycle.stepUp(options);
     this.#hooks.onLogin();
   }
 

@@ -9,7 +9,8 @@
  */
 export type { HonoContextLike, TesseraHonoEnv, TesseraHonoMiddleware } from './hono.js';
 export { tesseraHono } from './hono.js';
-export { requireRecentAuth } from './recent-auth.js';
+export type { HonoRecentAuthContext, HonoRecentAuthMiddleware } from './recent-auth.js';
+export { honoRecentAuth, requireRecentAuth } from './recent-auth.js';
 export type { FetchLoginOptions, FetchSession } from './session.js';
 export type { TokenContext } from './token.js';
 export { withToken } from './token.js';

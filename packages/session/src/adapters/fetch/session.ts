@@ -5,6 +5,7 @@
  * all delegated to the core request lifecycle.
  */
 
+import type { StepUpOptions } from '../../core/manager.js';
 import type { Session } from '../../core/session.js';
 import type { RequestSession, RequestSessionInfo } from '../../http/request-session.js';
 import { TesseraError } from '../../shared/errors.js';
@@ -21,6 +22,17 @@ export interface FetchLoginOptions {
    * @defaultValue the session's remaining absolute lifetime
    */
   rememberSeconds?: number;
+  /**
+   * How strongly the user authenticated: a positive integer on the app's ladder (e.g. 1 = a
+   * password, 2 = a second factor), what `requireRecentAuth(maxAge, { level })` checks.
+   * @defaultValue 1
+   */
+  level?: number;
+  /**
+   * The methods used, like OpenID Connect's `amr` (e.g. `['pwd', 'otp']`).
+   * @defaultValue [] (none recorded)
+   */
+  methods?: string[];
 }
 
 /** The session of one request, as the handler sees it. */
@@ -34,6 +46,13 @@ export interface FetchSession {
    * or null: what `requireRecentAuth` compares with the manager's clock.
    */
   readonly authAt: number | null;
+  /**
+   * How strongly the user authenticated at `authAt` (set by `login` and `stepUp`; 1 when
+   * they named no level), or null when nobody is signed in.
+   */
+  readonly authLevel: number | null;
+  /** The authentication methods recorded with the level (e.g. `['pwd', 'otp']`), or []. */
+  readonly authMethods: string[];
   /** The session manager's clock (ms since the epoch; its `now` option). */
   now(): number;
   /** True while the session is not in the store (nothing saved yet). */
@@ -52,6 +71,13 @@ export interface FetchSession {
   regenerate(): Promise<void>;
   /** Signs `userId` in with a new ID (data kept); the old ID stops working. */
   login(userId: string, options?: FetchLoginOptions): Promise<void>;
+  /**
+   * Records a new authentication of the signed-in user (a second factor, a password typed
+   * again): `authAt` becomes now, the level and methods those given, and the session gets a
+   * new ID with its data kept. `ERR_INVALID_ARGUMENT` without a signed-in session or with a
+   * bad level.
+   */
+  stepUp(options: StepUpOptions): Promise<void>;
   /** Ends the session and clears the cookie. */
   destroy(): Promise<void>;
   /** Re-reads the data from the store; false when the session is not stored. */
@@ -100,6 +126,14 @@ class LifecycleSession implements FetchSession {
 
   get authAt(): number | null {
     return this.#lifecycle.current?.authAt ?? null;
+  }
+
+  get authLevel(): number | null {
+    return this.#lifecycle.current?.authLevel ?? null;
+  }
+
+  get authMethods(): string[] {
+    return this.#lifecycle.current?.authMethods ?? [];
   }
 
   now(): number {
@@ -157,6 +191,10 @@ class LifecycleSession implements FetchSession {
 
   async login(userId: string, options: FetchLoginOptions = {}): Promise<void> {
     await this.#lifecycle.login(userId, options);
+  }
+
+  async stepUp(options: StepUpOptions): Promise<void> {
+    await this.#lifecycle.stepUp(options);
   }
 
   destroy(): Promise<void> {

@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSessionManager } from '../../core/manager.js';
+import type { Session } from '../../core/session.js';
 import { TesseraError, type TesseraErrorCode } from '../../shared/errors.js';
 import { generateHandle, generateSessionId, hashSessionId } from '../../shared/ids.js';
 import type { SessionRecord, Store } from '../store.js';
@@ -654,6 +655,31 @@ export function testStore(
       );
       expect(results.filter((wrote) => wrote)).toHaveLength(1);
       expect(await store.kvGet(ns, 'race')).toBe(`v${results.indexOf(true)}`);
+    });
+
+    it('keeps the authentication level through login, load, stepUp and the device list (through the manager)', async () => {
+      const manager = createSessionManager({ store, now: clock.now });
+      const user = uniqueUser();
+      const signedIn = await manager.login(null, user, { level: 1, methods: ['pwd'] });
+      const loaded = await manager.load(signedIn.id);
+      expect(loaded?.authLevel).toBe(1);
+      expect(loaded?.authMethods).toEqual(['pwd']);
+      loaded?.set('cart', ['tea']);
+      clock.advance(2 * SECOND);
+      const stepped = await manager.stepUp(loaded as Session, {
+        level: 2,
+        methods: ['pwd', 'otp'],
+      });
+      expect(await manager.load(signedIn.id)).toBeNull();
+      const again = await manager.load(stepped.id);
+      expect(again).toMatchObject({ authLevel: 2, authAt: clock.now(), handle: signedIn.handle });
+      expect(again?.authMethods).toEqual(['pwd', 'otp']);
+      expect(again?.get('cart')).toEqual(['tea']);
+      // An unrelated meta change (a patch merged key by key) leaves the level alone.
+      again?.updateMeta({ ip: '203.0.113.9' });
+      await manager.commit(again as Session);
+      const [info] = await manager.listUserSessions(user);
+      expect(info).toMatchObject({ authLevel: 2, authMethods: ['pwd', 'otp'], ip: '203.0.113.9' });
     });
 
     if (options.dumpBackend) {
