@@ -458,6 +458,22 @@ describe.each(backends)('the store-dependent findings on $name', (backend) => {
       });
     }
 
+    it('records authentication level 1 and method pwd for every sign-in (pages and token API)', async () => {
+      const service = await start({ store: await backend.fresh(), demo: true }, backend.env);
+      expect((await formLogin(service.url, 'alice')).status).toBe(303);
+      const token = await call(`${service.url}/api/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'alice', password: 'alice-password' }),
+      });
+      expect(token.status).toBe(200);
+      const records = await service.store.listByUser('alice');
+      expect(records.map((r) => r.meta.strategy).sort()).toEqual(['hybrid', 'server']);
+      for (const record of records) {
+        expect(record.meta).toMatchObject({ authLevel: 1, authMethods: ['pwd'] });
+      }
+    });
+
     it('signing out everywhere needs a recent sign-in; signing in again rotates the ID and allows it', async () => {
       let offset = 0;
       const now = () => Date.now() + offset;

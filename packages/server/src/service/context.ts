@@ -44,6 +44,8 @@ export interface Caller {
   expiresAt: number;
   /** When the session last signed in (ms), for step-up checks. */
   authAt: number | null;
+  /** How strongly the session signed in (null: not recorded, counts as 1). */
+  authLevel: number | null;
 }
 
 /** The session cookie's name (`__Host-` prefixed whenever the cookie is Secure). */

@@ -60,6 +60,7 @@ export function createCallerResolver(
       strategy: String(record.meta.strategy ?? 'hybrid'),
       expiresAt: record.expiresAt,
       authAt: record.authAt,
+      authLevel: typeof record.meta.authLevel === 'number' ? record.meta.authLevel : null,
     };
   }
 
@@ -76,6 +77,7 @@ export function createCallerResolver(
       strategy: current.strategy,
       expiresAt: current.expiresAt,
       authAt: current.authAt,
+      authLevel: current.authLevel,
     };
   };
 }

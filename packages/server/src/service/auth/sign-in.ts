@@ -8,6 +8,15 @@ import type { Request } from 'express';
 import { addressKey } from '../client-address.js';
 import { type AppDeps, clientIp } from '../context.js';
 
+/**
+ * What a password sign-in records on the session: authentication level 1, method `pwd`
+ * (OpenID Connect `amr` style); the level step-up checks compare with.
+ */
+export const PASSWORD_SIGN_IN: Readonly<{ level: number; methods: string[] }> = Object.freeze({
+  level: 1,
+  methods: ['pwd'],
+});
+
 /** The message for every failed sign-in: it never tells which part was wrong. */
 export const GENERIC_LOGIN_ERROR = 'Wrong user name or password.';
 

@@ -3,10 +3,10 @@
  * detection, the caller's identity and sessions, revoking one of them, and sign-out.
  */
 import express, { type Request, type Router } from 'express';
-import { isTesseraError, isValidHandle } from 'tessera-session';
+import { isTesseraError, isValidHandle, type LoginOptions } from 'tessera-session';
 import { changeAccount } from '../account.js';
 import type { ResolveCaller } from '../auth/caller.js';
-import { type Authenticate, GENERIC_LOGIN_ERROR } from '../auth/sign-in.js';
+import { type Authenticate, GENERIC_LOGIN_ERROR, PASSWORD_SIGN_IN } from '../auth/sign-in.js';
 import { requireRecentAuth } from '../auth/step-up.js';
 import type { TokenIssuer } from '../auth/token-issue.js';
 import { type AppDeps, clientIp, controlOf } from '../context.js';
@@ -68,9 +68,11 @@ function addTokenRoutes(router: Router, deps: ApiDeps, parts: ApiParts): void {
       }
       throw new ApiError(401, 'invalid_credentials', GENERIC_LOGIN_ERROR);
     }
-    const facts: { ip?: string; userAgent?: string; strategy: string } = {
+    // A password sign-in: level 1, method 'pwd' (what step-up checks compare with).
+    const facts: LoginOptions = {
       strategy: 'hybrid',
       ip: clientIp(req),
+      ...PASSWORD_SIGN_IN,
     };
     const ua = req.get('user-agent');
     if (ua) facts.userAgent = ua;
@@ -148,7 +150,7 @@ function addSessionRoutes(
     const who = await caller(req);
     const id = String(req.params.id);
     // Ending another session is sensitive: it needs a recent sign-in.
-    if (id !== who.handle) requireRecentAuth(who.authAt, deps.config.reauthMaxAge, deps.now());
+    if (id !== who.handle) requireRecentAuth(who, deps.config.reauthMaxAge, deps.now());
     let revoked = false;
     if (isValidHandle(id)) {
       revoked =
@@ -168,7 +170,7 @@ function addSessionRoutes(
   // Deleting one's own account ends every session, refresh family and access token at once.
   router.delete('/api/me', async (req, res) => {
     const who = await caller(req);
-    requireRecentAuth(who.authAt, deps.config.reauthMaxAge, deps.now());
+    requireRecentAuth(who, deps.config.reauthMaxAge, deps.now());
     const change = await changeAccount(deps.users, manager, who.userId, 'delete');
     metrics.sessionsRevoked.inc({ reason: 'revoke-user' }, change.sessions);
     logger.warn(

@@ -9,7 +9,7 @@ import { isValidHandle } from 'tessera-session';
 import { createCsrfToken } from 'tessera-session/csrf';
 import type { BrowserSessions, CurrentSession } from '../auth/browser-session.js';
 import { createLoginCsrf, type LoginCsrf } from '../auth/login-csrf.js';
-import { type Authenticate, GENERIC_LOGIN_ERROR } from '../auth/sign-in.js';
+import { type Authenticate, GENERIC_LOGIN_ERROR, PASSWORD_SIGN_IN } from '../auth/sign-in.js';
 import { REAUTH_REQUIRED, requireRecentAuth } from '../auth/step-up.js';
 import { type AppDeps, controlOf, sessionOf } from '../context.js';
 import { ApiError } from '../errors.js';
@@ -63,7 +63,7 @@ function signedInContext(deps: PageDeps, current: CurrentSession): PageContext &
  */
 function steppedUp(deps: PageDeps, current: CurrentSession, req: Request, res: Response): boolean {
   try {
-    requireRecentAuth(current.authAt, deps.config.reauthMaxAge, deps.now());
+    requireRecentAuth(current, deps.config.reauthMaxAge, deps.now());
     return true;
   } catch (error) {
     if (!(error instanceof ApiError) || error.code !== REAUTH_REQUIRED) throw error;
@@ -140,7 +140,7 @@ function addSignIn(
         return send(req, res, 401, GENERIC_LOGIN_ERROR, username);
       }
       const remember = ['1', 'on', 'true'].includes(String(body.remember));
-      await controlOf(req).login(result.user, { remember });
+      await controlOf(req).login(result.user, { remember, ...PASSWORD_SIGN_IN });
       metrics.sessionsCreated.inc({ strategy: 'server' });
       logger.info(
         { event: 'login', user: result.user, handle: controlOf(req).handle, strategy: 'server' },
