@@ -14,6 +14,7 @@ import {
   requireRecentAuth as fetchRecentAuth,
   honoRecentAuth,
 } from '../packages/session/src/adapters/fetch/index.js';
+import { createRecentAuthCheck } from '../packages/session/src/http/recent-auth.js';
 import { isTesseraError } from '../packages/session/src/shared/errors.js';
 import {
   ADAPTERS,
@@ -192,4 +193,33 @@ describe('requireRecentAuth: configuration', () => {
       expect(() => factory(300, {})).not.toThrow();
     },
   );
+});
+
+describe('createRecentAuthCheck: the one decision behind every guard and the service', () => {
+  const now = START + 1000;
+  const recent = { userId: 'alice', authAt: START, now };
+
+  it('counts a signed-in session without a recorded level as level 1, and a higher level as enough', () => {
+    expect(createRecentAuthCheck(300).check(recent)).toEqual({ ok: true });
+    expect(createRecentAuthCheck(300, { level: 1 }).check({ ...recent, authLevel: null })).toEqual({
+      ok: true,
+    });
+    const strong = createRecentAuthCheck(300, { level: 2 });
+    expect(strong.check({ ...recent, authLevel: null })).toMatchObject({
+      ok: false,
+      status: 403,
+      body: { error: 'reauth_required', level: 2 },
+    });
+    expect(strong.check({ ...recent, authLevel: 3 })).toEqual({ ok: true });
+  });
+
+  it('keeps the one-argument answers: no level in the body of a plain reauth_required', () => {
+    const result = createRecentAuthCheck(300).check({ ...recent, now: START + 301_000 });
+    expect(result).toMatchObject({ ok: false, status: 403 });
+    expect(result.ok ? null : result.body).not.toHaveProperty('level');
+    expect(createRecentAuthCheck(300).check({ ...recent, userId: null })).toMatchObject({
+      status: 401,
+      body: { error: 'unauthorized' },
+    });
+  });
 });
