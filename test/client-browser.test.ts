@@ -7,7 +7,7 @@
  * The refresh token never reaches page JavaScript: not in a response body, not in
  * localStorage or sessionStorage, not in `document.cookie`.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import {
   createServer,
   request as httpRequest,
@@ -95,9 +95,24 @@ function serveSite(target: URL): Server {
   });
 }
 
+/** The newest modification time of the files the client bundle is built from. */
+function newestClientSource(): number {
+  const src = join(ROOT, 'packages/session/src');
+  let newest = 0;
+  for (const folder of ['client', 'shared']) {
+    for (const name of readdirSync(join(src, folder))) {
+      newest = Math.max(newest, statSync(join(src, folder, name)).mtimeMs);
+    }
+  }
+  return newest;
+}
+
 beforeAll(async () => {
-  if (!existsSync(join(DIST, 'client/index.js'))) {
-    throw new Error('packages/session/dist is missing: run `npm run build` first');
+  const built = statSync(join(DIST, 'client/index.js'), { throwIfNoEntry: false });
+  if (!built || built.mtimeMs < newestClientSource()) {
+    throw new Error(
+      'packages/session/dist/client is missing or older than src/: run `npm run build` first',
+    );
   }
   service = await startServiceProcess([
     '--demo',
