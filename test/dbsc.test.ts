@@ -6,10 +6,27 @@
  * replayed challenge, a private key in the registration JWT, malformed headers and JWTs,
  * and refresh after revocation. The clock moves through the manager's `now` option.
  */
+import Fastify from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import expressSession from '../packages/session/src/adapters/express/index.js';
+import fastifySession, {
+  MemoryStore as FastifyMemoryStore,
+} from '../packages/session/src/adapters/fastify/index.js';
+import {
+  createFetchSessions,
+  type FetchSessions,
+} from '../packages/session/src/adapters/fetch/index.js';
+import { createDbsc, type DbscOptions } from '../packages/session/src/http/dbsc.js';
+import { isTesseraError } from '../packages/session/src/shared/errors.js';
 import { createMemoryStore } from '../packages/session/src/stores/memory/index.js';
 import type { Store } from '../packages/session/src/stores/store.js';
-import { ADAPTERS, type AdapterHarness, type HarnessResponse } from './support/adapter-harness.js';
+import {
+  ADAPTERS,
+  type AdapterHarness,
+  type ControlledStore,
+  createControlledStore,
+  type HarnessResponse,
+} from './support/adapter-harness.js';
 import {
   type DbscKey,
   hs256Proof,
@@ -365,5 +382,177 @@ describe.each(ADAPTERS)('device-bound sessions (DBSC): $name', (kind) => {
     });
     expect(other.body).toEqual({ continue: false });
     expect(await signedInUser(jar)).toBe('alice');
+  });
+});
+
+describe('device-bound sessions (DBSC): options, key types, HTTPS, revocation, outages', () => {
+  const HOST_URL = 'https://app.test';
+  let clock: number;
+  let store: ControlledStore;
+  let sessions: FetchSessions;
+  let handler: (request: Request) => Promise<Response>;
+
+  beforeEach(() => {
+    clock = Date.UTC(2026, 11, 2, 12, 0, 0);
+    store = createControlledStore(() => clock);
+    sessions = createFetchSessions({ store, now: () => clock, dbsc: { cookieSeconds: 60 } });
+    handler = sessions.wrap(async (request, { session }) => {
+      if (new URL(request.url).pathname === '/login') {
+        await session.login('alice');
+        return Response.json({ ok: true });
+      }
+      return Response.json({ user: session.userId });
+    });
+  });
+
+  function cookiesOf(response: Response, jar: Map<string, string>): void {
+    for (const line of response.headers.getSetCookie()) {
+      const pair = line.split(';')[0]!;
+      const eq = pair.indexOf('=');
+      if (/;\s*max-age=0/i.test(line)) jar.delete(pair.slice(0, eq));
+      else jar.set(pair.slice(0, eq), pair.slice(eq + 1));
+    }
+  }
+
+  async function post(
+    jar: Map<string, string>,
+    path: string,
+    headers: Record<string, string> = {},
+  ) {
+    const cookie = [...jar].map(([n, v]) => `${n}=${v}`).join('; ');
+    const response = await handler(
+      new Request(`${HOST_URL}${path}`, {
+        method: 'POST',
+        headers: {
+          origin: HOST_URL,
+          'sec-fetch-site': 'same-origin',
+          ...(cookie ? { cookie } : {}),
+          ...headers,
+        },
+      }),
+    );
+    cookiesOf(response, jar);
+    return response;
+  }
+
+  async function user(jar: Map<string, string>): Promise<unknown> {
+    const cookie = [...jar].map(([n, v]) => `${n}=${v}`).join('; ');
+    const response = await handler(new Request(`${HOST_URL}/me`, { headers: { cookie } }));
+    return ((await response.json()) as { user: unknown }).user;
+  }
+
+  async function bind(
+    key: DbscKey,
+  ): Promise<{ jar: Map<string, string>; id: string; registered: Response }> {
+    const jar = new Map<string, string>();
+    const login = await post(jar, '/login');
+    const offer = parseRegistration(login.headers.get('secure-session-registration') ?? undefined);
+    const registered = await post(jar, offer.path, {
+      'secure-session-response': sf(registrationProof(key, offer.challenge)),
+    });
+    expect(registered.status).toBe(200);
+    const { session_identifier: id } = (await registered.clone().json()) as {
+      session_identifier: string;
+    };
+    return { jar, id, registered };
+  }
+
+  it('uses __Host- and Secure over HTTPS, and lists the attributes it sets', async () => {
+    const { jar, registered } = await bind(makeKey());
+    const setCookie = registered.headers
+      .getSetCookie()
+      .find((c) => c.startsWith('__Host-tessera.bound='));
+    expect(setCookie).toMatch(/; Max-Age=60; Path=\/; Secure; HttpOnly; SameSite=Lax$/);
+    const config = (await registered.json()) as { credentials: unknown[] };
+    expect(config.credentials).toEqual([
+      {
+        type: 'cookie',
+        name: '__Host-tessera.bound',
+        attributes: 'Path=/; Secure; HttpOnly; SameSite=Lax',
+      },
+    ]);
+    expect(await user(jar)).toBe('alice');
+  });
+
+  it('binds an RS256 key and refreshes with it; an ES256 proof for that session is refused', async () => {
+    const key = makeKey('RS256');
+    const { jar, id } = await bind(key);
+    clock += 61_000;
+    expect(await user(jar)).toBeNull();
+    const asked = await post(jar, REFRESH, { 'sec-secure-session-id': sf(id) });
+    const { challenge } = parseChallenge(
+      asked.headers.get('secure-session-challenge') ?? undefined,
+    );
+    const wrongAlg = await post(jar, REFRESH, {
+      'sec-secure-session-id': sf(id),
+      'secure-session-response': sf(refreshProof(makeKey('ES256'), challenge)),
+    });
+    expect(wrongAlg.status).toBe(401);
+    const renewed = await post(jar, REFRESH, {
+      'sec-secure-session-id': sf(id),
+      'secure-session-response': sf(refreshProof(key, challenge)),
+    });
+    expect(renewed.status).toBe(200);
+    expect(await user(jar)).toBe('alice');
+  });
+
+  it('revocation on the server ends refresh, with continue:false and no cookie', async () => {
+    const key = makeKey();
+    const { jar, id } = await bind(key);
+    expect(await sessions.manager.revokeUserSessions('alice')).toBe(1);
+    expect(await user(jar)).toBeNull();
+    const asked = await post(jar, REFRESH, { 'sec-secure-session-id': sf(id) });
+    expect(asked.status).toBe(200);
+    expect(await asked.json()).toEqual({ continue: false });
+    expect(asked.headers.get('secure-session-challenge')).toBeNull();
+  });
+
+  it('answers 503 while the store is down, and works again after', async () => {
+    const key = makeKey();
+    const { jar, id } = await bind(key);
+    store.mode = 'reject';
+    const down = await post(jar, REFRESH, { 'sec-secure-session-id': sf(id) });
+    expect(down.status).toBe(503);
+    store.mode = 'up';
+    const asked = await post(jar, REFRESH, { 'sec-secure-session-id': sf(id) });
+    expect(asked.status).toBe(403);
+  });
+
+  it('refuses bad options at construction with ERR_CONFIG naming them', () => {
+    const bad: [unknown, RegExp][] = [
+      [{ cookieSeconds: 10 }, /cookieSeconds/],
+      [{ challengeSeconds: 0 }, /challengeSeconds/],
+      [{ algorithms: ['HS256'] }, /algorithms/],
+      [{ registrationPath: 'register' }, /registrationPath/],
+      [{ refreshPath: '/.tessera/dbsc/register' }, /must differ/],
+      [{ cookieName: 'a b' }, /cookieName/],
+      [{ lifetime: 5 }, /unknown option lifetime/],
+    ];
+    for (const [options, message] of bad) {
+      expect(() => createDbsc(createMemoryStore(), options as DbscOptions)).toThrow(message);
+      try {
+        createDbsc(createMemoryStore(), options as DbscOptions);
+      } catch (error) {
+        expect(isTesseraError(error, 'ERR_CONFIG')).toBe(true);
+      }
+    }
+  });
+
+  it('needs a Tessera store: an express-session or @fastify/session store is refused', async () => {
+    expect(() =>
+      expressSession({
+        secret: 'x'.repeat(32),
+        store: new expressSession.MemoryStore(),
+        dbsc: true,
+      }),
+    ).toThrow(/dbsc needs a Tessera store/);
+    const app = Fastify();
+    await expect(
+      app.register(fastifySession, {
+        secret: 'x'.repeat(32),
+        store: new FastifyMemoryStore(),
+        dbsc: true,
+      }),
+    ).rejects.toThrow(/dbsc needs a Tessera store/);
   });
 });
