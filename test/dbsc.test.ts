@@ -538,6 +538,27 @@ describe('device-bound sessions (DBSC): options, key types, HTTPS, revocation, o
     }
   });
 
+  it('a new sign-in drops the old binding and offers a new one', async () => {
+    const { jar } = await bind(makeKey());
+    const again = await post(jar, '/login');
+    const offer = parseRegistration(again.headers.get('secure-session-registration') ?? undefined);
+    // The new session is not bound yet: its cookie alone signs in, even without a bound cookie.
+    const sessionOnly = new Map([...jar].filter(([name]) => !name.includes('bound')));
+    expect(await user(sessionOnly)).toBe('alice');
+    const registered = await post(jar, offer.path, {
+      'secure-session-response': sf(registrationProof(makeKey(), offer.challenge)),
+    });
+    expect(registered.status).toBe(200);
+    expect(await user(sessionOnly)).toBeNull();
+    expect(await user(jar)).toBe('alice');
+  });
+
+  it('needs the session cookie on every path', () => {
+    expect(() =>
+      createFetchSessions({ store: createMemoryStore(), cookie: { path: '/app' }, dbsc: true }),
+    ).toThrow(/dbsc needs cookie.path '\/'/);
+  });
+
   it('needs a Tessera store: an express-session or @fastify/session store is refused', async () => {
     expect(() =>
       expressSession({

@@ -259,12 +259,23 @@ function handle(shared: Shared, req: ExpressRequest, res: ServerResponse, next: 
 }
 
 /** The DBSC server side when the option asks for it; only over a Tessera store (its key-value space). */
-function dbscFor(option: boolean | DbscOptions | undefined, backend: Backend): Dbsc | null {
+function dbscFor(
+  option: boolean | DbscOptions | undefined,
+  backend: Backend,
+  resolved: ResolvedExpressOptions,
+): Dbsc | null {
   if (option === undefined || option === false) return null;
   if (backend.sessionManager === null) {
     throw new TesseraError(
       'ERR_CONFIG',
       'session(): dbsc needs a Tessera store or manager (an express-session store has no place for its challenges)',
+    );
+  }
+  const cookie = resolved.cookie;
+  if (typeof cookie !== 'function' && (cookie.path ?? '/') !== '/') {
+    throw new TesseraError(
+      'ERR_CONFIG',
+      "session(): dbsc needs cookie.path '/' (the browser must send the session cookie to the DBSC endpoints)",
     );
   }
   return createDbsc(backend.sessionManager.store, option === true ? {} : option);
@@ -284,7 +295,7 @@ function dbscFor(option: boolean | DbscOptions | undefined, backend: Backend): D
 export function session(options: ExpressSessionOptions): ExpressSessionMiddleware {
   const resolved = resolveExpressOptions(options);
   const backend = backendOf(options ?? {}, resolved);
-  const dbsc = dbscFor(options?.dbsc, backend);
+  const dbsc = dbscFor(options?.dbsc, backend, resolved);
   const lifecycle = createRequestSessions({
     ...(dbsc === null ? {} : { dbsc }),
     manager: backend.manager,

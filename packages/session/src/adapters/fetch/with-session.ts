@@ -9,7 +9,7 @@ import type { CookieAttributeOptions } from '../../cookies/index.js';
 import { createCookieCodec } from '../../cookies/index.js';
 import { createSessionManager, type SessionManager } from '../../core/manager.js';
 import type { SessionManagerOptions } from '../../core/options.js';
-import { createDbsc, type DbscAnswer, type DbscOptions } from '../../http/dbsc.js';
+import { createDbsc, type Dbsc, type DbscAnswer, type DbscOptions } from '../../http/dbsc.js';
 import { defaultStore } from '../../http/kit/default-store.js';
 import { rejectUnknownOptions } from '../../http/kit/unknown-options.js';
 import {
@@ -327,10 +327,7 @@ export function createFetchSessions(options: FetchSessionOptions): FetchSessions
     ...(secret === undefined ? {} : { secrets: secret }),
     ...(options.now === undefined ? {} : { now: options.now }),
   });
-  const dbsc =
-    options.dbsc === undefined || options.dbsc === false
-      ? null
-      : createDbsc(manager.store, options.dbsc === true ? {} : options.dbsc);
+  const dbsc = dbscFor(options, manager);
   const lifecycles = createRequestSessions({
     ...(dbsc === null ? {} : { dbsc }),
     manager,
@@ -445,4 +442,16 @@ function cookieLifetimeSeconds(maxAgeMs: number | undefined): number | undefined
     );
   }
   return Math.round(maxAgeMs / 1000);
+}
+
+/** The DBSC server side when the `dbsc` option asks for it. */
+function dbscFor(options: FetchSessionOptions, manager: SessionManager): Dbsc | null {
+  if (options.dbsc === undefined || options.dbsc === false) return null;
+  if ((options.cookie?.path ?? '/') !== '/') {
+    throw new TesseraError(
+      'ERR_CONFIG',
+      "tessera-session/fetch: dbsc needs cookie.path '/' (the browser must send the session cookie to the DBSC endpoints)",
+    );
+  }
+  return createDbsc(manager.store, options.dbsc === true ? {} : options.dbsc);
 }

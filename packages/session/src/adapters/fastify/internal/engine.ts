@@ -197,5 +197,11 @@ function dbscFor(resolved: ResolvedFastifyOptions, store: Store | null): Dbsc | 
       'tessera-session/fastify: dbsc needs a Tessera store or manager (a callback store has no place for its challenges)',
     );
   }
+  if ((resolved.cookie.path || '/') !== '/') {
+    throw new TesseraError(
+      'ERR_CONFIG',
+      "tessera-session/fastify: dbsc needs cookie.path '/' (the browser must send the session cookie to the DBSC endpoints)",
+    );
+  }
   return createDbsc(store, resolved.dbsc);
 }
