@@ -33,6 +33,7 @@ import {
   tesseraHono,
   withSession,
 } from '../../packages/session/src/adapters/fetch/index.js';
+import type { DbscOptions } from '../../packages/session/src/http/dbsc.js';
 import type { SessionLogger } from '../../packages/session/src/http/request-session.js';
 import { createMemoryStore } from '../../packages/session/src/stores/memory/index.js';
 import type { Store } from '../../packages/session/src/stores/store.js';
@@ -121,6 +122,8 @@ export interface HarnessOptions {
   now: () => number;
   storeTimeout?: number;
   logger?: SessionLogger;
+  /** Device-bound sessions (DBSC) on, with these options. */
+  dbsc?: DbscOptions | true;
 }
 
 export interface HarnessRequest {
@@ -135,6 +138,19 @@ export interface HarnessResponse {
   status: number;
   body: unknown;
   setCookies: string[];
+  /** Response headers by lower-case name (repeated ones joined with ', '), Set-Cookie aside. */
+  headers: Record<string, string>;
+}
+
+function headerRecord(entries: Iterable<[string, unknown]>): Record<string, string> {
+  const record: Record<string, string> = {};
+  for (const [name, value] of entries) {
+    const key = name.toLowerCase();
+    if (key === 'set-cookie' || value === undefined) continue;
+    const text = Array.isArray(value) ? value.join(', ') : String(value);
+    record[key] = record[key] === undefined ? text : `${record[key]}, ${text}`;
+  }
+  return record;
 }
 
 export interface AdapterHarness {
@@ -187,6 +203,7 @@ const expressKind: AdapterKind = {
         now: options.now,
         ...(options.storeTimeout ? { storeTimeout: options.storeTimeout } : {}),
         ...(options.logger ? { logger: options.logger } : {}),
+        ...(options.dbsc ? { dbsc: options.dbsc } : {}),
       }),
     );
     const data = (req: ExpressRequest): Record<string, unknown> => {
@@ -273,6 +290,7 @@ const expressKind: AdapterKind = {
           status: res.status,
           body: res.body,
           setCookies: raw === undefined ? [] : Array.isArray(raw) ? raw : [raw],
+          headers: headerRecord(Object.entries(res.headers)),
         };
       },
       close: () =>
@@ -302,6 +320,7 @@ const fastifyKind: AdapterKind = {
       cookie: { secure: 'auto', sameSite: 'lax' },
       ...(options.storeTimeout ? { storeTimeout: options.storeTimeout } : {}),
       ...(options.logger ? { logger: options.logger } : {}),
+      ...(options.dbsc ? { dbsc: options.dbsc } : {}),
     });
     app.get('/data', async (request) => {
       const { cookie: _cookie, ...data } = JSON.parse(JSON.stringify(request.session));
@@ -359,6 +378,7 @@ const fastifyKind: AdapterKind = {
           status: res.statusCode,
           body,
           setCookies: raw === undefined ? [] : Array.isArray(raw) ? raw : [raw],
+          headers: headerRecord(Object.entries(res.headers)),
         };
       },
       close: () => app.close(),
@@ -376,6 +396,7 @@ function fetchOptions(options: HarnessOptions): FetchSessionOptions {
     trustProxy: true,
     ...(options.storeTimeout ? { storeTimeout: options.storeTimeout } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.dbsc ? { dbsc: options.dbsc } : {}),
   };
 }
 
@@ -385,7 +406,12 @@ async function fetchResult(response: Response): Promise<HarnessResponse> {
   try {
     body = JSON.parse(text);
   } catch {}
-  return { status: response.status, body, setCookies: response.headers.getSetCookie() };
+  return {
+    status: response.status,
+    body,
+    setCookies: response.headers.getSetCookie(),
+    headers: headerRecord(response.headers.entries()),
+  };
 }
 
 function toRequest(request: HarnessRequest): Request {

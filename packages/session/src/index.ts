@@ -24,6 +24,16 @@ export { createSessionManager } from './core/manager.js';
 export type { SessionManagerOptions } from './core/options.js';
 export { Session } from './core/session.js';
 export type {
+  BoundCookieState,
+  Dbsc,
+  DbscAlgorithm,
+  DbscAnswer,
+  DbscOptions,
+  DbscRequest,
+  PublicJwk,
+} from './http/dbsc.js';
+export { createDbsc } from './http/dbsc.js';
+export type {
   RecentAuthCheck,
   RecentAuthFacts,
   RecentAuthOptions,

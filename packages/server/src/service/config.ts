@@ -39,6 +39,10 @@ export interface ServiceConfig {
   logLevel: string;
   /** Express 'trust proxy' hops (0: trust no proxy header). */
   trustProxy: number;
+  /** Device-bound sessions (DBSC) for browser sign-ins (TESSERA_DBSC, default off). */
+  dbsc: boolean;
+  /** Lifetime in seconds of the short-lived bound cookie (TESSERA_DBSC_COOKIE_TTL, default 600). */
+  dbscCookieTtl: number;
 }
 
 export interface ServeFlags {
@@ -101,6 +105,8 @@ export function resolveServiceConfig(flags: ServeFlags, env: Env = process.env):
     anomalyAction: anomalyAction(env.TESSERA_ANOMALY_ACTION),
     logLevel: logLevel(env.TESSERA_LOG_LEVEL),
     trustProxy: integer('TESSERA_TRUST_PROXY', env.TESSERA_TRUST_PROXY, 0, 0, 10),
+    dbsc: onOff('TESSERA_DBSC', env.TESSERA_DBSC),
+    dbscCookieTtl: integer('TESSERA_DBSC_COOKIE_TTL', env.TESSERA_DBSC_COOKIE_TTL, 600, 30, 3600),
   };
 }
 
@@ -124,6 +130,13 @@ function integer(
 
 function isOn(value: string | undefined): boolean {
   return value !== undefined && /^(1|true|yes|on)$/i.test(value.trim());
+}
+
+function onOff(name: string, value: string | undefined): boolean {
+  const v = (value ?? '').trim();
+  if (v === '' || /^(0|false|no|off)$/i.test(v)) return false;
+  if (/^(1|true|yes|on)$/i.test(v)) return true;
+  throw new TesseraError('ERR_CONFIG', `${name} must be 1 or 0 (got "${value}")`);
 }
 
 function secureCookies(value: string | undefined): 'auto' | boolean {

@@ -16,6 +16,7 @@ import type {
 import type { Session } from '../core/session.js';
 import { type CsrfGuard, createCsrfGuard } from '../csrf/index.js';
 import { isTesseraError, TesseraError } from '../shared/errors.js';
+import type { BoundCookieState, Dbsc, DbscAnswer } from './dbsc.js';
 
 /** What the lifecycle needs to know about one request and its response. */
 export interface HttpExchange {
@@ -33,6 +34,11 @@ export interface HttpExchange {
   readonly userAgent?: string | undefined;
   /** Adds one Set-Cookie header to the response. */
   appendSetCookie(value: string): void;
+  /**
+   * Adds a response header (DBSC's `Secure-Session-Registration` at sign-in). Optional: an
+   * exchange without it cannot offer device-bound sessions.
+   */
+  appendHeader?(name: string, value: string): void;
   /**
    * The full request URL when the adapter knows it (fetch adapters): the app's origin for
    * the CSRF check then comes from it instead of the Host header.
@@ -164,6 +170,12 @@ export interface RequestSessionsOptions {
    */
   secureOnLoopback?: boolean;
   /**
+   * Device-bound sessions (DBSC, from `createDbsc`): offered at every sign-in; once a session
+   * is bound, its requests count as signed in only with a valid bound cookie.
+   * @defaultValue none: sessions are not device-bound
+   */
+  dbsc?: Dbsc;
+  /**
    * Receives the one-time warnings.
    * @defaultValue console
    */
@@ -188,6 +200,11 @@ export interface RequestSession {
   now(): number;
   /** Throws `ERR_CSRF` when an unsafe request with a session cookie fails the guard. */
   verifyCsrf(): void;
+  /**
+   * The answer to a DBSC registration or refresh request (adapters send it instead of
+   * running the app), or null for any other request or when DBSC is off.
+   */
+  dbscEndpoint(): Promise<DbscAnswer | null>;
   /** The session the cookie names, or null (no cookie, unknown, expired). Loads once. */
   load(): Promise<Session | null>;
   /** The loaded session, or a new unsaved one. */
@@ -336,6 +353,7 @@ export function createRequestSessions(options: RequestSessionsOptions): RequestS
     strictCookies: options.strictCookies ?? false,
     secureOnLoopback: options.secureOnLoopback ?? true,
     cookieMaxAge,
+    dbsc: options.dbsc ?? null,
     warnOnce: onceWarner(logger),
   };
   return {
@@ -354,6 +372,7 @@ interface Shared {
   cookieOnEveryResponse: boolean;
   strictCookies: boolean;
   secureOnLoopback: boolean;
+  dbsc: Dbsc | null;
   warnOnce: (key: string, message: string) => void;
 }
 
@@ -426,6 +445,9 @@ class Lifecycle implements RequestSession {
   #savedNow = false;
   #forceSave = false;
   #cookieSent = false;
+  #raw: Promise<Session | null> | null = null;
+  #bound: BoundCookieState = 'unbound';
+  #boundCleared = false;
 
   constructor(shared: Shared, exchange: HttpExchange) {
     this.#shared = shared;
@@ -478,17 +500,86 @@ class Lifecycle implements RequestSession {
     return facts;
   }
 
+  /** The session the cookie names, before the bound-cookie check. Loads once. */
+  #loadRaw(): Promise<Session | null> {
+    if (this.#raw === null) {
+      const id = this.cookieId;
+      this.#raw =
+        id === null ? Promise.resolve(null) : this.#shared.manager.load(id, this.#lazyFacts());
+    }
+    return this.#raw;
+  }
+
   load(): Promise<Session | null> {
     if (this.#loading === null) {
-      const id = this.cookieId;
-      this.#loading = (
-        id === null ? Promise.resolve(null) : this.#shared.manager.load(id, this.#lazyFacts())
-      ).then((session) => {
+      this.#loading = this.#loadRaw().then((loaded) => {
+        const session = this.#enforceBinding(loaded);
         if (this.#session === null && !this.#destroyed) this.#session = session;
         return session;
       });
     }
     return this.#loading;
+  }
+
+  /**
+   * A device-bound session counts only with a valid bound cookie: a copied session cookie
+   * alone is a request without a session (the browser that holds the key renews the bound
+   * cookie at the refresh endpoint first).
+   */
+  #enforceBinding(session: Session | null): Session | null {
+    const dbsc = this.#shared.dbsc;
+    if (dbsc === null || session === null) return session;
+    this.#bound = dbsc.boundState(session, this.exchange, this.now());
+    if (this.#bound === 'invalid') this.#clearBoundCookie();
+    return this.#bound === 'unbound' || this.#bound === 'valid' ? session : null;
+  }
+
+  /**
+   * Deletes a bound cookie the browser should not keep (a stale one, so that the browser
+   * refreshes before its next request; or one of a session that just ended), right away: every
+   * adapter's response still takes headers at this point.
+   */
+  #clearBoundCookie(): void {
+    const dbsc = this.#shared.dbsc;
+    if (dbsc === null || this.#boundCleared || !dbsc.hasCookie(this.exchange)) return;
+    this.#boundCleared = true;
+    this.exchange.appendSetCookie(dbsc.clearCookie(this.exchange));
+  }
+
+  async dbscEndpoint(): Promise<DbscAnswer | null> {
+    const dbsc = this.#shared.dbsc;
+    const kind = dbsc === null ? null : dbsc.endpointOf(this.exchange);
+    if (dbsc === null || kind === null) return null;
+    const session = await this.#loadRaw();
+    const manager = this.#shared.manager;
+    return dbsc.answer(kind, {
+      exchange: this.exchange,
+      session,
+      now: this.now(),
+      remainingMs: session === null ? 0 : manager.remainingMs(session),
+      save: async (changed) => {
+        await manager.commit(changed);
+      },
+    });
+  }
+
+  /** Offers the browser a device-bound session for a session just signed in. */
+  async #offerBinding(session: Session): Promise<void> {
+    const dbsc = this.#shared.dbsc;
+    if (dbsc === null) return;
+    // A sign-in is a fresh start: a binding carried over from the session before is not kept.
+    if (session.meta.dbsc !== undefined && session.meta.dbsc !== null) {
+      session.updateMeta({ dbsc: null });
+    }
+    if (typeof this.exchange.appendHeader !== 'function') {
+      this.#shared.warnOnce(
+        'dbsc-no-header',
+        'tessera: dbsc is on but this adapter cannot add response headers; no session is offered binding',
+      );
+      return;
+    }
+    const header = await dbsc.registrationHeader(session.handle, this.now());
+    this.exchange.appendHeader('secure-session-registration', header);
   }
 
   /** The request's session as it stands: null once destroyed, else the loaded one. */
@@ -563,6 +654,7 @@ class Lifecycle implements RequestSession {
     const next = await this.#shared.manager.login(previous, userId, loginOptions);
     this.#session = next;
     this.#destroyed = false;
+    await this.#offerBinding(next);
     if (options.remember) {
       const seconds =
         options.rememberSeconds ?? Math.floor(this.#shared.manager.remainingMs(next) / 1000);
@@ -598,6 +690,7 @@ class Lifecycle implements RequestSession {
     if (session !== null && !session.isNew) await this.#shared.manager.destroy(session);
     this.#session = null;
     this.#destroyed = true;
+    this.#clearBoundCookie();
   }
 
   detach(): void {
@@ -618,6 +711,7 @@ class Lifecycle implements RequestSession {
     if (revoked && handle === session.handle) {
       this.#session = null;
       this.#destroyed = true;
+      this.#clearBoundCookie();
     }
     return revoked;
   }
@@ -630,6 +724,7 @@ class Lifecycle implements RequestSession {
     const count = await manager.revokeUserSessions(session.userId);
     this.#session = null;
     this.#destroyed = true;
+    this.#clearBoundCookie();
     return count;
   }
 

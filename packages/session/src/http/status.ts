@@ -36,6 +36,9 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<TesseraErrorCode, number>> = O
   ERR_REFRESH_REUSED: 401,
   ERR_SEALED_TOO_LARGE: 500,
   ERR_CSRF: 403,
+  ERR_DBSC_MALFORMED: 400,
+  ERR_DBSC_PROOF: 401,
+  ERR_DBSC_CHALLENGE: 403,
 });
 
 /**

@@ -36,6 +36,10 @@ export const ERROR_CODES = [
   'ERR_SEALED_TOO_LARGE',
   // CSRF
   'ERR_CSRF',
+  // device-bound sessions (DBSC)
+  'ERR_DBSC_MALFORMED',
+  'ERR_DBSC_PROOF',
+  'ERR_DBSC_CHALLENGE',
 ] as const;
 
 export type TesseraErrorCode = (typeof ERROR_CODES)[number];

@@ -27,5 +27,7 @@ export function sessionMiddleware(
     // The configured origin is what browsers use, whatever Host a proxy forwards.
     ...(config.origin === undefined ? {} : { csrf: { allowedOrigins: [config.origin] } }),
     logger: { warn: (message: string) => logger.warn(message) },
+    // Device-bound sessions (docs/bound-sessions.md): sign-ins offer Chromium a key-bound session.
+    ...(config.dbsc ? { dbsc: { cookieSeconds: config.dbscCookieTtl } } : {}),
   }) as unknown as RequestHandler;
 }

@@ -115,4 +115,8 @@ export class ExpressExchange implements HttpExchange {
   appendSetCookie(value: string): void {
     appendSetCookie(this.res, value);
   }
+
+  appendHeader(name: string, value: string): void {
+    if (!this.res.headersSent) this.res.appendHeader(name, value);
+  }
 }

@@ -5,8 +5,10 @@
  * `req.session` with the data as plain properties, `req.sessionID`, `req.sessionStore`;
  * Tessera's helpers are on `req.sessionControl`. Runs on Express 4 and 5.
  */
+
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createSessionManager, type SessionManager } from '../../core/manager.js';
+import { createDbsc, type Dbsc, type DbscOptions } from '../../http/dbsc.js';
 import { defaultStore } from '../../http/kit/default-store.js';
 import {
   createRequestSessions,
@@ -149,6 +151,7 @@ function defaultCookieSeconds(cookie: ResolvedExpressOptions['cookie']): number 
 /** What one middleware holds for every request. */
 interface Shared {
   resolved: ResolvedExpressOptions;
+  dbsc: Dbsc | null;
   lifecycle: RequestSessions;
   backend: Backend;
   settings: ControllerSettings;
@@ -193,8 +196,25 @@ function begin(
     template,
   );
   const rs = shared.lifecycle.begin(exchange);
+  // DBSC endpoints are guarded by the signed proof, not by the CSRF checks (docs/bound-sessions.md).
+  if (shared.dbsc?.endpointOf(exchange)) {
+    answerDbsc(rs, res, next);
+    return null;
+  }
   rs.verifyCsrf();
   return rs;
+}
+
+function answerDbsc(rs: RequestSession, res: ServerResponse, next: ExpressNext): void {
+  rs.dbscEndpoint().then(
+    (answer) => {
+      if (answer === null) return next();
+      res.statusCode = answer.status;
+      for (const [name, value] of answer.headers) res.appendHeader(name, value);
+      res.end(answer.body);
+    },
+    (error: unknown) => next(toNextError(error)),
+  );
 }
 
 /** A CSRF refusal names the option that turns the guard off (express-session has none). */
@@ -238,6 +258,29 @@ function handle(shared: Shared, req: ExpressRequest, res: ServerResponse, next: 
     );
 }
 
+/** The DBSC server side when the option asks for it; only over a Tessera store (its key-value space). */
+function dbscFor(
+  option: boolean | DbscOptions | undefined,
+  backend: Backend,
+  resolved: ResolvedExpressOptions,
+): Dbsc | null {
+  if (option === undefined || option === false) return null;
+  if (backend.sessionManager === null) {
+    throw new TesseraError(
+      'ERR_CONFIG',
+      'session(): dbsc needs a Tessera store or manager (an express-session store has no place for its challenges)',
+    );
+  }
+  const cookie = resolved.cookie;
+  if (typeof cookie !== 'function' && (cookie.path ?? '/') !== '/') {
+    throw new TesseraError(
+      'ERR_CONFIG',
+      "session(): dbsc needs cookie.path '/' (the browser must send the session cookie to the DBSC endpoints)",
+    );
+  }
+  return createDbsc(backend.sessionManager.store, option === true ? {} : option);
+}
+
 /**
  * Creates the session middleware: express-session's options, defaults and `req.session`
  * API, Tessera's storage guarantees.
@@ -252,7 +295,9 @@ function handle(shared: Shared, req: ExpressRequest, res: ServerResponse, next: 
 export function session(options: ExpressSessionOptions): ExpressSessionMiddleware {
   const resolved = resolveExpressOptions(options);
   const backend = backendOf(options ?? {}, resolved);
+  const dbsc = dbscFor(options?.dbsc, backend, resolved);
   const lifecycle = createRequestSessions({
+    ...(dbsc === null ? {} : { dbsc }),
     manager: backend.manager,
     cookie: expressCookieFormat(resolved),
     csrf: options?.csrf,
@@ -266,6 +311,7 @@ export function session(options: ExpressSessionOptions): ExpressSessionMiddlewar
   });
   const shared: Shared = {
     resolved,
+    dbsc,
     lifecycle,
     backend,
     settings: {

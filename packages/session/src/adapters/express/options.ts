@@ -6,6 +6,7 @@
 
 import type { AnomalyAction } from '../../core/events.js';
 import type { SessionManager } from '../../core/manager.js';
+import type { DbscOptions } from '../../http/dbsc.js';
 import { type DeprecationSink, processDeprecation } from '../../http/kit/deprecate.js';
 import { rejectUnknownOptions } from '../../http/kit/unknown-options.js';
 import type { SessionLogger } from '../../http/request-session.js';
@@ -137,6 +138,13 @@ export interface ExpressSessionOptions {
    */
   strictCookies?: boolean;
   /**
+   * Device-bound sessions (DBSC): `true` or options turn them on (Tessera stores only). Every
+   * sign-in then offers Chromium a key-bound session, and a bound session's requests count
+   * only with its short-lived bound cookie (docs/bound-sessions.md).
+   * @defaultValue false: sessions are not device-bound
+   */
+  dbsc?: boolean | DbscOptions;
+  /**
    * Where warnings go.
    * @defaultValue console
    */
@@ -197,6 +205,7 @@ const KNOWN_OPTIONS = [
   'storeTimeout',
   'csrf',
   'strictCookies',
+  'dbsc',
   'logger',
   'deprecate',
   'now',

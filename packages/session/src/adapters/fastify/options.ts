@@ -6,6 +6,7 @@
 
 import type { SessionManager } from '../../core/manager.js';
 import type { SessionManagerOptions } from '../../core/options.js';
+import type { DbscOptions } from '../../http/dbsc.js';
 import { rejectUnknownOptions } from '../../http/kit/unknown-options.js';
 import type { SessionLogger } from '../../http/request-session.js';
 import { TesseraError } from '../../shared/errors.js';
@@ -85,6 +86,13 @@ export interface FastifySessionPluginOptions extends Omit<SessionManagerOptions,
    */
   strictCookies?: boolean;
   /**
+   * Device-bound sessions (DBSC): `true` or options turn them on (Tessera stores only). Every
+   * sign-in then offers Chromium a key-bound session, and a bound session's requests count
+   * only with its short-lived bound cookie (docs/bound-sessions.md).
+   * @defaultValue false: sessions are not device-bound
+   */
+  dbsc?: boolean | DbscOptions;
+  /**
    * Receives warnings; default the Fastify instance's logger.
    * @defaultValue the Fastify instance's logger
    */
@@ -109,6 +117,7 @@ export interface ResolvedFastifyOptions {
   idGenerator: IdGenerator | undefined;
   csrf: FastifySessionPluginOptions['csrf'];
   strictCookies: boolean;
+  dbsc: DbscOptions | null;
   managerOptions: Omit<SessionManagerOptions, 'store'>;
   store: Store | CallbackStore | undefined;
   manager: SessionManager | undefined;
@@ -139,6 +148,7 @@ const PLUGIN_KEYS: readonly string[] = [
   'idGenerator',
   'csrf',
   'strictCookies',
+  'dbsc',
   'logger',
   'now',
   ...MANAGER_KEYS,
@@ -272,10 +282,20 @@ export function resolveFastifyOptions(input: unknown): ResolvedFastifyOptions {
     idGenerator: idGenerator as IdGenerator | undefined,
     csrf: options.csrf as FastifySessionPluginOptions['csrf'],
     strictCookies: checkFlag(options, 'strictCookies', false),
+    dbsc: dbscOption(options.dbsc),
     managerOptions,
     store: options.store as Store | CallbackStore | undefined,
     manager: options.manager as SessionManager | undefined,
     logger: options.logger as SessionLogger | undefined,
     now,
   };
+}
+
+function dbscOption(value: unknown): DbscOptions | null {
+  if (value === undefined || value === false) return null;
+  if (value === true) return {};
+  if (typeof value !== 'object' || value === null) {
+    throw configError('dbsc must be true, false or an options object');
+  }
+  return value as DbscOptions;
 }

@@ -127,19 +127,42 @@ function contextFor(
   };
 }
 
+/** Answers a DBSC registration or refresh request in place of the app; false for any other. */
+async function answerDbsc(
+  engine: Engine,
+  lifecycle: RequestSession,
+  reply: FastifyReply,
+): Promise<boolean> {
+  if (!engine.dbsc?.endpointOf(lifecycle.exchange)) return false;
+  let answer: Awaited<ReturnType<RequestSession['dbscEndpoint']>>;
+  try {
+    answer = await lifecycle.dbscEndpoint();
+  } catch (error) {
+    throw asHttpError(error);
+  }
+  if (answer === null) return false;
+  reply.code(answer.status);
+  for (const [name, value] of answer.headers) reply.header(name, value);
+  await reply.send(answer.body);
+  return true;
+}
+
+/** Begins the request's session; answers true when the request was answered here (DBSC). */
 async function beginRequest(
   engine: Engine,
   request: FastifyRequest,
   reply: FastifyReply,
-): Promise<void> {
+): Promise<boolean> {
   const { resolved } = engine;
   const exchange = new FastifyExchange(request, reply);
   if (!matchesCookiePath(exchange.path, resolved.cookie.path || '/')) {
     // Outside the cookie's path the browser sends no cookie: no session here (as @fastify/session).
     request.session = {} as FastifySession;
-    return;
+    return false;
   }
   const lifecycle = engine.sessions.begin(exchange);
+  // DBSC endpoints are guarded by the signed proof, not by the CSRF checks.
+  if (await answerDbsc(engine, lifecycle, reply)) return true;
   const assign = (value: FastifySession | null): void => {
     request.session = value as FastifySession;
   };
@@ -168,6 +191,7 @@ async function beginRequest(
     throw asHttpError(error);
   }
   request.session = createFastifySession(contextFor(engine, lifecycle, resolved.cookie, assign));
+  return false;
 }
 
 async function endRequest(engine: Engine, request: StatefulRequest): Promise<void> {
@@ -257,7 +281,8 @@ const tesseraFastify: FastifyPluginAsync<FastifySessionPluginOptions> = async (
   fastify.decorate('decryptSession', decryptSessionFor(engine));
 
   const onRequest: onRequestAsyncHookHandler = async (request, reply) => {
-    await beginRequest(engine, request, reply);
+    if (await beginRequest(engine, request, reply)) return reply;
+    return undefined;
   };
   const onSend: onSendAsyncHookHandler<unknown> = async (request, _reply, payload) => {
     try {

@@ -56,13 +56,17 @@ export function tesseraHono(options: FetchSessionOptions | FetchSessions): Tesse
       c.res = failure;
       return undefined;
     }
-    if (run.cookies.length === 0) return undefined;
+    const headers: [string, string][] = [
+      ...run.headers,
+      ...run.cookies.map((cookie): [string, string] => ['set-cookie', cookie]),
+    ];
+    if (headers.length === 0) return undefined;
     try {
-      for (const cookie of run.cookies) c.res.headers.append('set-cookie', cookie);
+      for (const [name, value] of headers) c.res.headers.append(name, value);
     } catch {
       // Immutable headers (a fetch() or Response.redirect() result): Hono copies on assignment.
       c.res = new Response(c.res.body, c.res);
-      for (const cookie of run.cookies) c.res.headers.append('set-cookie', cookie);
+      for (const [name, value] of headers) c.res.headers.append(name, value);
     }
     return undefined;
   };

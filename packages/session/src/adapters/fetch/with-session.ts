@@ -9,6 +9,7 @@ import type { CookieAttributeOptions } from '../../cookies/index.js';
 import { createCookieCodec } from '../../cookies/index.js';
 import { createSessionManager, type SessionManager } from '../../core/manager.js';
 import type { SessionManagerOptions } from '../../core/options.js';
+import { createDbsc, type Dbsc, type DbscAnswer, type DbscOptions } from '../../http/dbsc.js';
 import { defaultStore } from '../../http/kit/default-store.js';
 import { rejectUnknownOptions } from '../../http/kit/unknown-options.js';
 import {
@@ -83,6 +84,13 @@ export interface FetchSessionOptions extends Omit<SessionManagerOptions, 'store'
    */
   strictCookies?: boolean;
   /**
+   * Device-bound sessions (DBSC): `true` or options turn them on. Every sign-in then offers
+   * Chromium a key-bound session, and a bound session's requests count only with its
+   * short-lived bound cookie (docs/bound-sessions.md).
+   * @defaultValue false: sessions are not device-bound
+   */
+  dbsc?: boolean | DbscOptions;
+  /**
    * Receives warnings.
    * @defaultValue console
    */
@@ -136,6 +144,8 @@ export interface FetchSessionRun {
   readonly session: FetchSession;
   /** Set-Cookie values to send, filled by `commit`. */
   readonly cookies: readonly string[];
+  /** Other headers to send (DBSC's `Secure-Session-Registration` after a sign-in). */
+  readonly headers: readonly [string, string][];
   /** Writes the session; answers the error response to send instead (store down), or null. */
   commit(): Promise<Response | null>;
   /** Commits and returns `response` with the Set-Cookie headers (or an error response). */
@@ -151,6 +161,7 @@ const KNOWN_OPTIONS: readonly (keyof FetchSessionOptions)[] = [
   'cookie',
   'csrf',
   'strictCookies',
+  'dbsc',
   'logger',
   'trustProxy',
   'clientAddress',
@@ -197,6 +208,8 @@ class RequestExchange implements HttpExchange {
   readonly ip: string | undefined;
   readonly userAgent: string | undefined;
   readonly cookies: string[] = [];
+  /** Other response headers (DBSC's registration offer). */
+  readonly extraHeaders: [string, string][] = [];
   readonly #headers: Headers;
   readonly #host: string;
 
@@ -227,13 +240,25 @@ class RequestExchange implements HttpExchange {
   appendSetCookie(value: string): void {
     this.cookies.push(value);
   }
+
+  appendHeader(name: string, value: string): void {
+    this.extraHeaders.push([name, value]);
+  }
 }
 
-function withCookies(response: Response, cookies: string[]): Response {
-  if (cookies.length === 0) return response;
+function withCookies(
+  response: Response,
+  cookies: string[],
+  extra: [string, string][] = [],
+): Response {
+  if (cookies.length === 0 && extra.length === 0) return response;
+  const headers: [string, string][] = [
+    ...extra,
+    ...cookies.map((cookie): [string, string] => ['set-cookie', cookie]),
+  ];
   let target = response;
   try {
-    for (const cookie of cookies) target.headers.append('set-cookie', cookie);
+    for (const [name, value] of headers) target.headers.append(name, value);
   } catch {
     // Immutable headers (Response.redirect(), a fetch() response): copy into a new Response.
     target = new Response(response.body, {
@@ -241,9 +266,13 @@ function withCookies(response: Response, cookies: string[]): Response {
       statusText: response.statusText,
       headers: new Headers(response.headers),
     });
-    for (const cookie of cookies) target.headers.append('set-cookie', cookie);
+    for (const [name, value] of headers) target.headers.append(name, value);
   }
   return target;
+}
+
+function dbscResponse(answer: DbscAnswer): Response {
+  return new Response(answer.body, { status: answer.status, headers: answer.headers });
 }
 
 /**
@@ -298,7 +327,9 @@ export function createFetchSessions(options: FetchSessionOptions): FetchSessions
     ...(secret === undefined ? {} : { secrets: secret }),
     ...(options.now === undefined ? {} : { now: options.now }),
   });
+  const dbsc = dbscFor(options, manager);
   const lifecycles = createRequestSessions({
+    ...(dbsc === null ? {} : { dbsc }),
     manager,
     cookie: codecCookieFormat(codec),
     ...(options.csrf === undefined ? {} : { csrf: options.csrf }),
@@ -318,7 +349,10 @@ export function createFetchSessions(options: FetchSessionOptions): FetchSessions
     const control = createFetchSession(lifecycle);
     let refusal: Response | null = null;
     try {
-      lifecycle.verifyCsrf();
+      // DBSC endpoints are guarded by the signed proof, not by the CSRF checks.
+      const answer = dbsc?.endpointOf(exchange) ? await lifecycle.dbscEndpoint() : null;
+      if (answer !== null) refusal = dbscResponse(answer);
+      else lifecycle.verifyCsrf();
       await lifecycle.session();
     } catch (error) {
       refusal = await refuse(error, request);
@@ -336,10 +370,11 @@ export function createFetchSessions(options: FetchSessionOptions): FetchSessions
       refusal,
       session: control.session,
       cookies: exchange.cookies,
+      headers: exchange.extraHeaders,
       commit,
       async finish(response: Response): Promise<Response> {
         const failure = await commit();
-        return failure ?? withCookies(response, exchange.cookies);
+        return failure ?? withCookies(response, exchange.cookies, exchange.extraHeaders);
       },
     };
   };
@@ -407,4 +442,16 @@ function cookieLifetimeSeconds(maxAgeMs: number | undefined): number | undefined
     );
   }
   return Math.round(maxAgeMs / 1000);
+}
+
+/** The DBSC server side when the `dbsc` option asks for it. */
+function dbscFor(options: FetchSessionOptions, manager: SessionManager): Dbsc | null {
+  if (options.dbsc === undefined || options.dbsc === false) return null;
+  if ((options.cookie?.path ?? '/') !== '/') {
+    throw new TesseraError(
+      'ERR_CONFIG',
+      "tessera-session/fetch: dbsc needs cookie.path '/' (the browser must send the session cookie to the DBSC endpoints)",
+    );
+  }
+  return createDbsc(manager.store, options.dbsc === true ? {} : options.dbsc);
 }

@@ -4,9 +4,11 @@
  * session is written and re-read, new IDs (`idGenerator`), the request lifecycle, and the
  * warnings about what differs from @fastify/session.
  */
+
 import type { FastifyInstance } from 'fastify';
 import { createSessionManager, type SessionManager } from '../../../core/manager.js';
 import type { Session } from '../../../core/session.js';
+import { createDbsc, type Dbsc } from '../../../http/dbsc.js';
 import { defaultStore } from '../../../http/kit/default-store.js';
 import {
   createRequestSessions,
@@ -33,6 +35,8 @@ import { FastifyExchange } from './exchange.js';
 export interface Engine {
   resolved: ResolvedFastifyOptions;
   sessions: RequestSessions;
+  /** The DBSC server side, when the `dbsc` option is on. */
+  dbsc: Dbsc | null;
   store: Store | CallbackStore;
   /** Writes a session now, changed or not (a callback store's `set`, a Tessera commit or touch). */
   persist(session: Session): Promise<void>;
@@ -127,7 +131,9 @@ export function createEngine(fastify: FastifyInstance, resolved: ResolvedFastify
     };
   }
   warnDifferences(resolved, logger);
+  const dbsc = dbscFor(resolved, tessera ? (store as Store) : null);
   const sessions = createRequestSessions({
+    ...(dbsc === null ? {} : { dbsc }),
     manager,
     cookie: sessionCookieFormat(resolved),
     ...(resolved.csrf === undefined ? {} : { csrf: resolved.csrf }),
@@ -136,6 +142,7 @@ export function createEngine(fastify: FastifyInstance, resolved: ResolvedFastify
   return {
     resolved,
     sessions,
+    dbsc,
     store,
     persist,
     reread: (session) => manager.reload(session),
@@ -179,4 +186,22 @@ function warnShorterLifetime(resolved: ResolvedFastifyOptions, logger: SessionLo
   logger.warn(
     `tessera-session/fastify: cookie.maxAge (${maxAge} ms) is longer than the Tessera store's server-side limits (idleTimeout ${idle / 1000} s, absoluteTimeout ${absolute / 1000} s), which end the session first; raise idleTimeout/absoluteTimeout (seconds) to keep sessions as long as the cookie.`,
   );
+}
+
+/** The DBSC server side when asked for; only over a Tessera store (its key-value space). */
+function dbscFor(resolved: ResolvedFastifyOptions, store: Store | null): Dbsc | null {
+  if (resolved.dbsc === null) return null;
+  if (store === null) {
+    throw new TesseraError(
+      'ERR_CONFIG',
+      'tessera-session/fastify: dbsc needs a Tessera store or manager (a callback store has no place for its challenges)',
+    );
+  }
+  if ((resolved.cookie.path || '/') !== '/') {
+    throw new TesseraError(
+      'ERR_CONFIG',
+      "tessera-session/fastify: dbsc needs cookie.path '/' (the browser must send the session cookie to the DBSC endpoints)",
+    );
+  }
+  return createDbsc(store, resolved.dbsc);
 }

@@ -67,6 +67,10 @@ export class FastifyExchange implements HttpExchange {
     this.#reply?.header('set-cookie', value);
   }
 
+  appendHeader(name: string, value: string): void {
+    this.#reply?.header(name, value);
+  }
+
   /**
    * The session cookie's value without `prefix`; null when absent or without the prefix.
    * @example exchange.sessionCookieValue('connect.sid', 's:')
