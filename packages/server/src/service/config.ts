@@ -39,6 +39,10 @@ export interface ServiceConfig {
   logLevel: string;
   /** Express 'trust proxy' hops (0: trust no proxy header). */
   trustProxy: number;
+  /** Refuse token issuance and API calls without a DPoP proof (TESSERA_REQUIRE_DPOP=1). */
+  requireDpop: boolean;
+  /** DPoP proofs must carry a server nonce (`DPoP-Nonce`, TESSERA_DPOP_NONCE=1). */
+  dpopNonce: boolean;
 }
 
 export interface ServeFlags {
@@ -101,6 +105,8 @@ export function resolveServiceConfig(flags: ServeFlags, env: Env = process.env):
     anomalyAction: anomalyAction(env.TESSERA_ANOMALY_ACTION),
     logLevel: logLevel(env.TESSERA_LOG_LEVEL),
     trustProxy: integer('TESSERA_TRUST_PROXY', env.TESSERA_TRUST_PROXY, 0, 0, 10),
+    requireDpop: flag('TESSERA_REQUIRE_DPOP', env.TESSERA_REQUIRE_DPOP),
+    dpopNonce: flag('TESSERA_DPOP_NONCE', env.TESSERA_DPOP_NONCE),
   };
 }
 
@@ -120,6 +126,14 @@ function integer(
     );
   }
   return value;
+}
+
+/** An on/off setting: 1/true/yes/on or 0/false/no/off (unset: off); anything else is refused. */
+function flag(name: string, value: string | undefined): boolean {
+  if (value === undefined || value.trim() === '') return false;
+  if (/^(1|true|yes|on)$/i.test(value.trim())) return true;
+  if (/^(0|false|no|off)$/i.test(value.trim())) return false;
+  throw new TesseraError('ERR_CONFIG', `${name} must be 1 or 0 (got "${value}")`);
 }
 
 function isOn(value: string | undefined): boolean {

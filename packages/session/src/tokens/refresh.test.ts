@@ -297,8 +297,8 @@ describe('refresh tokens: options', () => {
 });
 
 describe('refresh tokens: DPoP-bound families (RFC 9449 §5)', () => {
-  const KEY_A = 'A'.repeat(42) + 'A';
-  const KEY_B = 'B'.repeat(42) + 'A';
+  const KEY_A = 'A'.repeat(43);
+  const KEY_B = `${'B'.repeat(42)}A`;
 
   it('rotates a bound family only with a proof of its key, and each successor stays bound', async () => {
     const { refresh, session } = setup();
