@@ -169,6 +169,22 @@ function parsePart(part: string, what: string): Record<string, unknown> {
   return value;
 }
 
+// Header string → checked header and imported key. A client sends the same header with every
+// proof, so after its first one only the signature and the claims are work. Only accepted
+// headers are kept (the result is a pure function of the string); the allowed algs are
+// checked again on every hit, since verifiers may differ in them.
+const HEADER_CACHE_LIMIT = 256;
+const headerCache = new Map<string, ParsedHeader>();
+
+function cachedHeader(part: string, algs: readonly DpopAlg[]): ParsedHeader {
+  const hit = headerCache.get(part);
+  if (hit !== undefined && algs.includes(hit.alg)) return hit;
+  const parsed = checkHeader(part, algs);
+  if (headerCache.size >= HEADER_CACHE_LIMIT) headerCache.clear();
+  headerCache.set(part, parsed);
+  return parsed;
+}
+
 function checkHeader(part: string, algs: readonly DpopAlg[]): ParsedHeader {
   const header = parsePart(part, 'header');
   if (typeof header.typ !== 'string' || header.typ.toLowerCase() !== 'dpop+jwt') {
@@ -267,7 +283,7 @@ export function verifyWithTiming(
   const parts = proof.split('.');
   if (parts.length !== 3) fail('ERR_DPOP_PROOF', 'the proof must have exactly three parts');
   const [headerB64, payloadB64, signatureB64] = parts as [string, string, string];
-  const { alg, key } = checkHeader(headerB64, timing.algs);
+  const { alg, key } = cachedHeader(headerB64, timing.algs);
   if (!isCanonicalBase64url(signatureB64)) {
     fail('ERR_DPOP_PROOF', 'the proof signature is not base64url');
   }
