@@ -13,8 +13,6 @@ export interface DpopSigner {
   proof(method: string, url: string, accessToken?: string | null): Promise<string>;
   /** Remembers a `DPoP-Nonce` the server sent. */
   setNonce(nonce: string | null): void;
-  /** Forgets the key (a new one is made on next use) and the nonce. */
-  reset(): Promise<void>;
 }
 
 const DB_NAME = 'tessera-dpop';
@@ -94,21 +92,27 @@ async function loadPair(name: string): Promise<CryptoKeyPair | null> {
   }
 }
 
-async function savePair(name: string, pair: CryptoKeyPair | null): Promise<void> {
+/**
+ * Keeps `pair` under `name` unless another tab got there first (`add`, not `put`): then the
+ * pair it stored is the one to use, so every tab signs with the key the tokens are bound to.
+ */
+async function savePair(name: string, pair: CryptoKeyPair): Promise<CryptoKeyPair> {
   const factory = indexedDb();
-  if (factory === null) return;
+  if (factory === null) return pair;
   try {
     const db = await openDb(factory);
     try {
       const store = db.transaction(DB_STORE, 'readwrite').objectStore(DB_STORE);
-      if (pair === null) await request(store.delete(name));
-      else await request(store.put(pair, name));
+      await request(store.add(pair, name));
     } finally {
       db.close();
     }
   } catch {
-    // No persistent storage (private mode, quota): the key lives for this page only.
+    // Another tab's key (use it), or no persistent storage (private mode, quota): then the
+    // key lives for this page only.
+    return (await loadPair(name)) ?? pair;
   }
+  return pair;
 }
 
 interface KeyState {
@@ -132,7 +136,7 @@ export function createDpopSigner(name: string, now: () => number): DpopSigner {
         'sign',
         'verify',
       ]);
-      await savePair(name, pair);
+      pair = await savePair(name, pair);
     }
     const jwk = await subtle.exportKey('jwk', pair.publicKey);
     const header = {
@@ -180,11 +184,6 @@ export function createDpopSigner(name: string, now: () => number): DpopSigner {
     },
     setNonce(value) {
       if (value) nonce = value;
-    },
-    async reset() {
-      state = null;
-      nonce = null;
-      await savePair(name, null);
     },
   };
 }
