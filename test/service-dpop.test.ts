@@ -10,14 +10,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { resolveServiceConfig } from '../packages/server/src/service/config.js';
 import { type RunningService, startService } from '../packages/server/src/service/serve.js';
 import { makeProof, newProofKey, type ProofKey } from './support/dpop.js';
-import { postJson } from './support/service.js';
+import { postJson, tempDir } from './support/service.js';
 
 const running: RunningService[] = [];
 const quiet = new Writable({ write: (_c, _e, done) => done() });
 
-async function start(env: Record<string, string> = {}): Promise<string> {
+async function start(env: Record<string, string> = {}, store = 'memory:'): Promise<string> {
   const config = resolveServiceConfig(
-    { port: '0', store: 'memory:', demo: true },
+    { port: '0', store, demo: true },
     { TESSERA_LOG_LEVEL: 'silent', ...env },
   );
   const service = await startService(config, { logDestination: quiet });
@@ -174,6 +174,34 @@ describe('the service with DPoP', () => {
     expect(noNonce.headers.get('www-authenticate')).toMatch(/DPoP error="use_dpop_nonce"/);
     const fresh = noNonce.headers.get('dpop-nonce') ?? '';
     expect((await me(url, pair.access_token, client, fresh)).status).toBe(200);
+  });
+
+  it('shares the replay cache between instances on one store: a proof used at one is refused at the other', async () => {
+    const store = `sqlite:${tempDir()}/tessera.db`;
+    const origin = { TESSERA_ORIGIN: 'https://auth.test' };
+    const a = await start(origin, store);
+    const b = await start(origin, store);
+    const client = newProofKey('ES256');
+    const signedIn = await postJson(
+      `${a}/api/token`,
+      { username: 'alice', password: 'alice-password' },
+      { dpop: makeProof(client, { method: 'POST', url: 'https://auth.test/api/token' }) },
+    );
+    const pair = (await signedIn.json()) as Pair;
+    const headers = () => ({
+      authorization: `DPoP ${pair.access_token}`,
+      dpop: makeProof(client, {
+        method: 'GET',
+        url: 'https://auth.test/api/me',
+        accessToken: pair.access_token,
+      }),
+    });
+    const once = headers();
+    expect((await fetch(`${a}/api/me`, { headers: once })).status).toBe(200);
+    const replayed = await fetch(`${b}/api/me`, { headers: once });
+    expect(replayed.status).toBe(401);
+    expect(((await replayed.json()) as { error: string }).error).toBe('invalid_dpop_proof');
+    expect((await fetch(`${b}/api/me`, { headers: headers() })).status).toBe(200);
   });
 
   it('refuses DPoP settings other than on or off', () => {
