@@ -269,6 +269,23 @@ describe('createDpopVerifier', () => {
     ).toBe('none');
   });
 
+  it('accepts a nonce from an instance whose clock runs ahead by less than the tolerance', async () => {
+    const secret = 'b'.repeat(32);
+    const here = setup({ nonce: { secret } });
+    const verify = (nonce: string) =>
+      asyncCode(here.dpop.verify(makeProof(key, { ...request, iat: T0 / 1000, nonce }), request));
+    // Nonce stamps have a 10 s step and T0 is on one. Here it is T0 + 6 s; the other
+    // instance is 4 s ahead (its stamp T0 + 10 s: within the 5 s tolerance), or 14 s.
+    here.clock.t = T0 + 6_000;
+    const issuedAt = (ms: number) => {
+      const other = setup({ nonce: { secret } });
+      other.clock.t = ms;
+      return other.dpop.nonce()!;
+    };
+    expect(await verify(issuedAt(T0 + 10_000))).toBe('none');
+    expect(await verify(issuedAt(T0 + 20_000))).toBe('ERR_DPOP_NONCE');
+  });
+
   it('does not record a proof that fails a check, and refuses weak configuration', async () => {
     const { dpop, store } = setup({ nonce: true });
     await asyncCode(dpop.verify(makeProof(key, { ...request, iat: T0 / 1000 }), request));

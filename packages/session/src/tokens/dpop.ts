@@ -107,7 +107,11 @@ interface NonceMint {
   isValid(nonce: string): boolean;
 }
 
-function createNonceMint(options: DpopNonceOptions, now: () => number): NonceMint {
+function createNonceMint(
+  options: DpopNonceOptions,
+  now: () => number,
+  toleranceMs: number,
+): NonceMint {
   const secret = nonceSecret(options);
   const lifetime = options.lifetime ?? DEFAULT_NONCE_LIFETIME;
   if (
@@ -145,7 +149,8 @@ function createNonceMint(options: DpopNonceOptions, now: () => number): NonceMin
       if (!timingSafeEqual(bytes.subarray(6), mac(stamp))) return false;
       const issuedMs = stamp.readUIntBE(0, 6) * NONCE_STEP_MS;
       const at = now();
-      return issuedMs <= at && at - issuedMs <= lifetime * 1000;
+      // Another instance's clock may run a little ahead: the same leeway as on `iat`.
+      return issuedMs <= at + toleranceMs && at - issuedMs <= lifetime * 1000;
     },
   };
 }
@@ -174,7 +179,11 @@ export function createDpopVerifier(options: DpopVerifierOptions): DpopVerifier {
   const mint =
     options.nonce === undefined || options.nonce === false
       ? null
-      : createNonceMint(options.nonce === true ? {} : options.nonce, now);
+      : createNonceMint(
+          options.nonce === true ? {} : options.nonce,
+          now,
+          timing.clockTolerance * 1000,
+        );
   // A jti can be replayed only while its proof is young enough to pass the iat check.
   const keepMs = (timing.maxAge + 2 * timing.clockTolerance) * 1000;
 
