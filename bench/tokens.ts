@@ -6,7 +6,13 @@
  * of time per round, rounds interleave the contestants, and the median of the rounds is
  * reported. Writes bench/results/tokens.json.
  *
+ * Also the cost of DPoP (RFC 9449) per request: the token guard authenticating a Bearer
+ * token beside the same guard authenticating a DPoP-bound token with its proof (ES256 proof
+ * signature, htm/htu/iat/ath checks, the jti replay cache in a memory store, the key
+ * binding), measured in the same rounds; the ratio and µs per request are printed.
+ *
  * Run: node --import tsx bench/tokens.ts   (about 80 s on 2 cores)
+ *      BENCH_ONLY=dpop node --import tsx bench/tokens.ts   (the DPoP rows alone, about 5 s)
  */
 import {
   createHmac,
@@ -23,8 +29,13 @@ import { cpus, loadavg } from 'node:os';
 import { createSigner, createVerifier } from 'fast-jwt';
 import { jwtVerify, SignJWT } from 'jose';
 import jsonwebtoken from 'jsonwebtoken';
+import { createTokenGuard, type TokenRequest } from '../packages/session/src/http/token-guard.js';
+import { createMemoryStore } from '../packages/session/src/stores/memory/index.js';
 import { createAccessTokens } from '../packages/session/src/tokens/access-tokens.js';
+import { createDpopVerifier } from '../packages/session/src/tokens/dpop.js';
+import { jwkThumbprint } from '../packages/session/src/tokens/dpop-proof.js';
 import { generateKey, type TokenAlg } from '../packages/session/src/tokens/keyring.js';
+import { makeProof, newProofKey } from '../test/support/dpop.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SLICE_MS = Number(process.env.BENCH_SLICE_MS ?? 160);
@@ -208,13 +219,105 @@ async function setup(alg: TokenAlg): Promise<Setup> {
 
 type Table = Record<string, Record<string, number | null>>;
 
+const DPOP_URL = 'https://api.bench/api/me';
+
+/**
+ * The two guard rows: `bearer` (a plain EdDSA access token) and `dpop` (an EdDSA access
+ * token bound to an ES256 client key, with a fresh proof per request: proofs are made
+ * beforehand, since making one is the client's cost, and each is used once because the
+ * replay cache would refuse it a second time).
+ */
+async function dpopSetup(): Promise<Contestant[]> {
+  const tokens = createAccessTokens({
+    keys: [await generateKey('EdDSA', { kid: 'bench-dpop' })],
+    issuer: ISSUER,
+    audience: AUDIENCE,
+  });
+  const store = createMemoryStore({ purgeIntervalMs: 0 });
+  const bearerGuard = createTokenGuard({ tokens });
+  const dpopGuard = createTokenGuard({ tokens, dpop: createDpopVerifier({ store }) });
+  const client = newProofKey('ES256');
+  const plain = await tokens.sign({ sub: 'user-123', sid: 'AbCdEfGhIjKlMnOpQrStUv' });
+  const bound = await tokens.sign({
+    sub: 'user-123',
+    sid: 'AbCdEfGhIjKlMnOpQrStUv',
+    cnf: { jkt: jwkThumbprint(client.jwk) },
+  });
+  const poolSize = Number(process.env.BENCH_DPOP_POOL ?? 60_000);
+  const proofs = Array.from({ length: poolSize }, () =>
+    makeProof(client, { method: 'GET', url: DPOP_URL, accessToken: bound }),
+  );
+  let next = 0;
+  const bearerHeaders: Record<string, string> = { authorization: `Bearer ${plain}` };
+  const bearerRequest: TokenRequest = {
+    header: (n) => bearerHeaders[n],
+    method: 'GET',
+    url: DPOP_URL,
+  };
+  const dpopAuthorization = `DPoP ${bound}`;
+  const dpopRequest: TokenRequest = {
+    header: (n) =>
+      n === 'authorization' ? dpopAuthorization : n === 'dpop' ? proofs[next++] : undefined,
+    method: 'GET',
+    url: DPOP_URL,
+  };
+  const check = (result: { ok: boolean }) => {
+    if (!result.ok) throw new Error('the guard refused a valid request (proof pool exhausted?)');
+  };
+  check(await bearerGuard.authenticate(bearerRequest));
+  check(await dpopGuard.authenticate(dpopRequest));
+  return [
+    { name: 'bearer', op: () => bearerGuard.authenticate(bearerRequest).then(check), async: true },
+    { name: 'dpop', op: () => dpopGuard.authenticate(dpopRequest).then(check), async: true },
+  ];
+}
+
+/** Runs the DPoP rows for `rounds` and prints them; answers ops per CPU-second and µs. */
+async function runDpopRows(
+  rows: Contestant[],
+  samples: Map<string, number[]>,
+): Promise<Record<string, number>> {
+  for (const c of rows) {
+    const value = await measure(c);
+    samples.set(`dpop/${c.name}`, [...(samples.get(`dpop/${c.name}`) ?? []), value.cpu]);
+  }
+  const bearer = median(samples.get('dpop/bearer') ?? [0]);
+  const dpop = median(samples.get('dpop/dpop') ?? [0]);
+  return {
+    bearerOpsPerCpuSecond: Math.round(bearer),
+    dpopOpsPerCpuSecond: Math.round(dpop),
+    bearerMicroseconds: Number((1e6 / bearer).toFixed(1)),
+    dpopMicroseconds: Number((1e6 / dpop).toFixed(1)),
+    dpopCostRatio: Number((bearer / dpop).toFixed(2)),
+  };
+}
+
+function printDpop(row: Record<string, number>): void {
+  console.log('\nDPoP per request: token guard, EdDSA access token (median, CPU time)');
+  console.log(
+    `bearer ${row.bearerMicroseconds} µs (${row.bearerOpsPerCpuSecond}/s)   ` +
+      `dpop (token + ES256 proof + replay cache) ${row.dpopMicroseconds} µs (${row.dpopOpsPerCpuSecond}/s)   ` +
+      `dpop costs ${row.dpopCostRatio}× a bearer verify`,
+  );
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
+  const dpopRows = await dpopSetup();
+  const dpopSamples = new Map<string, number[]>();
+  if (process.env.BENCH_ONLY === 'dpop') {
+    let row: Record<string, number> = {};
+    for (let round = 0; round < ROUNDS; round++) row = await runDpopRows(dpopRows, dpopSamples);
+    printDpop(row);
+    return;
+  }
   const setups = new Map<TokenAlg, Setup>();
   for (const alg of ALGS) setups.set(alg, await setup(alg));
   const samples = new Map<string, number[]>();
   const wallSamples = new Map<string, number[]>();
+  let dpop: Record<string, number> = {};
   for (let round = 0; round < ROUNDS; round++) {
+    dpop = await runDpopRows(dpopRows, dpopSamples);
     for (const alg of ALGS) {
       const { verify, sign } = setups.get(alg)!;
       for (const [kind, list] of [
@@ -283,6 +386,8 @@ async function main(): Promise<void> {
     }
   }
 
+  printDpop(dpop);
+
   const targets = ALGS.map((alg) => {
     const row = result.verify[alg]!;
     return {
@@ -319,6 +424,7 @@ async function main(): Promise<void> {
     wallClock: wall,
     ratios,
     targets,
+    dpop,
     seconds: Math.round((Date.now() - started) / 1000),
   };
   writeFileSync(

@@ -43,6 +43,10 @@ export interface ServiceConfig {
   dbsc: boolean;
   /** Lifetime in seconds of the short-lived bound cookie (TESSERA_DBSC_COOKIE_TTL, default 600). */
   dbscCookieTtl: number;
+  /** Refuse token issuance and API calls without a DPoP proof (TESSERA_REQUIRE_DPOP=1). */
+  requireDpop: boolean;
+  /** DPoP proofs must carry a server nonce (`DPoP-Nonce`, TESSERA_DPOP_NONCE=1). */
+  dpopNonce: boolean;
 }
 
 export interface ServeFlags {
@@ -105,8 +109,10 @@ export function resolveServiceConfig(flags: ServeFlags, env: Env = process.env):
     anomalyAction: anomalyAction(env.TESSERA_ANOMALY_ACTION),
     logLevel: logLevel(env.TESSERA_LOG_LEVEL),
     trustProxy: integer('TESSERA_TRUST_PROXY', env.TESSERA_TRUST_PROXY, 0, 0, 10),
-    dbsc: onOff('TESSERA_DBSC', env.TESSERA_DBSC),
+    dbsc: flag('TESSERA_DBSC', env.TESSERA_DBSC),
     dbscCookieTtl: integer('TESSERA_DBSC_COOKIE_TTL', env.TESSERA_DBSC_COOKIE_TTL, 600, 30, 3600),
+    requireDpop: flag('TESSERA_REQUIRE_DPOP', env.TESSERA_REQUIRE_DPOP),
+    dpopNonce: flag('TESSERA_DPOP_NONCE', env.TESSERA_DPOP_NONCE),
   };
 }
 
@@ -128,15 +134,16 @@ function integer(
   return value;
 }
 
-function isOn(value: string | undefined): boolean {
-  return value !== undefined && /^(1|true|yes|on)$/i.test(value.trim());
+/** An on/off setting: 1/true/yes/on or 0/false/no/off (unset: off); anything else is refused. */
+function flag(name: string, value: string | undefined): boolean {
+  if (value === undefined || value.trim() === '') return false;
+  if (/^(1|true|yes|on)$/i.test(value.trim())) return true;
+  if (/^(0|false|no|off)$/i.test(value.trim())) return false;
+  throw new TesseraError('ERR_CONFIG', `${name} must be 1 or 0 (got "${value}")`);
 }
 
-function onOff(name: string, value: string | undefined): boolean {
-  const v = (value ?? '').trim();
-  if (v === '' || /^(0|false|no|off)$/i.test(v)) return false;
-  if (/^(1|true|yes|on)$/i.test(v)) return true;
-  throw new TesseraError('ERR_CONFIG', `${name} must be 1 or 0 (got "${value}")`);
+function isOn(value: string | undefined): boolean {
+  return value !== undefined && /^(1|true|yes|on)$/i.test(value.trim());
 }
 
 function secureCookies(value: string | undefined): 'auto' | boolean {

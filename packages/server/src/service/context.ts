@@ -6,7 +6,7 @@ import type { Request } from 'express';
 import type { Logger } from 'pino';
 import type { SessionManager, Store } from 'tessera-session';
 import type { Session as ExpressSession, SessionControl } from 'tessera-session/express';
-import type { AccessTokens, RefreshTokens } from 'tessera-session/tokens';
+import type { AccessTokens, DpopVerifier, RefreshTokens } from 'tessera-session/tokens';
 import type { ServiceConfig } from './config.js';
 import type { LoginThrottle } from './login-throttle.js';
 import type { ServiceMetrics } from './metrics.js';
@@ -20,6 +20,8 @@ export interface AppDeps {
   manager: SessionManager;
   tokens: AccessTokens;
   refresh: RefreshTokens;
+  /** Verifies DPoP proofs (RFC 9449) at the token endpoints and on API calls. */
+  dpop: DpopVerifier;
   users: UserDirectory;
   metrics: ServiceMetrics;
   logger: Logger;

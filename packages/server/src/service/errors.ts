@@ -120,7 +120,10 @@ export function sendError(
   res.setHeader('Cache-Control', 'no-store');
   if (isApi(req)) {
     // One generic challenge: which check a token failed is for the logs, not for a prober.
-    if (status === 401) res.setHeader('WWW-Authenticate', 'Bearer error="invalid_token"');
+    // A DPoP refusal (RFC 9449 §7.1) brings its own challenge.
+    if (status === 401 && !res.hasHeader('WWW-Authenticate')) {
+      res.setHeader('WWW-Authenticate', 'Bearer error="invalid_token"');
+    }
     res.status(status).json({ error: code, message });
     return;
   }

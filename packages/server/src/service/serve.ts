@@ -11,7 +11,9 @@ import { callStore, createSessionManager } from 'tessera-session';
 import {
   type AccessTokens,
   createAccessTokens,
+  createDpopVerifier,
   createRefreshTokens,
+  type DpopVerifier,
   type Keyring,
   type RefreshTokens,
   reloadKeyring,
@@ -71,6 +73,8 @@ interface Secrets {
   keyring: Keyring;
   cookieSecret: string;
   csrfSecret: string;
+  /** Signs DPoP nonces, shared by every instance on the store (only with TESSERA_DPOP_NONCE). */
+  dpopNonceSecret: string | undefined;
 }
 
 async function loadSecrets(store: Store, config: ServiceConfig, logger: Logger): Promise<Secrets> {
@@ -95,6 +99,9 @@ async function loadSecrets(store: Store, config: ServiceConfig, logger: Logger):
     keyring: await loadOrCreateKeyring(store, masterKey),
     cookieSecret: await loadOrCreateSecret(store, 'cookie', masterKey),
     csrfSecret: await loadOrCreateSecret(store, 'csrf', masterKey),
+    dpopNonceSecret: config.dpopNonce
+      ? await loadOrCreateSecret(store, 'dpop-nonce', masterKey)
+      : undefined,
   };
 }
 
@@ -166,6 +173,15 @@ function createTokens(
     },
   });
   return { tokens, refresh };
+}
+
+/** DPoP proofs (RFC 9449): the jti replay cache in the store, nonces when configured. */
+function createDpop(store: Store, config: ServiceConfig, secrets: Secrets): DpopVerifier {
+  return createDpopVerifier({
+    store,
+    clockTolerance: config.clockTolerance,
+    nonce: secrets.dpopNonceSecret === undefined ? false : { secret: secrets.dpopNonceSecret },
+  });
 }
 
 function healthCheck(raw: Store): () => Promise<boolean> {
@@ -266,6 +282,7 @@ export async function startService(
       manager,
       tokens,
       refresh,
+      dpop: createDpop(store, config, secrets),
       users,
       metrics,
       logger,

@@ -5,10 +5,13 @@
  * refresh the server refuses (`invalid_grant`) clears the tokens and signals sign-out.
  * By default the access token lives in memory only and the refresh token in the service's
  * HttpOnly cookie, so no script can read it; keeping the refresh token in web storage is an
- * explicit opt-in. Runs in browsers, workers and any runtime with `fetch`, `Request` and
- * `URL`; no Node imports.
+ * explicit opt-in. With `dpop: true` the tokens are bound to a key the browser holds
+ * (RFC 9449): every token and API request carries a fresh proof signed by it, and a
+ * `use_dpop_nonce` answer is retried once with the server's nonce (`./dpop.ts`). Runs in
+ * browsers, workers and any runtime with `fetch`, `Request` and `URL`; no Node imports.
  */
 import { TesseraError } from '../shared/errors.js';
+import { createDpopSigner, type DpopSigner } from './dpop.js';
 import { createTokenSlot, type TokenStorage } from './storage.js';
 
 /** A token response as `POST /api/token` and `POST /api/token/refresh` answer it. */
@@ -18,6 +21,8 @@ export interface TokenSet {
   refresh_token?: string;
   /** Seconds until the access token expires. */
   expires_in?: number;
+  /** `Bearer`, or `DPoP` for a token bound to the client's key. */
+  token_type?: string;
 }
 
 /** Why the client signed out: the server refused the refresh token. */
@@ -62,6 +67,14 @@ export interface ClientOptions {
    */
   refreshToken?: 'body' | 'cookie';
   /**
+   * DPoP (RFC 9449): make a non-extractable ECDSA P-256 key with WebCrypto (kept in
+   * IndexedDB, or in memory where there is none), send a proof with sign-in and refresh so
+   * the server binds the tokens to it, and a proof (with `ath`) on every API request. A
+   * stolen token or refresh token is then useless without the key.
+   * @defaultValue false
+   */
+  dpop?: boolean;
+  /**
    * The `fetch` to use.
    * @defaultValue globalThis.fetch
    */
@@ -100,6 +113,20 @@ const EXPIRY_MARGIN_MS = 5000;
 function pageHref(): string | undefined {
   const location = (globalThis as { location?: { href?: unknown } }).location;
   return typeof location?.href === 'string' ? location.href : undefined;
+}
+
+/** True for RFC 9449's "use the nonce" answers: 401 with the challenge, 400 with the JSON error. */
+async function asksForNonce(response: Response): Promise<boolean> {
+  if (response.status === 401) {
+    return /error="use_dpop_nonce"/.test(response.headers.get('www-authenticate') ?? '');
+  }
+  if (response.status !== 400) return false;
+  try {
+    const body = (await response.clone().json()) as { error?: unknown } | null;
+    return body?.error === 'use_dpop_nonce';
+  } catch {
+    return false;
+  }
 }
 
 function configError(message: string): TesseraError {
@@ -143,7 +170,12 @@ export function createClient(options: ClientOptions = {}): TesseraClient {
   const send = options.fetch ?? ((request: Request) => globalThis.fetch(request));
   if (typeof send !== 'function') throw configError('`fetch` must be a function');
   const now = options.now ?? Date.now;
-  const slot = createTokenSlot(storageChoice, options.storageKey ?? 'tessera.tokens');
+  const storageKey = options.storageKey ?? 'tessera.tokens';
+  const slot = createTokenSlot(storageChoice, storageKey);
+  if (options.dpop !== undefined && typeof options.dpop !== 'boolean') {
+    throw configError('`dpop` must be true or false');
+  }
+  const signer: DpopSigner | null = options.dpop ? createDpopSigner(storageKey, now) : null;
   const listeners = new Set<(reason: SignOutReason) => void>();
 
   // Bumped by every setTokens/clearTokens, so a refresh that started before them cannot
@@ -167,7 +199,10 @@ export function createClient(options: ClientOptions = {}): TesseraClient {
     const expiresIn = tokens.expires_in;
     version++;
     refused = false;
+    const bound =
+      typeof tokens.token_type === 'string' && tokens.token_type.toLowerCase() === 'dpop';
     slot.write({
+      ...(bound ? { dpop: true } : {}),
       access: tokens.access_token,
       // In cookie mode a refresh token readable by scripts would defeat the point.
       refresh: mode === 'body' ? given : null,
@@ -210,13 +245,8 @@ export function createClient(options: ClientOptions = {}): TesseraClient {
     if (mode === 'body' && refreshToken === null) return null;
     let response: Response;
     try {
-      response = await send(
-        new Request(refreshUrl, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', accept: 'application/json' },
-          body: JSON.stringify(mode === 'body' ? { refresh_token: refreshToken } : {}),
-          ...(mode === 'cookie' ? { credentials: 'include' as const } : {}),
-        }),
+      response = await sendSigned(() =>
+        tokenRequest(refreshUrl, mode === 'body' ? { refresh_token: refreshToken } : {}),
       );
     } catch {
       // Network failure: the session may be fine; keep the tokens, report no new token.
@@ -251,9 +281,45 @@ export function createClient(options: ClientOptions = {}): TesseraClient {
     return inflight;
   }
 
-  function withToken(source: Request, token: string | null): Request {
+  /** A POST of `body` as JSON to a token endpoint, with a proof when DPoP is on. */
+  async function tokenRequest(url: string, body: Record<string, unknown>): Promise<Request> {
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      accept: 'application/json',
+    };
+    if (signer !== null) headers.dpop = await signer.proof('POST', url);
+    return new Request(url, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(body),
+      ...(mode === 'cookie' ? { credentials: 'include' as const } : {}),
+    });
+  }
+
+  /**
+   * Sends a request built by `build`; with DPoP, keeps the server's `DPoP-Nonce` and, when
+   * the answer is `use_dpop_nonce`, builds (signs) it again and sends it once more.
+   */
+  async function sendSigned(build: () => Promise<Request>): Promise<Response> {
+    const response = await send(await build());
+    if (signer === null) return response;
+    const nonce = response.headers.get('dpop-nonce');
+    if (nonce === null) return response;
+    signer.setNonce(nonce);
+    if (!(await asksForNonce(response))) return response;
+    await response.body?.cancel().catch(() => undefined);
+    return send(await build());
+  }
+
+  async function withToken(source: Request, token: string | null): Promise<Request> {
     const request = source.clone();
-    if (token !== null) request.headers.set('authorization', `Bearer ${token}`);
+    if (token === null) return request;
+    if (signer !== null && slot.read()?.dpop === true) {
+      request.headers.set('authorization', `DPoP ${token}`);
+      request.headers.set('dpop', await signer.proof(request.method, request.url, token));
+    } else {
+      request.headers.set('authorization', `Bearer ${token}`);
+    }
     return request;
   }
 
@@ -272,7 +338,7 @@ export function createClient(options: ClientOptions = {}): TesseraClient {
       state = slot.read();
     }
     const sent = state?.access ?? null;
-    const response = await send(withToken(source, sent));
+    const response = await sendSigned(() => withToken(source, sent));
     if (response.status !== 401) return response;
 
     const latest = slot.read()?.access ?? null;
@@ -288,7 +354,7 @@ export function createClient(options: ClientOptions = {}): TesseraClient {
     if (fresh === null) return response;
     await response.body?.cancel().catch(() => undefined);
     // One retry only: a second 401 goes back to the caller as it is.
-    return send(withToken(source, fresh));
+    return sendSigned(() => withToken(source, fresh));
   }
 
   async function signIn(credentials: Record<string, unknown>): Promise<Response> {
@@ -298,15 +364,11 @@ export function createClient(options: ClientOptions = {}): TesseraClient {
         'client.signIn: `credentials` must be an object',
       );
     }
-    const response = await send(
-      new Request(tokenUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json' },
-        body: JSON.stringify(
-          mode === 'cookie' ? { ...credentials, refresh_cookie: true } : credentials,
-        ),
-        ...(mode === 'cookie' ? { credentials: 'include' as const } : {}),
-      }),
+    const response = await sendSigned(() =>
+      tokenRequest(
+        tokenUrl,
+        mode === 'cookie' ? { ...credentials, refresh_cookie: true } : credentials,
+      ),
     );
     if (!response.ok) return response;
     let body: unknown = null;

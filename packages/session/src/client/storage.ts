@@ -21,6 +21,8 @@ export interface StoredTokens {
   refresh: string | null;
   /** When the access token expires (ms epoch, client clock), or null when unknown. */
   expiresAt: number | null;
+  /** The access token is DPoP-bound (`token_type: "DPoP"`): sent as `Authorization: DPoP`. */
+  dpop?: boolean;
 }
 
 export interface TokenSlot {
@@ -34,13 +36,15 @@ function parse(raw: string | null): StoredTokens | null {
   try {
     const value: unknown = JSON.parse(raw);
     if (typeof value !== 'object' || value === null) return null;
-    const { a, r, e } = value as Record<string, unknown>;
+    const { a, r, e, d } = value as Record<string, unknown>;
     if (typeof a !== 'string' || a.length === 0) return null;
-    return {
+    const tokens: StoredTokens = {
       access: a,
       refresh: typeof r === 'string' && r.length > 0 ? r : null,
       expiresAt: typeof e === 'number' && Number.isFinite(e) ? e : null,
     };
+    if (d === true) tokens.dpop = true;
+    return tokens;
   } catch {
     return null;
   }
@@ -114,7 +118,12 @@ export function createTokenSlot(storage: TokenStorage, key: string): TokenSlot {
     },
     write(tokens) {
       memory = { ...tokens };
-      const value = JSON.stringify({ a: tokens.access, r: tokens.refresh, e: tokens.expiresAt });
+      const value = JSON.stringify({
+        a: tokens.access,
+        r: tokens.refresh,
+        e: tokens.expiresAt,
+        ...(tokens.dpop === true ? { d: true } : {}),
+      });
       try {
         backing.setItem(key, value);
         writeFailed = false;

@@ -7,14 +7,25 @@
  * carrying one passes the CSRF guard first, and on HTTPS only the `__Host-` cookie counts.
  * Clients get one generic 401 message whatever check failed (a prober learns nothing); the
  * precise code is on the result (`code`) for logs and events.
+ * DPoP (RFC 9449, with a `dpop` verifier): `Authorization: DPoP <token>` plus a `DPoP` proof
+ * header; a token bound to a key (`cnf.jkt`) is accepted only that way, with a proof by that
+ * key (`token-dpop.ts`). Proof failures answer `invalid_dpop_proof` or `use_dpop_nonce`.
  * Also the cookies the browser flavour of the hybrid strategy uses: the access-token cookie
  * and the refresh-token cookie (HttpOnly, Secure, SameSite=Strict, scoped to the refresh path).
  */
 import { type CookieCodec, createCookieCodec, readCookie } from '../cookies/index.js';
 import { type CsrfGuard, type CsrfGuardOptions, createCsrfGuard } from '../csrf/index.js';
 import { isTesseraError, TesseraError, type TesseraErrorCode } from '../shared/errors.js';
-import type { AccessTokenClaims, AccessTokens } from '../tokens/index.js';
+import type { AccessTokenClaims, AccessTokens, DpopProof, DpopVerifier } from '../tokens/index.js';
 import { httpStatusOf } from './status.js';
+import {
+  boundKey,
+  challenges,
+  checkBoundProof,
+  checkPublicOrigin,
+  parseAuthorization,
+  proofTargetUrl,
+} from './token-dpop.js';
 
 /** The little a guard needs to know about a request. */
 export interface TokenRequest {
@@ -29,6 +40,12 @@ export interface TokenRequest {
   isSecure?: boolean;
   /** The full request URL (fetch adapters): its origin is the app's for the CSRF check. */
   url?: string;
+  /**
+   * The absolute URL the request was sent to, for the `htu` of DPoP proofs; called only when
+   * a proof is checked. Adapters without `url` (Express, Fastify) give it.
+   * @defaultValue `url`
+   */
+  targetUrl?: () => string;
 }
 
 /** A claim requirement: a claim name and the value(s) that satisfy it, or a predicate. */
@@ -78,6 +95,23 @@ export interface TokenGuardOptions {
    * @defaultValue none
    */
   onRefused?: (refusal: TokenRefusal) => void;
+  /**
+   * DPoP (RFC 9449): a verifier from `createDpopVerifier`. Then `Authorization: DPoP <token>`
+   * with a `DPoP` proof is accepted, and a token bound to a key (`cnf.jkt`) only that way.
+   * @defaultValue none: Bearer tokens only, and a bound token is refused (`ERR_DPOP_BINDING`)
+   */
+  dpop?: DpopVerifier;
+  /**
+   * With `dpop`: refuse every token that comes without a proof (Bearer, cookie).
+   * @defaultValue false: unbound Bearer tokens are still accepted
+   */
+  requireDpop?: boolean;
+  /**
+   * The origin clients call this API at, e.g. `https://api.example.com`: a proof's `htu` must
+   * name it (and the request path). Set it behind a proxy that rewrites the host or scheme.
+   * @defaultValue the request's own URL as the adapter sees it (scheme and Host header)
+   */
+  publicOrigin?: string;
 }
 
 /** What `onRefused` gets: never the token itself. */
@@ -92,7 +126,13 @@ export interface TokenRefusal {
 
 /** The outcome of one authentication. */
 export type TokenAuthResult =
-  | { ok: true; claims: AccessTokenClaims; token: string }
+  | {
+      ok: true;
+      claims: AccessTokenClaims;
+      token: string;
+      /** The verified DPoP proof, when the token came with one. */
+      proof?: DpopProof;
+    }
   | {
       ok: false;
       /**
@@ -111,19 +151,24 @@ export type TokenAuthResult =
       code?: TesseraErrorCode;
       /** Why the CSRF check refused the request (for logs), on `csrf` refusals. */
       reason?: string;
-      /** Headers to send (`WWW-Authenticate` on 401/403). */
+      /** Headers to send (`WWW-Authenticate` on 401/403, `DPoP-Nonce` with `use_dpop_nonce`). */
       headers: Record<string, string>;
     };
 
 /** The `error` of a refusal. */
 export type TokenErrorName =
   | 'invalid_token'
+  | 'invalid_dpop_proof'
+  | 'use_dpop_nonce'
   | 'insufficient_scope'
   | 'temporarily_unavailable'
   | 'csrf';
 
 /** The one message every invalid or absent token gets. */
 export const INVALID_TOKEN_MESSAGE = 'a valid access token is required';
+/** The one message every refused DPoP proof gets. */
+export const INVALID_PROOF_MESSAGE = 'a valid DPoP proof is required';
+const NONCE_MESSAGE = 'the DPoP proof must carry the server nonce';
 
 export interface TokenGuard {
   /**
@@ -136,8 +181,6 @@ export interface TokenGuard {
   /** The raw token a request carries, or null. */
   extract(request: TokenRequest): string | null;
 }
-
-const BEARER = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i;
 
 /**
  * Creates a token guard.
@@ -155,6 +198,15 @@ export function createTokenGuard(options: TokenGuardOptions): TokenGuard {
   if (source !== 'header' && source !== 'cookie' && source !== 'header-or-cookie') {
     throw new TesseraError('ERR_CONFIG', "source must be 'header', 'cookie' or 'header-or-cookie'");
   }
+  const dpop = options.dpop;
+  if (dpop !== undefined && typeof dpop?.verify !== 'function') {
+    throw new TesseraError('ERR_CONFIG', 'dpop must be a verifier from createDpopVerifier');
+  }
+  if (options.requireDpop === true && dpop === undefined) {
+    throw new TesseraError('ERR_CONFIG', 'requireDpop needs dpop (createDpopVerifier({ store }))');
+  }
+  const requireDpop = options.requireDpop === true;
+  const publicOrigin = checkPublicOrigin(options.publicOrigin);
   const cookieName = options.cookieName ?? 'tessera.at';
   const realm = options.realm ? `realm="${options.realm.replace(/["\\]/g, '')}", ` : '';
   const requireSession = options.requireSession ?? options.isSessionActive !== undefined;
@@ -166,6 +218,7 @@ export function createTokenGuard(options: TokenGuardOptions): TokenGuard {
     error: TokenErrorName,
     message: string,
     code?: TesseraErrorCode,
+    scheme: 'bearer' | 'dpop' = requireDpop ? 'dpop' : 'bearer',
   ): Extract<TokenAuthResult, { ok: false }> => {
     const headers: Record<string, string> =
       status === 503
@@ -173,7 +226,13 @@ export function createTokenGuard(options: TokenGuardOptions): TokenGuard {
         : error === 'csrf'
           ? {}
           : {
-              'www-authenticate': `Bearer ${realm}error="${error}", error_description="${message}"`,
+              'www-authenticate': challenges({
+                realm,
+                bearer: !requireDpop,
+                dpop,
+                errorScheme: scheme,
+                params: `error="${error}", error_description="${message}"`,
+              }),
             };
     const result: Extract<TokenAuthResult, { ok: false }> = code
       ? { ok: false, status, error, message, code, headers }
@@ -181,15 +240,25 @@ export function createTokenGuard(options: TokenGuardOptions): TokenGuard {
     return result;
   };
   // Every invalid token gets the same answer; only `code` says which check failed.
-  const invalid = (code?: TesseraErrorCode): TokenAuthResult =>
-    fail(401, 'invalid_token', INVALID_TOKEN_MESSAGE, code);
+  const invalid = (code?: TesseraErrorCode, scheme?: 'bearer' | 'dpop'): TokenAuthResult =>
+    fail(401, 'invalid_token', INVALID_TOKEN_MESSAGE, code, scheme);
+  const unavailable = (): TokenAuthResult =>
+    fail(503, 'temporarily_unavailable', 'the session store is unavailable');
 
-  const locate = (request: TokenRequest): { token: string; fromCookie: boolean } | null => {
+  interface Located {
+    token: string;
+    fromCookie: boolean;
+    scheme: 'bearer' | 'dpop' | 'cookie';
+  }
+
+  const locate = (request: TokenRequest): Located | null => {
     if (source !== 'cookie') {
       const header = request.header('authorization');
       if (header !== undefined && header !== '') {
-        const match = BEARER.exec(header);
-        return { token: match?.[1] ?? '', fromCookie: false };
+        const parsed = parseAuthorization(header);
+        return parsed === null
+          ? { token: '', fromCookie: false, scheme: 'bearer' }
+          : { token: parsed.token, fromCookie: false, scheme: parsed.scheme };
       }
     }
     if (source !== 'header') {
@@ -203,7 +272,7 @@ export function createTokenGuard(options: TokenGuardOptions): TokenGuard {
           : request.isSecure === false
             ? readCookie(cookieHeader, cookieName)
             : (prefixed ?? readCookie(cookieHeader, cookieName));
-      return token === null ? null : { token, fromCookie: true };
+      return token === null ? null : { token, fromCookie: true, scheme: 'cookie' };
     }
     return null;
   };
@@ -230,12 +299,48 @@ export function createTokenGuard(options: TokenGuardOptions): TokenGuard {
     try {
       alive = await options.isSessionActive(claims.sid, claims);
     } catch (error) {
-      if (httpStatusOf(error) === 503 || !isTesseraError(error)) {
-        return fail(503, 'temporarily_unavailable', 'the session store is unavailable');
-      }
+      if (httpStatusOf(error) === 503 || !isTesseraError(error)) return unavailable();
       throw error;
     }
     return alive ? null : invalid('ERR_TOKEN_REVOKED');
+  };
+
+  /**
+   * The key binding: a bound token needs the DPoP scheme and a proof by its key; an unbound
+   * one must not claim the DPoP scheme, and with `requireDpop` is not accepted at all.
+   */
+  const checkBinding = async (
+    request: TokenRequest,
+    found: Located,
+    claims: AccessTokenClaims,
+  ): Promise<TokenAuthResult | DpopProof | null> => {
+    const jkt = boundKey(claims);
+    if (found.scheme !== 'dpop') {
+      return jkt !== null || requireDpop ? invalid('ERR_DPOP_BINDING') : null;
+    }
+    if (jkt === null || dpop === undefined) return invalid('ERR_DPOP_BINDING', 'dpop');
+    const outcome = await checkBoundProof({
+      dpop,
+      header: request.header('dpop'),
+      token: found.token,
+      jkt,
+      method: typeof request.method === 'string' ? request.method : 'GET',
+      url: proofTargetUrl(request.targetUrl?.() ?? request.url, publicOrigin),
+    });
+    if (outcome.ok) return outcome.proof;
+    switch (outcome.kind) {
+      case 'unavailable':
+        return unavailable();
+      case 'binding':
+        return invalid(outcome.code, 'dpop');
+      case 'nonce': {
+        const refusal = fail(401, 'use_dpop_nonce', NONCE_MESSAGE, outcome.code, 'dpop');
+        refusal.headers['dpop-nonce'] = dpop.nonce() ?? '';
+        return refusal;
+      }
+      default:
+        return fail(401, 'invalid_dpop_proof', INVALID_PROOF_MESSAGE, outcome.code, 'dpop');
+    }
   };
 
   return {
@@ -258,7 +363,10 @@ export function createTokenGuard(options: TokenGuardOptions): TokenGuard {
   ): Promise<TokenAuthResult> {
     const found = locate(request);
     if (found === null) return invalid();
-    if (found.token === '') return invalid('ERR_TOKEN_MALFORMED');
+    const scheme = found.scheme === 'dpop' ? 'dpop' : undefined;
+    if (found.token === '') return invalid('ERR_TOKEN_MALFORMED', scheme);
+    // A token without a proof is refused before any work when every token needs one.
+    if (requireDpop && found.scheme !== 'dpop') return invalid('ERR_DPOP_BINDING');
     // Before the token is even verified: a forged cross-site request learns nothing.
     if (found.fromCookie) {
       const refused = checkCsrf(request);
@@ -270,18 +378,20 @@ export function createTokenGuard(options: TokenGuardOptions): TokenGuard {
     } catch (error) {
       // The shared status table decides: 503 for an outage (a denylist in the store), one
       // generic 401 for every token failure; anything else is not the client's fault.
-      if (httpStatusOf(error) === 503) {
-        return fail(503, 'temporarily_unavailable', 'the session store is unavailable');
-      }
-      if (isTesseraError(error)) return invalid(error.code);
+      if (httpStatusOf(error) === 503) return unavailable();
+      if (isTesseraError(error)) return invalid(error.code, scheme);
       throw error;
     }
+    const binding = await checkBinding(request, found, claims);
+    if (binding !== null && 'ok' in binding) return binding;
     const dead = await checkSession(claims);
     if (dead) return dead;
     if (require && !satisfies(claims, require)) {
-      return fail(403, 'insufficient_scope', 'the token lacks a required claim');
+      return fail(403, 'insufficient_scope', 'the token lacks a required claim', undefined, scheme);
     }
-    return { ok: true, claims, token: found.token };
+    return binding === null
+      ? { ok: true, claims, token: found.token }
+      : { ok: true, claims, token: found.token, proof: binding };
   }
 }
 

@@ -30,6 +30,13 @@ export const ERROR_CODES = [
   'ERR_TOKEN_EXPIRED',
   'ERR_TOKEN_NOT_YET_VALID',
   'ERR_TOKEN_REVOKED',
+  // DPoP proofs and sender-constrained tokens (RFC 9449)
+  'ERR_DPOP_PROOF',
+  'ERR_DPOP_MISMATCH',
+  'ERR_DPOP_STALE',
+  'ERR_DPOP_REPLAY',
+  'ERR_DPOP_NONCE',
+  'ERR_DPOP_BINDING',
   // refresh tokens and sealed cookies
   'ERR_REFRESH_INVALID',
   'ERR_REFRESH_REUSED',

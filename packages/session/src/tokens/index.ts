@@ -1,6 +1,6 @@
 /**
  * `tessera-session/tokens`: keyring and JWKS, access-token issue and verify, rotating refresh tokens
- * with reuse detection, and the `jti` denylist.
+ * with reuse detection, the `jti` denylist, and DPoP (RFC 9449) proofs for sender-constrained tokens.
  * @module tessera-session/tokens
  */
 export type {
@@ -18,6 +18,24 @@ export {
 } from './access-tokens.js';
 export type { Denylist, DenylistOptions } from './denylist.js';
 export { createDenylist } from './denylist.js';
+export type {
+  DpopNonceOptions,
+  DpopRequest,
+  DpopVerifier,
+  DpopVerifierOptions,
+} from './dpop.js';
+export { createDpopVerifier, DPOP_REPLAY_NAMESPACE } from './dpop.js';
+export type { DpopAlg, DpopProof, DpopProofCheck } from './dpop-proof.js';
+export {
+  accessTokenHash,
+  DEFAULT_DPOP_CLOCK_TOLERANCE,
+  DEFAULT_DPOP_MAX_AGE,
+  DPOP_ALGS,
+  jwkThumbprint,
+  MAX_DPOP_PROOF_LENGTH,
+  normaliseHtu,
+  verifyDpopProof,
+} from './dpop-proof.js';
 export type { JSONWebKeySet, JWK } from './jwk.js';
 export type { KeyStorageOptions } from './key-storage.js';
 export { KEY_NAMESPACE, loadKeyring, reloadKeyring, saveKeyring } from './key-storage.js';
@@ -30,6 +48,7 @@ export type {
 } from './keyring.js';
 export { createKeyring, generateKey, isKeyring } from './keyring.js';
 export type {
+  RefreshBinding,
   RefreshEvent,
   RefreshEventBase,
   RefreshRotation,

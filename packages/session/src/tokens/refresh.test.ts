@@ -295,3 +295,61 @@ describe('refresh tokens: options', () => {
     expect(() => createRefreshTokens({ store: {} as Store })).toThrow(/`store`/);
   });
 });
+
+describe('refresh tokens: DPoP-bound families (RFC 9449 §5)', () => {
+  const KEY_A = 'A'.repeat(43);
+  const KEY_B = `${'B'.repeat(42)}A`;
+
+  it('rotates a bound family only with a proof of its key, and each successor stays bound', async () => {
+    const { refresh, session } = setup();
+    const record = await session();
+    const t0 = await refresh.issue(record.key, { jkt: KEY_A });
+    const r1 = await refresh.rotate(t0, { jkt: KEY_A });
+    expect(r1.jkt).toBe(KEY_A);
+    const r2 = await refresh.rotate(r1.token, { jkt: KEY_A });
+    expect([r2.generation, r2.jkt]).toEqual([2, KEY_A]);
+    // An unbound family stays unbound and needs no proof.
+    const other = await session();
+    const u0 = await refresh.issue(other.key);
+    const u1 = await refresh.rotate(u0);
+    expect(u1.jkt).toBeUndefined();
+  });
+
+  it('a bound token rotated with another key, or with none, counts as reuse: the family is revoked', async () => {
+    for (const binding of [{ jkt: KEY_B }, {}, undefined]) {
+      const { refresh, session, store, events, dump } = setup();
+      const record = await session();
+      const t0 = await refresh.issue(record.key, { jkt: KEY_A });
+      expect(await codeOf(refresh.rotate(t0, binding))).toBe('ERR_REFRESH_REUSED');
+      expect(events.map((e) => e.type)).toEqual([
+        'refresh_issued',
+        'refresh_reuse',
+        'refresh_family_revoked',
+      ]);
+      expect(await store.get(record.key)).toBeNull();
+      // Not even the rightful key can use it afterwards.
+      expect(await codeOf(refresh.rotate(t0, { jkt: KEY_A }))).toBe('ERR_REFRESH_INVALID');
+      expect(await dump()).toBe('[[],[],[]]');
+    }
+  });
+
+  it('a thief with another key cannot take a bound token retried within the grace window', async () => {
+    const { refresh, session, store } = setup();
+    const record = await session();
+    const t0 = await refresh.issue(record.key, { jkt: KEY_A });
+    await refresh.rotate(t0, { jkt: KEY_A });
+    expect(await codeOf(refresh.rotate(t0, { jkt: KEY_B }))).toBe('ERR_REFRESH_REUSED');
+    expect(await store.get(record.key)).toBeNull();
+  });
+
+  it('refuses a binding that is not a thumbprint, before touching the store', async () => {
+    const { refresh, session, writes } = setup();
+    const record = await session();
+    const before = writes.length;
+    expect(await codeOf(refresh.issue(record.key, { jkt: 'short' }))).toBe('ERR_INVALID_ARGUMENT');
+    expect(await codeOf(refresh.rotate('x'.repeat(43), { jkt: 5 as never }))).toBe(
+      'ERR_INVALID_ARGUMENT',
+    );
+    expect(writes.length).toBe(before);
+  });
+});

@@ -12,6 +12,11 @@
  * carries that successor sealed under a key derived from the spent token, so the others —
  * and any retry within the grace window — get the very same successor back, and the family
  * never has more than one unspent member.
+ *
+ * Sender-constrained families (RFC 9449 §5): issued with a DPoP key thumbprint, every member
+ * carries it, and rotating needs a proof by that key. A bound token presented with another
+ * key, or with none, is treated like reuse: whoever holds it is not the client it was issued
+ * to, so the family is revoked.
  */
 import { TesseraError } from '../shared/errors.js';
 import type { SessionRecord, Store } from '../stores/store.js';
@@ -108,13 +113,31 @@ export interface RefreshRotation {
   record: SessionRecord;
   /** How many rotations precede `token` in its family (the issued token is 0). */
   generation: number;
+  /** The DPoP key thumbprint the family is bound to, when it is bound. */
+  jkt?: string;
+}
+
+/** The DPoP binding of a refresh family, at issue and at every rotation. */
+export interface RefreshBinding {
+  /**
+   * RFC 7638 thumbprint of the client's DPoP key (`proof.jkt` from a verified proof).
+   * @defaultValue none: an unbound family (and, at rotation, no proof presented)
+   */
+  jkt?: string;
 }
 
 export interface RefreshTokens {
-  /** Starts (or restarts) the family of session `sessionKey` and answers its first token. */
-  issue(sessionKey: string): Promise<string>;
-  /** Spends `token` and answers its successor; throws `ERR_REFRESH_INVALID`/`_REUSED`. */
-  rotate(token: string): Promise<RefreshRotation>;
+  /**
+   * Starts (or restarts) the family of session `sessionKey` and answers its first token;
+   * with `binding.jkt` the family is bound to that DPoP key.
+   */
+  issue(sessionKey: string, binding?: RefreshBinding): Promise<string>;
+  /**
+   * Spends `token` and answers its successor; throws `ERR_REFRESH_INVALID`/`_REUSED`. A bound
+   * token needs `binding.jkt` equal to its key: otherwise `ERR_REFRESH_REUSED` and the family
+   * is revoked.
+   */
+  rotate(token: string, binding?: RefreshBinding): Promise<RefreshRotation>;
   /** Ends the family: deletes the session record and every refresh entry. */
   revokeFamily(sessionKey: string): Promise<boolean>;
 }
@@ -124,6 +147,17 @@ function invalid(): TesseraError {
     'ERR_REFRESH_INVALID',
     'refresh token is unknown, expired or revoked; sign in again to get a new one',
   );
+}
+
+function bindingKey(binding: RefreshBinding | undefined, method: string): string | undefined {
+  if (binding === undefined || binding.jkt === undefined) return undefined;
+  if (typeof binding.jkt !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(binding.jkt)) {
+    throw new TesseraError(
+      'ERR_INVALID_ARGUMENT',
+      `refresh.${method}: binding.jkt must be a SHA-256 JWK thumbprint (proof.jkt)`,
+    );
+  }
+  return binding.jkt;
 }
 
 function seconds(name: string, value: unknown, fallback: number, min: number, max: number) {
@@ -212,7 +246,8 @@ export function createRefreshTokens(options: RefreshTokensOptions): RefreshToken
     return deleted || family !== null;
   }
 
-  async function issue(sessionKey: string): Promise<string> {
+  async function issue(sessionKey: string, binding?: RefreshBinding): Promise<string> {
+    const jkt = bindingKey(binding, 'issue');
     if (typeof sessionKey !== 'string' || sessionKey.length === 0 || sessionKey.length > 512) {
       throw new TesseraError(
         'ERR_INVALID_ARGUMENT',
@@ -231,7 +266,8 @@ export function createRefreshTokens(options: RefreshTokensOptions): RefreshToken
     const token = generateRefreshToken();
     const hash = hashRefreshToken(token);
     const fid = generateFamilyId();
-    const member: MemberEntry = { s: sessionKey, f: fid, g: 0 };
+    const member: MemberEntry =
+      jkt === undefined ? { s: sessionKey, f: fid, g: 0 } : { s: sessionKey, f: fid, g: 0, k: jkt };
     await store.kvSet(NS_MEMBER, hash, member, record.absoluteExpiresAt);
     // The new family id invalidates any earlier member of this session in the same write.
     await store.kvSet(NS_FAMILY, sessionKey, { fid, root: hash }, record.absoluteExpiresAt);
@@ -255,6 +291,7 @@ export function createRefreshTokens(options: RefreshTokensOptions): RefreshToken
     at: number,
   ): Promise<RefreshRotation> {
     const next: MemberEntry = { s: member.s, f: member.f, g: member.g + 1 };
+    if (member.k !== undefined) next.k = member.k;
     // Idempotent: the winner and any retry write the same entry; whoever comes first makes
     // the successor usable, so a crash between claim and this write loses nothing.
     await store.kvSet(NS_MEMBER, successorHash, next, record.absoluteExpiresAt, {
@@ -262,12 +299,14 @@ export function createRefreshTokens(options: RefreshTokensOptions): RefreshToken
     });
     const expiresAt = Math.min(at + idleMs, record.absoluteExpiresAt);
     if (!(await store.touch(record.key, at, expiresAt))) throw invalid();
-    return {
+    const rotation: RefreshRotation = {
       token: successor,
       sessionKey: record.key,
       record: { ...record, lastSeenAt: at, expiresAt },
       generation: next.g,
     };
+    if (next.k !== undefined) rotation.jkt = next.k;
+    return rotation;
   }
 
   /** Takes one of the spent token's few retries (atomically); false once all are taken. */
@@ -280,7 +319,24 @@ export function createRefreshTokens(options: RefreshTokensOptions): RefreshToken
     return false;
   }
 
-  async function rotate(token: string): Promise<RefreshRotation> {
+  async function reuse(member: MemberEntry, record: SessionRecord, at: number): Promise<never> {
+    emit({
+      type: 'refresh_reuse',
+      sessionKey: record.key,
+      handle: record.handle,
+      userId: record.userId,
+      generation: member.g,
+      at,
+    });
+    await endFamily(record.key, 'reuse', record);
+    throw new TesseraError(
+      'ERR_REFRESH_REUSED',
+      'refresh token was already used; the session has been revoked, sign in again',
+    );
+  }
+
+  async function rotate(token: string, binding?: RefreshBinding): Promise<RefreshRotation> {
+    const jkt = bindingKey(binding, 'rotate');
     // Syntax first: garbage never reaches the store.
     if (!isRefreshTokenShape(token)) throw invalid();
     const hash = hashRefreshToken(token);
@@ -300,6 +356,10 @@ export function createRefreshTokens(options: RefreshTokensOptions): RefreshToken
       record.expiresAt <= at
     ) {
       throw invalid();
+    }
+    // A bound token in the hands of another key (or of a client without one) was stolen.
+    if (member.k !== undefined && (jkt === undefined || !sameDigest(member.k, jkt))) {
+      return reuse(member, record, at);
     }
 
     const successor = generateRefreshToken();
@@ -347,19 +407,7 @@ export function createRefreshTokens(options: RefreshTokensOptions): RefreshToken
       return rotation;
     }
 
-    emit({
-      type: 'refresh_reuse',
-      sessionKey: record.key,
-      handle: record.handle,
-      userId: record.userId,
-      generation: member.g,
-      at,
-    });
-    await endFamily(record.key, 'reuse', record);
-    throw new TesseraError(
-      'ERR_REFRESH_REUSED',
-      'refresh token was already used; the session has been revoked, sign in again',
-    );
+    return reuse(member, record, at);
   }
 
   async function revokeFamily(sessionKey: string): Promise<boolean> {

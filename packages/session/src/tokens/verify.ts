@@ -26,6 +26,8 @@ export interface AccessTokenClaims {
   nbf?: number;
   /** The session the token belongs to, when the issuer set one. */
   sid?: string;
+  /** Confirmation (RFC 7800): `jkt`, the thumbprint of the DPoP key the token is bound to. */
+  cnf?: { jkt?: string; [member: string]: unknown };
   [claim: string]: unknown;
 }
 
@@ -215,6 +217,17 @@ export function createTokenVerifier(config: VerifierConfig): (token: unknown) =>
     }
     if (claims.sid !== undefined && typeof claims.sid !== 'string') {
       fail('ERR_TOKEN_CLAIM', 'token sid must be a string');
+    }
+    const cnf = claims.cnf;
+    if (
+      cnf !== undefined &&
+      (typeof cnf !== 'object' ||
+        cnf === null ||
+        Array.isArray(cnf) ||
+        ((cnf as { jkt?: unknown }).jkt !== undefined &&
+          typeof (cnf as { jkt?: unknown }).jkt !== 'string'))
+    ) {
+      fail('ERR_TOKEN_CLAIM', 'token cnf must be an object whose jkt is a string');
     }
 
     const nowMs = now();

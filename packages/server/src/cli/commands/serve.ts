@@ -25,8 +25,10 @@ TESSERA_CLOCK_TOLERANCE, TESSERA_REFRESH_GRACE, TESSERA_REAUTH_MAX_AGE,
 TESSERA_MASTER_KEY or TESSERA_MASTER_KEY_FILE (default: a 0600 key file beside the
 store), TESSERA_METRICS_TOKEN, TESSERA_METRICS_PORT, TESSERA_METRICS_HOST,
 TESSERA_ANOMALY_ACTION (note | reauthenticate | revoke), TESSERA_LOG_LEVEL,
-TESSERA_TRUST_PROXY, TESSERA_DBSC=1 (device-bound browser sessions, default off) and
-TESSERA_DBSC_COOKIE_TTL (seconds a bound cookie lives, default 600) (see docs/service.md).`;
+TESSERA_TRUST_PROXY, TESSERA_DBSC=1 (device-bound browser sessions, default off),
+TESSERA_DBSC_COOKIE_TTL (seconds a bound cookie lives, default 600), TESSERA_REQUIRE_DPOP=1
+(token clients must prove a key with DPoP, RFC 9449: unbound tokens are neither issued nor
+accepted) and TESSERA_DPOP_NONCE=1 (DPoP proofs must carry a server nonce) (see docs/service.md).`;
 
 /**
  * @example process.exitCode = await serveCommand(['--port', '3000'], process.env, console);

@@ -1,24 +1,47 @@
 /**
- * Who is calling the JSON API: a token client (an `Authorization: Bearer` access token,
- * checked by the library's own `createTokenGuard`, whose session must still be alive) or a
- * browser with a session cookie.
+ * Who is calling the JSON API: a token client (an `Authorization: Bearer` access token, or
+ * `Authorization: DPoP` with a proof for a key-bound one, checked by the library's own
+ * `createTokenGuard`, whose session must still be alive) or a browser with a session cookie.
  */
 import type { Request } from 'express';
 import type { SessionRecord } from 'tessera-session';
-import { createTokenGuard, isValidHandle, TesseraError } from 'tessera-session';
+import {
+  createTokenGuard,
+  isValidHandle,
+  TesseraError,
+  type TokenAuthResult,
+} from 'tessera-session';
 import type { AccessTokenClaims } from 'tessera-session/tokens';
 import type { AppDeps, Caller } from '../context.js';
-import { invalidToken } from '../errors.js';
+import { ApiError, invalidToken } from '../errors.js';
 import type { ProbeGuard } from '../middleware/probe-throttle.js';
 import type { BrowserSessions } from './browser-session.js';
 
 export type ResolveCaller = (req: Request) => Promise<Caller>;
 
 /**
+ * A DPoP refusal keeps the guard's own answer (RFC 9449 §7.1: `WWW-Authenticate: DPoP
+ * error=…`, and `DPoP-Nonce` with `use_dpop_nonce`); Bearer refusals keep the generic one.
+ */
+function dpopAnswer(
+  req: Request,
+  result: Extract<TokenAuthResult, { ok: false }>,
+  requireDpop: boolean,
+): ApiError | null {
+  const usedDpop = /^dpop /i.test(req.get('authorization') ?? '');
+  if (!usedDpop && !requireDpop && result.error === 'invalid_token') return null;
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(result.headers)) {
+    headers[name === 'dpop-nonce' ? 'DPoP-Nonce' : name] = value;
+  }
+  return new ApiError(401, result.error, result.message, headers);
+}
+
+/**
  * @example const caller = createCallerResolver(deps, probe, browser); const who = await caller(req);
  */
 export function createCallerResolver(
-  deps: Pick<AppDeps, 'tokens' | 'store' | 'logger'>,
+  deps: Pick<AppDeps, 'tokens' | 'store' | 'logger' | 'dpop' | 'config'>,
   probe: ProbeGuard,
   browser: BrowserSessions,
 ): ResolveCaller {
@@ -26,6 +49,9 @@ export function createCallerResolver(
   const records = new WeakMap<AccessTokenClaims, SessionRecord>();
   const guard = createTokenGuard({
     tokens: deps.tokens,
+    dpop: deps.dpop,
+    requireDpop: deps.config.requireDpop,
+    ...(deps.config.origin === undefined ? {} : { publicOrigin: deps.config.origin }),
     // The token is only as alive as its session: revocation takes effect at once.
     async isSessionActive(sid, claims) {
       const record = isValidHandle(sid) ? await deps.store.getByHandle(sid) : null;
@@ -39,10 +65,19 @@ export function createCallerResolver(
   });
 
   async function tokenCaller(req: Request): Promise<Caller> {
-    const result = await guard.authenticate({ header: (name) => req.get(name) });
+    const result = await guard.authenticate({
+      header: (name) => req.get(name),
+      method: req.method,
+      targetUrl: () => `${req.protocol}://${req.get('host') ?? 'localhost'}${req.originalUrl}`,
+    });
     if (!result.ok) {
       if (result.status === 503) {
         throw new TesseraError('ERR_STORE_UNAVAILABLE', 'the session store is unavailable');
+      }
+      const dpopRefusal = dpopAnswer(req, result, deps.config.requireDpop);
+      if (dpopRefusal) {
+        deps.logger.info({ event: 'token_refused', code: result.code }, 'access token refused');
+        throw dpopRefusal;
       }
       if (result.code === 'ERR_TOKEN_REVOKED') {
         throw invalidToken('the session of this token has ended; sign in again');

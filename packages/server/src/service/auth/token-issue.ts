@@ -3,7 +3,8 @@
  * the session, and the session's rotating refresh token, in the contract's JSON shape. For
  * browser clients that ask for it, the refresh token travels instead in an HttpOnly, Secure,
  * SameSite=Strict cookie scoped to the refresh path (`__Secure-tessera.rt`, the library's
- * `createTokenCookies`), so page scripts never see it.
+ * `createTokenCookies`), so page scripts never see it. Tokens issued with a DPoP proof are
+ * bound to its key (`cnf.jkt`) and answered with `token_type: "DPoP"`.
  */
 import type { Request, Response } from 'express';
 import type { SessionRecord } from 'tessera-session';
@@ -11,15 +12,15 @@ import { createTokenCookies } from 'tessera-session';
 import type { AppDeps } from '../context.js';
 
 export interface TokenIssuer {
-  /** A signed access token for the session's user and handle. */
-  signAccess(record: Pick<SessionRecord, 'userId' | 'handle'>): Promise<string>;
+  /** A signed access token for the session's user and handle, bound to `jkt` when given. */
+  signAccess(record: Pick<SessionRecord, 'userId' | 'handle'>, jkt?: string): Promise<string>;
   /**
    * Sends `{access_token, token_type, expires_in, refresh_token, session_id}`, never cached;
    * with `cookie`, the refresh token goes into the refresh cookie instead of the body.
    */
   send(
     res: Response,
-    pair: { access: string; refresh: string; handle: string },
+    pair: { access: string; refresh: string; handle: string; bound?: boolean },
     cookie?: { req: Request },
   ): void;
   /** The refresh token the request's refresh cookie carries, or null. */
@@ -37,18 +38,19 @@ export const REFRESH_PATH = '/api/token/refresh';
 export function createTokenIssuer(deps: Pick<AppDeps, 'tokens' | 'config'>): TokenIssuer {
   const cookies = createTokenCookies({ refreshPath: REFRESH_PATH });
   return {
-    signAccess(record) {
+    signAccess(record, jkt) {
       return deps.tokens.sign({
         sub: String(record.userId),
         sid: record.handle,
         username: record.userId,
+        ...(jkt === undefined ? {} : { cnf: { jkt } }),
       });
     },
     send(res, pair, cookie) {
       res.setHeader('Cache-Control', 'no-store');
       const body: Record<string, unknown> = {
         access_token: pair.access,
-        token_type: 'Bearer',
+        token_type: pair.bound === true ? 'DPoP' : 'Bearer',
         expires_in: deps.config.accessTtl,
         refresh_token: pair.refresh,
         session_id: pair.handle,

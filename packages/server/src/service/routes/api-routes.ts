@@ -9,6 +9,7 @@ import type { ResolveCaller } from '../auth/caller.js';
 import { type Authenticate, GENERIC_LOGIN_ERROR, PASSWORD_SIGN_IN } from '../auth/sign-in.js';
 import { requireRecentAuth } from '../auth/step-up.js';
 import type { TokenIssuer } from '../auth/token-issue.js';
+import { readTokenProof, sendNonce } from '../auth/token-proof.js';
 import { type AppDeps, clientIp, controlOf } from '../context.js';
 import { ApiError } from '../errors.js';
 import { jsonBody, requireType } from '../middleware/body.js';
@@ -19,7 +20,7 @@ import { destroySession } from './page-routes.js';
 
 type ApiDeps = Pick<
   AppDeps,
-  'manager' | 'refresh' | 'store' | 'metrics' | 'logger' | 'users' | 'config' | 'now'
+  'manager' | 'refresh' | 'dpop' | 'store' | 'metrics' | 'logger' | 'users' | 'config' | 'now'
 >;
 
 /** What the API routes are built from. */
@@ -59,6 +60,8 @@ function addTokenRoutes(router: Router, deps: ApiDeps, parts: ApiParts): void {
     if (typeof body?.username !== 'string' || typeof body.password !== 'string') {
       throw new ApiError(400, 'invalid_request', 'send {"username": "...", "password": "..."}');
     }
+    // The proof first: a refused one costs no password check and issues nothing.
+    const proof = await readTokenProof(req, deps);
     const result = await authenticate(body.username, body.password, req);
     if (!result.ok) {
       if (result.wait > 0) {
@@ -77,17 +80,19 @@ function addTokenRoutes(router: Router, deps: ApiDeps, parts: ApiParts): void {
     const ua = req.get('user-agent');
     if (ua) facts.userAgent = ua;
     const created = await manager.login(null, result.user, facts);
-    const refreshToken = await refresh.issue(created.key);
+    const refreshToken = await refresh.issue(created.key, proof ? { jkt: proof.jkt } : {});
     metrics.sessionsCreated.inc({ strategy: 'hybrid' });
     logger.info(
       { event: 'login', user: result.user, handle: created.handle, strategy: 'hybrid' },
       'token issued',
     );
     const pair = {
-      access: await issuer.signAccess(created),
+      access: await issuer.signAccess(created, proof?.jkt),
       refresh: refreshToken,
       handle: created.handle,
+      bound: proof !== null,
     };
+    sendNonce(res, deps);
     // A browser client may ask for the refresh token in an HttpOnly cookie instead of the body.
     issuer.send(res, pair, body.refresh_cookie === true ? { req } : undefined);
   });
@@ -101,10 +106,22 @@ function addTokenRoutes(router: Router, deps: ApiDeps, parts: ApiParts): void {
     }
     // The cookie is sent by the browser on its own: the request must come from our origin.
     if (fromCookie !== null) parts.checkOrigin(req);
+    const proof = await readTokenProof(req, deps);
     try {
-      const rotation = await refresh.rotate((fromBody ?? fromCookie) as string);
-      const access = await issuer.signAccess(rotation.record);
-      const pair = { access, refresh: rotation.token, handle: rotation.record.handle };
+      // A family bound at sign-in rotates only with a proof by the same key; another key (or
+      // none) is treated as reuse and ends the session.
+      const rotation = await refresh.rotate(
+        (fromBody ?? fromCookie) as string,
+        proof ? { jkt: proof.jkt } : {},
+      );
+      const access = await issuer.signAccess(rotation.record, proof?.jkt);
+      const pair = {
+        access,
+        refresh: rotation.token,
+        handle: rotation.record.handle,
+        bound: proof !== null,
+      };
+      sendNonce(res, deps);
       issuer.send(res, pair, fromCookie !== null ? { req } : undefined);
     } catch (error) {
       if (

@@ -4,7 +4,9 @@
  * `WWW-Authenticate: Bearer error="invalid_token"` when it is absent or invalid, 403 when it
  * lacks a required claim, and 503 when the session check cannot reach the store.
  * A token from the cookie on an unsafe cross-site request is refused with 403 (`csrf`), and on
- * HTTPS only the `__Host-` cookie is read (see `http/token-guard.ts`).
+ * HTTPS only the `__Host-` cookie is read (see `http/token-guard.ts`). With a DPoP verifier on
+ * the guard, `Authorization: DPoP` tokens are checked against their proof for this request's
+ * method and URL (RFC 9449).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
@@ -19,6 +21,18 @@ import type { AccessTokenClaims } from '../../tokens/index.js';
 /** The request after `requireToken`: the verified claims are on `req.auth`. */
 export interface TokenAuthenticatedRequest extends IncomingMessage {
   auth?: AccessTokenClaims;
+}
+
+/** The absolute URL of a request, as Express (or a bare Node request) sees it. */
+function requestUrl(req: IncomingMessage): string {
+  const express = req as { protocol?: string; originalUrl?: string };
+  const protocol =
+    express.protocol ??
+    ((req.socket as { encrypted?: boolean } | undefined)?.encrypted === true ? 'https' : 'http');
+  // The Host header (Express 4's req.host drops the port); behind a proxy that rewrites it,
+  // the guard's publicOrigin says what clients call.
+  const host = req.headers.host ?? 'localhost';
+  return `${protocol}://${host}${express.originalUrl ?? req.url ?? '/'}`;
 }
 
 /**
@@ -42,6 +56,8 @@ export function requireToken(
       isSecure:
         (req as { secure?: boolean }).secure ??
         (req.socket as { encrypted?: boolean } | undefined)?.encrypted === true,
+      // For the htu of DPoP proofs: Express's protocol honours `trust proxy`.
+      targetUrl: () => requestUrl(req),
     };
     resolved.authenticate(request, require).then((result) => {
       if (result.ok) {

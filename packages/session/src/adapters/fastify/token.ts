@@ -5,7 +5,9 @@
  * error="invalid_token"` when the token is absent or invalid, 403 when it lacks a required
  * claim, and 503 when the session check cannot reach the store.
  * A token from the cookie on an unsafe cross-site request is refused with 403 (`csrf`), and on
- * HTTPS only the `__Host-` cookie is read (see `http/token-guard.ts`).
+ * HTTPS only the `__Host-` cookie is read (see `http/token-guard.ts`). With a DPoP verifier on
+ * the guard, `Authorization: DPoP` tokens are checked against their proof for this request's
+ * method and URL (RFC 9449).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
@@ -35,6 +37,8 @@ export function requireToken(
         },
         method: request.method,
         isSecure: request.protocol === 'https',
+        // For the htu of DPoP proofs: Fastify's protocol and host honour `trustProxy`.
+        targetUrl: () => `${request.protocol}://${request.host}${request.url}`,
       },
       require,
     );

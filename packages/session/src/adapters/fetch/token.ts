@@ -5,7 +5,9 @@
  * is 401 with `WWW-Authenticate: Bearer error="invalid_token"`, 403 for a missing claim, or
  * 503 when the session check cannot reach the store.
  * A token from the cookie on an unsafe cross-site request is refused with 403 (`csrf`), and on
- * HTTPS only the `__Host-` cookie is read (see `http/token-guard.ts`).
+ * HTTPS only the `__Host-` cookie is read (see `http/token-guard.ts`). With a DPoP verifier on
+ * the guard, `Authorization: DPoP` tokens are checked against their proof for this request's
+ * method and URL (RFC 9449).
  */
 import {
   type ClaimRequirement,

@@ -2,8 +2,9 @@
  * What the refresh-token module keeps in a store's key-value space, and strict readers for
  * it (a store returns `unknown`; anything malformed reads as absent, so it fails closed).
  *
- * - `refresh` / hash(token): a family member `{ s, f, g }` — session key, family id,
- *   generation. Present from issue until the family ends.
+ * - `refresh` / hash(token): a family member `{ s, f, g, k? }` — session key, family id,
+ *   generation, and the DPoP key thumbprint the family is bound to (public clients). Present
+ *   from issue until the family ends.
  * - `refresh-spent` / hash(token): the claim written, atomically and once, by the rotation
  *   that spends the token `{ at, nh, box }` — when, the successor's hash, and the successor
  *   sealed under a key derived from the spent token.
@@ -25,6 +26,8 @@ export interface MemberEntry {
   f: string;
   /** Generation: 0 for the token from `issue`, +1 per rotation. */
   g: number;
+  /** DPoP key thumbprint (`jkt`) the family is bound to; absent for an unbound family. */
+  k?: string;
 }
 
 export interface SpentEntry {
@@ -47,10 +50,11 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 export function readMember(value: unknown): MemberEntry | null {
   if (!isRecord(value)) return null;
-  const { s, f, g } = value;
+  const { s, f, g, k } = value;
   if (typeof s !== 'string' || typeof f !== 'string' || typeof g !== 'number') return null;
   if (!Number.isSafeInteger(g) || g < 0) return null;
-  return { s, f, g };
+  if (k === undefined) return { s, f, g };
+  return typeof k === 'string' && k !== '' ? { s, f, g, k } : null;
 }
 
 export function readSpent(value: unknown): SpentEntry | null {
