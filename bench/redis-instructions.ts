@@ -4,7 +4,8 @@
  * moves with other load on the machine, so it compares the two stores' Redis cost on a busy
  * machine. Kernel time (socket reads and writes) is not counted; `bench/redis-cpu.ts` measures
  * that side. Per request: Tessera read = `get` (HGETALL), increment = `get` + a one-key data
- * `patch`; connect-redis read = `get` + `touch` (GET + EXPIRE), increment = `get` + `set`
+ * `patch` (and, apart, the `touch` that slides a session's expiry); connect-redis read = `get` +
+ * `touch` (GET + EXPIRE), increment = `get` + `set`
  * (GET + SET … EX); 50 concurrent loops, ioredis auto-pipelining on (the store's default).
  * Also the floor of any Lua script: `EVALSHA` of `return 1` with one key and three arguments.
  * Needs valgrind (`callgrind_control`). Run: `node --import tsx bench/redis-instructions.ts`.
@@ -108,6 +109,10 @@ try {
       },
     ],
     ['tessera patch alone (EVALSHA)', () => store.patch(key, { set: { count: ++n } })],
+    [
+      'tessera touch alone (EVALSHA)',
+      () => store.touch(key, Date.now(), Math.min(Date.now() + 3_600_000, t + 7_200_000)),
+    ],
     [
       'connect-redis read (GET + EXPIRE)',
       () => peer.get(sid).then(() => peer.touch(sid, session(n) as never)),
