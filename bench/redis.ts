@@ -1,7 +1,8 @@
 /**
  * Redis benchmark: one small Express 5 app on one shared Redis, three ways, in one run:
  * express-session + connect-redis (v9, on its documented node-redis client), `tessera-session/express`
- * + Tessera's Redis store, and the same with the invalidated read cache (`withReadCache`).
+ * + Tessera's Redis store, and the same with the invalidated read cache (`withReadCache`); all
+ * three with `resave: false, saveUninitialized: false`.
  *
  * The Redis server is started here (test/support/redis-server.ts, 127.0.0.1, no persistence).
  * Each app runs in its own child process; load comes from autocannon in this process: 50
@@ -73,7 +74,9 @@ async function serve(name: AppName, redisUrl: string, secret: string): Promise<v
       name === 'tessera'
         ? redis
         : withReadCache(redis, { invalidation: createRedisInvalidation(redis) });
-    app.use(session({ secret, store }));
+    // The same settings as the connect-redis app: with express-session's defaults
+    // (`resave: true`) the Express adapter would rewrite (touch) every unchanged session.
+    app.use(session({ secret, store, resave: false, saveUninitialized: false }));
   }
   const data = (req: unknown): Data => (req as { session: Data }).session;
   app.get('/read', (req, res) => {
@@ -498,9 +501,10 @@ function report(cases: CaseRun[]): void {
   const markdown = `## Redis: Express on a shared store
 
 One small Express 5 app on one Redis server (started by the benchmark on loopback), in three
-setups: express-session + connect-redis 9 (on node-redis, \`resave: false,
-saveUninitialized: false\`); \`tessera-session/express\` + Tessera's Redis store; and the same with
-the read cache (\`withReadCache\` + \`createRedisInvalidation\`). Each app runs in its own
+setups, all with \`resave: false, saveUninitialized: false\` (connect-redis's recommended
+settings): express-session + connect-redis 9 (on node-redis); \`tessera-session/express\` +
+Tessera's Redis store; and the same with the read cache (\`withReadCache\` +
+\`createRedisInvalidation\`). Each app runs in its own
 process; autocannon drives it with ${CONNECTIONS} connections, ${ROUNDS} rounds of ${ROUND_SECONDS} s
 per app and case (apps alternated, medians). Machine: ${result.cores} × ${result.cpu}, Node
 ${result.node}, ${result.date.slice(0, 10)}; 1-minute load average at the end: ${result.loadAverage}.

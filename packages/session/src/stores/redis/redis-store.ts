@@ -25,11 +25,12 @@ import {
 import type {
   CreateWithinLimitResult,
   KeyValueEntry,
+  SessionPatch,
   SessionRecord,
   Store,
   StoreClockOptions,
 } from '../store.js';
-import { decodeRecord, encodeEntries } from './internal/records.js';
+import { decodeRecord, encodeEntries, patchFields } from './internal/records.js';
 import {
   CREATE_SESSION,
   DELETE_SESSION,
@@ -38,6 +39,7 @@ import {
   KV_LIST,
   KV_PURGE,
   KV_SET,
+  PATCH_FIELDS,
   PATCH_SESSION,
   PURGE_SESSION,
   RELEASE_HANDLE,
@@ -92,9 +94,16 @@ function script(source: string): Script {
   return { source, sha: createHash('sha1').update(source).digest('hex') };
 }
 
+/**
+ * Most fields (pairs and deletions, as ARGV entries) the small patch script takes; larger
+ * patches go through the full script, which writes in chunks (Lua's unpack has a stack limit).
+ */
+const FAST_PATCH_MAX_ARGS = 400;
+
 const scripts = {
   create: script(CREATE_SESSION),
   patch: script(PATCH_SESSION),
+  patchFields: script(PATCH_FIELDS),
   touch: script(TOUCH_SESSION),
   delete: script(DELETE_SESSION),
   purge: script(PURGE_SESSION),
@@ -454,6 +463,50 @@ export function createRedisStore(
     return live.map((entry) => entry.key);
   }
 
+  /**
+   * A patch that may move the expiry or change the user (or is too large for one unpack):
+   * the full script, then the handle key and user index when the bound grew or the user changed.
+   */
+  async function fullPatch(
+    key: string,
+    patch: SessionPatch,
+    pairs: string[],
+    dels: string[],
+  ): Promise<boolean> {
+    const userChange = patch.userId === undefined ? '0' : patch.userId === null ? '2' : '1';
+    const result = await evalScript(
+      scripts.patch,
+      [sessionKey(key)],
+      [
+        now(),
+        patch.expiresAt === undefined ? '' : wallClock(patch.expiresAt),
+        pairs.length / 2,
+        dels.length,
+        ...pairs,
+        ...dels,
+        patch.expiresAt === undefined ? '' : String(patch.expiresAt),
+        patch.absoluteExpiresAt === undefined ? '' : String(patch.absoluteExpiresAt),
+        userChange,
+        typeof patch.userId === 'string' ? patch.userId : '',
+      ],
+    );
+    if (!Array.isArray(result)) return false;
+    const [oldUser, newUser, handle, bound] = result as string[];
+    if (bound) {
+      const work: Array<Promise<unknown>> = [
+        evalScript(
+          scripts.extendHandle,
+          [handleKey(handle ?? '')],
+          [key, wallClock(Number(bound))],
+        ),
+      ];
+      if (oldUser && oldUser !== newUser) work.push(client.zrem(userKey(oldUser), key));
+      if (newUser) work.push(client.zadd(userKey(newUser), Number(bound), key));
+      await Promise.all(work);
+    }
+    return true;
+  }
+
   const store: RedisStore = {
     kind: 'redis',
     client,
@@ -523,51 +576,22 @@ export function createRedisStore(
       return run('patch', async () => {
         validateKey(key, 'key');
         validatePatch(patch);
-        const set = patch.set ?? {};
-        const pairs = encodeEntries('d:', set);
-        pairs.push(...encodeEntries('m:', patch.meta ?? {}));
-        const dels = [
-          ...(patch.unset ?? []),
-          ...Object.keys(set).filter((name) => set[name] === undefined),
-        ].map((name) => `d:${name}`);
-        for (const name of Object.keys(patch.meta ?? {})) {
-          if (patch.meta?.[name] === undefined) dels.push(`m:${name}`);
+        const { pairs, dels } = patchFields(patch);
+        if (
+          patch.userId === undefined &&
+          patch.expiresAt === undefined &&
+          patch.absoluteExpiresAt === undefined &&
+          pairs.length + dels.length <= FAST_PATCH_MAX_ARGS
+        ) {
+          // The common case (data, meta, lastSeenAt, authAt): one small script, no index work.
+          const applied = await evalScript(
+            scripts.patchFields,
+            [sessionKey(key)],
+            [now(), pairs.length, ...pairs, ...dels],
+          );
+          return applied === 1;
         }
-        if (patch.lastSeenAt !== undefined) pairs.push('_l', String(patch.lastSeenAt));
-        if (patch.authAt === null) dels.push('_a');
-        else if (patch.authAt !== undefined) pairs.push('_a', String(patch.authAt));
-        const userChange = patch.userId === undefined ? '0' : patch.userId === null ? '2' : '1';
-        const result = await evalScript(
-          scripts.patch,
-          [sessionKey(key)],
-          [
-            now(),
-            patch.expiresAt === undefined ? '' : wallClock(patch.expiresAt),
-            pairs.length / 2,
-            dels.length,
-            ...pairs,
-            ...dels,
-            patch.expiresAt === undefined ? '' : String(patch.expiresAt),
-            patch.absoluteExpiresAt === undefined ? '' : String(patch.absoluteExpiresAt),
-            userChange,
-            typeof patch.userId === 'string' ? patch.userId : '',
-          ],
-        );
-        if (!Array.isArray(result)) return false;
-        const [oldUser, newUser, handle, bound] = result as string[];
-        if (bound) {
-          const work: Array<Promise<unknown>> = [
-            evalScript(
-              scripts.extendHandle,
-              [handleKey(handle ?? '')],
-              [key, wallClock(Number(bound))],
-            ),
-          ];
-          if (oldUser && oldUser !== newUser) work.push(client.zrem(userKey(oldUser), key));
-          if (newUser) work.push(client.zadd(userKey(newUser), Number(bound), key));
-          await Promise.all(work);
-        }
-        return true;
+        return fullPatch(key, patch, pairs, dels);
       });
     },
 

@@ -3,7 +3,7 @@
  */
 
 import { parseJsonText } from '../../internal/json.js';
-import type { SessionMeta, SessionRecord } from '../../store.js';
+import type { SessionMeta, SessionPatch, SessionRecord } from '../../store.js';
 
 /** Field/value pairs of plain-object entries under a prefix, JSON-encoded; undefined skipped. */
 export function encodeEntries(prefix: string, values: Record<string, unknown>): string[] {
@@ -14,6 +14,42 @@ export function encodeEntries(prefix: string, values: Record<string, unknown>): 
     out.push(prefix + name, JSON.stringify(value));
   }
   return out;
+}
+
+/** The hash fields a patch writes (flat field/value pairs) and deletes. */
+export interface PatchFields {
+  pairs: string[];
+  dels: string[];
+}
+
+/**
+ * The field writes of a validated patch: data keys (`d:`), meta keys (`m:`), `_l` and `_a`.
+ * `userId`, `expiresAt` and `absoluteExpiresAt` are left to the caller (they touch indexes).
+ */
+export function patchFields(patch: SessionPatch): PatchFields {
+  const pairs: string[] = [];
+  const dels: string[] = [];
+  addEntries('d:', patch.set, pairs, dels);
+  if (patch.unset) for (const name of patch.unset) dels.push(`d:${name}`);
+  addEntries('m:', patch.meta, pairs, dels);
+  if (patch.lastSeenAt !== undefined) pairs.push('_l', String(patch.lastSeenAt));
+  if (patch.authAt === null) dels.push('_a');
+  else if (patch.authAt !== undefined) pairs.push('_a', String(patch.authAt));
+  return { pairs, dels };
+}
+
+function addEntries(
+  prefix: string,
+  values: Record<string, unknown> | undefined,
+  pairs: string[],
+  dels: string[],
+): void {
+  if (!values) return;
+  for (const name of Object.keys(values)) {
+    const value = values[name];
+    if (value === undefined) dels.push(prefix + name);
+    else pairs.push(prefix + name, JSON.stringify(value));
+  }
 }
 
 /** The record held in a session hash (as HGETALL answers it), or null when it is empty. */

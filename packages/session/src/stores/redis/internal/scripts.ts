@@ -27,6 +27,23 @@ return 1
 `;
 
 /**
+ * The common patch, kept cheap for Redis: data and meta keys, `lastSeenAt`, `authAt`; nothing
+ * that moves the expiry or the user, so no index or TTL work and no other field read.
+ * KEYS[1] session. ARGV: now, n (how many ARGV entries after this one are field/value pairs),
+ * the pairs…, then the fields to delete…. 1 applied, 0 absent or expired (nothing written:
+ * the liveness check and the write are one atomic step, so a patch never recreates a hash
+ * that was deleted or expired).
+ */
+export const PATCH_FIELDS = `
+local e = redis.call('HGET', KEYS[1], '_e')
+if not e or tonumber(e) <= tonumber(ARGV[1]) then return 0 end
+local n = 2 + tonumber(ARGV[2])
+if #ARGV > n then redis.call('HDEL', KEYS[1], unpack(ARGV, n + 1)) end
+if n > 2 then redis.call('HSET', KEYS[1], unpack(ARGV, 3, n)) end
+return 1
+`;
+
+/**
  * KEYS[1] session. ARGV: now, pxat ('' keeps the TTL), setCount (pairs), delCount, pairs…,
  * names to delete…, then newExpires ('' unchanged), newAbsolute ('' unchanged), userChange
  * ('0' none, '1' set to next arg, '2' to anonymous), userId.
