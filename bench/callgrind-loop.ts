@@ -3,14 +3,15 @@
  * Fastify layer on its memory store, the peer library on its MemoryStore, or the bare
  * framework), N requests of one route through the framework's in-process entry, over one
  * session or several (round robin). Run it under callgrind twice with different N and divide
- * the difference in instructions by the difference in N: start-up cancels out, and the count
- * per request repeats to about 1 %, unlike timings on a shared machine.
+ * the difference in instructions by the difference in N: start-up cancels out. Use Node's
+ * `--single-threaded` (no background compiler or GC threads): without it, the count for the
+ * same code varied up to 2× between runs on a busy machine.
  * `bench/callgrind.ts` does both runs and the division for every app and route.
  *
- * Run: `valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.%p node --import tsx
- * bench/callgrind-loop.ts fastify read 2000 [sessions]` (app: express | express-session |
- * express-bare | fastify | fastify-session | fastify-bare; route: read | inc; sessions:
- * distinct sessions, default 1).
+ * Run: `valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.%p node --single-threaded
+ * --import tsx bench/callgrind-loop.ts fastify read 2000 [sessions]` (app: express |
+ * express-session | express-bare | fastify | fastify-session | fastify-bare; route: read |
+ * inc; sessions: distinct sessions, default 1).
  */
 import Fastify from 'fastify';
 import inject from 'light-my-request';

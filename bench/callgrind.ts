@@ -42,6 +42,9 @@ function instructions(app: string, route: string, n: number, sessions: number): 
     '--tool=callgrind',
     `--callgrind-out-file=${out}`,
     process.execPath,
+    // No background compiler or GC threads: the work done per request does not depend on how
+    // the threads were scheduled (without it, counts on a busy machine varied up to 2×).
+    '--single-threaded',
     '--import',
     'tsx',
     'bench/callgrind-loop.ts',
