@@ -11,7 +11,7 @@
  * `req` and `res`, which makes each new own property costly). A response that is not
  * Express's (a bare `node:http` server) gets per-request wrappers instead.
  */
-import { IncomingMessage, type OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { type SessionLogger, withHttpStatus } from '../../http/request-session.js';
 import { TesseraError } from '../../shared/errors.js';
 import type { Controller } from './controller.js';
@@ -144,18 +144,19 @@ export class ResponseHook {
 
 type Hooked = { [HOOK]?: ResponseHook; req?: { [HOOK]?: ResponseHook } };
 
-/** Express's base object under `object` (the one right above Node's prototype), or null. */
-function expressBase(object: object, node: object): Record<PropertyKey, unknown> | null {
-  let isExpress = false;
+/**
+ * Express's base request or response object under `object`, or null: the first prototype
+ * past the app's own objects (each Express app's, and sub-app's, `request`/`response` carry
+ * their `app`), recognised by one of Express's own methods (`marker`). Not Node's prototypes:
+ * an in-process driver (light-my-request) puts its own classes between Express and Node.
+ */
+function expressBase(object: object, marker: string): Record<PropertyKey, unknown> | null {
   let current: object | null = Object.getPrototypeOf(object);
-  while (current !== null && current !== node) {
-    // Every Express app's request and response objects carry their `app`.
-    if (Object.hasOwn(current, 'app')) isExpress = true;
-    const parent: object | null = Object.getPrototypeOf(current);
-    if (parent === node) return isExpress ? (current as Record<PropertyKey, unknown>) : null;
-    current = parent;
-  }
-  return null;
+  if (current === null || !Object.hasOwn(current, 'app')) return null;
+  while (current !== null && Object.hasOwn(current, 'app'))
+    current = Object.getPrototypeOf(current);
+  if (current === null || !Object.hasOwn(current, marker)) return null;
+  return current as Record<PropertyKey, unknown>;
 }
 
 function installOnResponse(base: Record<PropertyKey, unknown>): void {
@@ -200,8 +201,8 @@ export function installShared(
   if ((res as unknown as Record<PropertyKey, unknown>)[INSTALLED] === true) {
     return (req as unknown as Record<PropertyKey, unknown>)[INSTALLED] === true;
   }
-  const responseBase = expressBase(res, ServerResponse.prototype);
-  const requestBase = expressBase(req, IncomingMessage.prototype);
+  const responseBase = expressBase(res, 'json');
+  const requestBase = expressBase(req, 'accepts');
   if (responseBase === null || requestBase === null || (res as Hooked).req !== req) return false;
   if (requestBase[INSTALLED] !== true) {
     Object.defineProperties(requestBase, { ...accessors, [INSTALLED]: { value: true } });
