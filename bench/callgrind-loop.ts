@@ -1,12 +1,17 @@
 /**
- * A single-process request loop for instruction counts: `tessera-session/fastify` (or
- * `tessera-session/express`) on the memory store, one session, N requests of one route through
- * the framework's in-process entry. Run it under callgrind twice with different N and divide
- * the difference in instructions by the difference in N: start-up cancels out, and the count
- * per request repeats to about 1 %, unlike timings on a shared machine.
+ * A single-process request loop for instruction counts: one app (Tessera's Express or
+ * Fastify layer on its memory store, the peer library on its MemoryStore, or the bare
+ * framework), N requests of one route through the framework's in-process entry, over one
+ * session or several (round robin). Run it under callgrind twice with different N and divide
+ * the difference in instructions by the difference in N: start-up cancels out. Use Node's
+ * `--single-threaded` (no background compiler or GC threads): without it, the count for the
+ * same code varied up to 2× between runs on a busy machine.
+ * `bench/callgrind.ts` does both runs and the division for every app and route.
  *
- * Run: `valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.%p node --import tsx
- * bench/callgrind-loop.ts fastify read 2000` (framework: fastify | express; route: read | inc).
+ * Run: `valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.%p node --single-threaded
+ * --import tsx bench/callgrind-loop.ts fastify read 2000 [sessions]` (app: express |
+ * express-session | express-bare | fastify | fastify-session | fastify-bare; route: read |
+ * inc; sessions: distinct sessions, default 1).
  */
 import Fastify from 'fastify';
 import inject from 'light-my-request';
@@ -14,45 +19,92 @@ import tesseraFastify from '../packages/session/src/adapters/fastify/index.js';
 import { createMemoryStore } from '../packages/session/src/stores/memory/index.js';
 
 const SECRET = 'bench-secret-0123456789-abcdefghijklmnop';
-const [framework = 'fastify', route = 'read', count = '1000'] = process.argv.slice(2);
+const [app = 'fastify', route = 'read', count = '1000', sessionCount = '1'] = process.argv.slice(2);
 const N = Number(count);
+const SESSIONS = Number(sessionCount);
 const HEADERS = { host: 'app.test', origin: 'http://app.test' };
 
 type Call = (method: 'GET' | 'POST', url: string, cookie: string) => Promise<string | undefined>;
+type S = { get(k: string): unknown; set(k: string, v: unknown): void };
 
 function firstCookie(header: unknown): string | undefined {
   const line = Array.isArray(header) ? header[0] : header;
   return typeof line === 'string' ? line.split(';')[0] : undefined;
 }
 
-async function fastifyCall(): Promise<Call> {
-  const app = Fastify();
-  await app.register(tesseraFastify, {
-    secret: SECRET,
-    cookie: { secure: false },
-    saveUninitialized: false,
-    store: createMemoryStore({ maxEntries: 50_000 }),
-  });
-  type S = { get(k: string): unknown; set(k: string, v: unknown): void };
+async function registerFastifySession(
+  fastify: ReturnType<typeof Fastify>,
+  kind: string,
+): Promise<void> {
+  if (kind === 'fastify') {
+    await fastify.register(tesseraFastify, {
+      secret: SECRET,
+      cookie: { secure: false },
+      saveUninitialized: false,
+      store: createMemoryStore({ maxEntries: 50_000 }),
+    });
+  } else if (kind === 'fastify-session') {
+    // Computed names: @fastify/session's type augmentation would clash with Tessera's here.
+    const cookiePlugin = '@fastify/cookie';
+    const sessionPlugin = '@fastify/session';
+    await fastify.register((await import(cookiePlugin)).default);
+    await fastify.register((await import(sessionPlugin)).default, {
+      secret: SECRET,
+      cookie: { secure: false },
+      saveUninitialized: false,
+    });
+  } else {
+    const values = new Map<string, unknown>();
+    const bare: S = { get: (k) => values.get(k), set: (k, v) => values.set(k, v) };
+    fastify.decorateRequest('session', null as never);
+    fastify.addHook('onRequest', async (request: unknown) => {
+      (request as unknown as { session: S }).session = bare;
+    });
+  }
+}
+
+async function fastifyCall(kind: string): Promise<Call> {
+  const fastify = Fastify();
+  await registerFastifySession(fastify, kind);
   const s = (request: unknown): S => (request as { session: S }).session;
-  app.get('/read', async (request) => ({ count: (s(request).get('count') as number) ?? 0 }));
-  app.post('/inc', async (request) => {
+  fastify.get('/read', async (request) => ({ count: (s(request).get('count') as number) ?? 0 }));
+  fastify.post('/inc', async (request) => {
     const value = ((s(request).get('count') as number | undefined) ?? 0) + 1;
     s(request).set('count', value);
     return { count: value };
   });
-  await app.ready();
+  await fastify.ready();
   return async (method, url, cookie) => {
-    const res = await app.inject({ method, url, headers: { ...HEADERS, cookie } });
+    const res = await fastify.inject({ method, url, headers: { ...HEADERS, cookie } });
     return firstCookie(res.headers['set-cookie']);
   };
 }
 
-async function expressCall(): Promise<Call> {
+async function expressMiddleware(kind: string): Promise<unknown> {
+  if (kind === 'express') {
+    const { default: session } = await import('../packages/session/src/adapters/express/index.js');
+    return session({ secret: SECRET, store: createMemoryStore({ maxEntries: 50_000 }) });
+  }
+  if (kind === 'express-session') {
+    const { default: session } = await import('express-session');
+    return session({
+      secret: SECRET,
+      resave: false,
+      saveUninitialized: false,
+      store: new session.MemoryStore(),
+    });
+  }
+  const data: Record<string, number> = {};
+  return (req: { session?: unknown }, _res: unknown, next: () => void) => {
+    req.session = data;
+    next();
+  };
+}
+
+async function expressCall(kind: string): Promise<Call> {
   const { default: express } = await import('express');
-  const { default: session } = await import('../packages/session/src/adapters/express/index.js');
   const app = express();
-  app.use(session({ secret: SECRET, store: createMemoryStore({ maxEntries: 50_000 }) }));
+  app.use((await expressMiddleware(kind)) as never);
   type D = Record<string, number>;
   app.get('/read', (req, res) => {
     res.json({ count: (req.session as unknown as D).count ?? 0 });
@@ -68,9 +120,14 @@ async function expressCall(): Promise<Call> {
   };
 }
 
-const call = framework === 'express' ? await expressCall() : await fastifyCall();
-const cookie = (await call('POST', '/inc', '')) ?? '';
-if (!cookie) throw new Error('no session cookie');
+const call = app.startsWith('express') ? await expressCall(app) : await fastifyCall(app);
+const bare = app.endsWith('-bare');
+const cookies: string[] = [];
+for (let i = 0; i < SESSIONS; i++) {
+  const cookie = (await call('POST', '/inc', '')) ?? '';
+  if (!cookie && !bare) throw new Error('no session cookie');
+  cookies.push(cookie);
+}
 const method = route === 'read' ? 'GET' : 'POST';
-for (let i = 0; i < N; i++) await call(method, `/${route}`, cookie);
-console.log(`${framework} ${route} ×${N} done`);
+for (let i = 0; i < N; i++) await call(method, `/${route}`, cookies[i % SESSIONS]!);
+console.log(`${app} ${route} ×${N} over ${SESSIONS} session(s) done`);

@@ -33,6 +33,9 @@ export function secondsOf(ms: number | null | undefined): number | null {
   return typeof ms === 'number' && Number.isFinite(ms) ? Math.max(1, Math.round(ms / 1000)) : null;
 }
 
+/** The one key of `req.session` that is not data. */
+const NOT_DATA: readonly string[] = ['cookie'];
+
 export class Controller implements SessionController, SessionControlBackend {
   readonly #req: ExpressRequest;
   readonly #rs: RequestSession;
@@ -103,14 +106,15 @@ export class Controller implements SessionController, SessionControlBackend {
     req.sessionID = core.id;
     const cookie = this.#cookieFor(core);
     const data = core.toJSON();
-    // The cookie goes in with the data, so the constructor does not build a default one.
-    const session = new Session(req, { ...data, cookie });
+    this.#tracker.reset(data);
+    // The cookie goes in with the data (a fresh copy), so the constructor builds no default one.
+    data.cookie = cookie;
+    const session = new Session(req, data);
     attachController(session, this);
     req.session = session;
     this.#express = session;
     this.#exchange.cookie = cookie;
     this.#gone = false;
-    this.#tracker.reset(data);
     this.#cookieSeconds = secondsOf(cookie.originalMaxAge);
     if (core.isNew && this.#cookieSeconds !== null && !this.#settings.legacy) {
       // A new session takes its cookie's lifetime without counting as a change.
@@ -128,10 +132,14 @@ export class Controller implements SessionController, SessionControlBackend {
     const core = this.#rs.current;
     const session = this.#express;
     if (core === null || session === null) return;
-    const { set, unset } = this.#tracker.changes(session, ['cookie']);
-    for (const [key, value] of Object.entries(set)) core.set(key, value);
+    const { set, unset } = this.#tracker.changes(session, NOT_DATA);
+    let changed = unset.length > 0;
+    for (const key in set) {
+      core.set(key, set[key]);
+      changed = true;
+    }
     for (const key of unset) core.delete(key);
-    if (unset.length > 0 || Object.keys(set).length > 0) this.#savedClean = false;
+    if (changed) this.#savedClean = false;
     const cookie = session.cookie;
     if (!(cookie instanceof Cookie)) return;
     // express-session restarts a persistent cookie's lifetime whenever it writes it.

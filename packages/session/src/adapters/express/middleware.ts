@@ -8,6 +8,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createSessionManager, type SessionManager } from '../../core/manager.js';
+import type { Session as CoreSession } from '../../core/session.js';
 import { createDbsc, type Dbsc, type DbscOptions } from '../../http/dbsc.js';
 import { defaultStore } from '../../http/kit/default-store.js';
 import {
@@ -30,8 +31,8 @@ import {
   resolveExpressOptions,
   type SessionSecret,
 } from './options.js';
-import { hookResponse, toNextError } from './response.js';
-import { createSessionControl } from './session-control.js';
+import { HOOK, hookResponse, installShared, ResponseHook, toNextError } from './response.js';
+import { createSessionControl, type SessionControl } from './session-control.js';
 
 export type { ExpressRequest } from './exchange.js';
 
@@ -169,14 +170,67 @@ function secretsFor(shared: Shared, req: ExpressRequest): SessionSecret[] | null
   return typeof req.secret === 'string' && req.secret !== '' ? [req.secret] : null;
 }
 
+/** Express's `cookie.path` check; the default `/` matches every origin-form URL as it stands. */
+function inCookiePath(req: ExpressRequest, prefix: string): boolean {
+  if (prefix === '/' && (req.originalUrl || req.url || '/').charCodeAt(0) === 47) return true;
+  return pathOf(req).startsWith(prefix);
+}
+
+type HookedRequest = ExpressRequest & { [HOOK]?: ResponseHook };
+
+function ownProperty(target: object, name: string, value: unknown): void {
+  Object.defineProperty(target, name, {
+    value,
+    writable: true,
+    enumerable: true,
+    configurable: true,
+  });
+}
+
+/**
+ * `req.sessionStore` and `req.sessionControl`, installed once on Express's base request
+ * object: read from the request's hook, so a request gets no own properties for them.
+ * Assigning either makes an own property, as before.
+ */
+const REQUEST_ACCESSORS: PropertyDescriptorMap = {
+  sessionStore: {
+    configurable: true,
+    get(this: HookedRequest): unknown {
+      return this[HOOK]?.store;
+    },
+    set(this: HookedRequest, value: unknown): void {
+      ownProperty(this, 'sessionStore', value);
+    },
+  },
+  sessionControl: {
+    configurable: true,
+    get(this: HookedRequest): SessionControl | undefined {
+      const hook = this[HOOK];
+      if (hook === undefined || hook.controller === null) return undefined;
+      hook.control ??= createSessionControl(hook.controller);
+      return hook.control as SessionControl;
+    },
+    set(this: HookedRequest, value: unknown): void {
+      ownProperty(this, 'sessionControl', value);
+    },
+  },
+};
+
+/** What `begin` answers: the request's lifecycle and hook, and whether `req` is Express's. */
+interface Begun {
+  rs: RequestSession;
+  hook: ResponseHook;
+  express: boolean;
+}
+
 function begin(
   shared: Shared,
-  req: ExpressRequest,
+  req: HookedRequest,
   res: ServerResponse,
   next: ExpressNext,
-): RequestSession | null {
+): Begun | null {
   const settings = settingsFor(shared, req);
-  if (!pathOf(req).startsWith(settings.path ?? '/')) {
+  if (!inCookiePath(req, settings.path ?? '/')) {
     next();
     return null;
   }
@@ -185,7 +239,13 @@ function begin(
     next(new Error('secret option required for sessions'));
     return null;
   }
-  req.sessionStore = shared.backend.store;
+  const hook = new ResponseHook(shared.backend.store, next, shared.resolved.logger);
+  req[HOOK] = hook;
+  const express = installShared(req, res, REQUEST_ACCESSORS);
+  if (!express) {
+    req.sessionStore = shared.backend.store;
+    hookResponse(res, hook);
+  }
   const template = shared.template ?? new Cookie(settings);
   const exchange = new ExpressExchange(
     req,
@@ -202,7 +262,7 @@ function begin(
     return null;
   }
   rs.verifyCsrf();
-  return rs;
+  return { rs, hook, express };
 }
 
 function answerDbsc(rs: RequestSession, res: ServerResponse, next: ExpressNext): void {
@@ -227,35 +287,43 @@ function explainCsrf(error: unknown): unknown {
   );
 }
 
-function handle(shared: Shared, req: ExpressRequest, res: ServerResponse, next: ExpressNext): void {
+/** Puts the loaded (or new) session on `req`; the response hooks take it from here. */
+function attach(shared: Shared, req: HookedRequest, begun: Begun, core: CoreSession): void {
+  const { rs, hook } = begun;
+  const controller = new Controller(req, rs, rs.exchange as ExpressExchange, shared.settings);
+  controller.attach(core);
+  hook.controller = controller;
+  if (!begun.express) req.sessionControl = createSessionControl(controller);
+  // express-session slides an unchanged stored session's expiry in its store on every request.
+  if (shared.backend.legacy && !core.isNew) rs.touch();
+}
+
+function handle(shared: Shared, req: HookedRequest, res: ServerResponse, next: ExpressNext): void {
   if (req.session || !shared.ready()) {
     next();
     return;
   }
-  let rs: RequestSession | null;
+  let begun: Begun | null;
   try {
-    rs = begin(shared, req, res, next);
+    begun = begin(shared, req, res, next);
   } catch (error) {
     next(toNextError(explainCsrf(error)));
     return;
   }
-  if (rs === null) return;
-  const requestSession = rs;
-  requestSession
-    .session()
-    .then((core) => {
-      const exchange = requestSession.exchange as ExpressExchange;
-      const controller = new Controller(req, requestSession, exchange, shared.settings);
-      controller.attach(core);
-      req.sessionControl = createSessionControl(controller);
-      // express-session slides an unchanged stored session's expiry in its store on every request.
-      if (shared.backend.legacy && !core.isNew) requestSession.touch();
-      hookResponse(res, controller, next, shared.resolved.logger);
-    })
-    .then(
-      () => next(),
-      (error: unknown) => next(toNextError(error)),
-    );
+  if (begun === null) return;
+  const started = begun;
+  started.rs.session().then(
+    (core) => {
+      try {
+        attach(shared, req, started, core);
+      } catch (error) {
+        next(toNextError(error));
+        return;
+      }
+      next();
+    },
+    (error: unknown) => next(toNextError(error)),
+  );
 }
 
 /** The DBSC server side when the option asks for it; only over a Tessera store (its key-value space). */
@@ -324,7 +392,7 @@ export function session(options: ExpressSessionOptions): ExpressSessionMiddlewar
     ready: trackReadiness(backend.store),
   };
   const middleware = (req: IncomingMessage, res: ServerResponse, next: ExpressNext): void =>
-    handle(shared, req as ExpressRequest, res, next);
+    handle(shared, req as HookedRequest, res, next);
   return Object.assign(middleware, {
     store: backend.store,
     manager: backend.sessionManager,

@@ -3,14 +3,26 @@
  * headers leave (`writeHead`, after the headers passed to it, so cookies the app set before
  * or inside `writeHead` are kept), and the session is saved before `res.end` completes.
  * A save that fails before anything was sent reaches `next(err)` instead of the response.
+ *
+ * Under Express the hooks are installed once, on Express's own base response object (the
+ * prototype every app's `res` inherits from, sub-apps included): a response finds its
+ * request's {@link ResponseHook} through `res.req` and does nothing more when it has none.
+ * No per-request `res.end`/`res.writeHead` own properties are made (Express re-prototypes
+ * `req` and `res`, which makes each new own property costly). A response that is not
+ * Express's (a bare `node:http` server) gets per-request wrappers instead.
  */
-import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { type SessionLogger, withHttpStatus } from '../../http/request-session.js';
 import { TesseraError } from '../../shared/errors.js';
 import type { Controller } from './controller.js';
 
 type Next = (error?: unknown) => void;
 type AnyFunction = (...args: unknown[]) => unknown;
+
+/** Where a request keeps its {@link ResponseHook} (a symbol: invisible to the app). */
+export const HOOK: unique symbol = Symbol('tessera.express.hook');
+/** Marks Express's base request/response objects once the hooks are installed. */
+const INSTALLED: unique symbol = Symbol('tessera.express.installed');
 
 /** Applies `writeHead`'s header argument with `setHeader`, as the on-headers package does. */
 function applyHeaders(res: ServerResponse, headers: unknown): void {
@@ -41,84 +53,175 @@ export function toNextError(error: unknown): unknown {
   return error instanceof TesseraError ? withHttpStatus(error) : error;
 }
 
-function hookWriteHead(res: ServerResponse, onHeaders: () => void): void {
-  const original = res.writeHead as unknown as AnyFunction;
-  let fired = false;
-  res.writeHead = function writeHead(this: ServerResponse, ...args: unknown[]) {
-    if (fired) return original.apply(this, args);
-    fired = true;
+/**
+ * One request's response-time work: the cookie at `writeHead`, the save at `end`. Holds
+ * nothing but flags until the response leaves.
+ */
+export class ResponseHook {
+  /** The request's controller, once its session is attached. */
+  controller: Controller | null = null;
+  /** `req.sessionStore` (read through Express's base request object). */
+  readonly store: unknown;
+  /** `req.sessionControl`, made on first use. */
+  control: unknown = null;
+  readonly #next: Next;
+  readonly #logger: SessionLogger;
+  #fired = false;
+  #ending = false;
+  #ended = false;
+  /** After a failed save: every later call goes straight to Node. */
+  #bypass = false;
+  #early: unknown;
+
+  constructor(store: unknown, next: Next, logger: SessionLogger) {
+    this.store = store;
+    this.#next = next;
+    this.#logger = logger;
+  }
+
+  writeHead(res: ServerResponse, original: AnyFunction, args: unknown[]): unknown {
+    if (this.#fired || this.#bypass || this.controller === null) return original.apply(res, args);
+    this.#fired = true;
     const [status, second, third] = args;
     const headers = typeof second === 'string' ? third : second;
     if (headers !== undefined) applyHeaders(res, headers);
-    onHeaders();
-    return typeof second === 'string'
-      ? original.call(this, status, second)
-      : original.call(this, status);
-  } as typeof res.writeHead;
-}
-
-/**
- * Hooks one response.
- * @example hookResponse(res, controller, next, logger);
- */
-export function hookResponse(
-  res: ServerResponse,
-  controller: Controller,
-  next: Next,
-  logger: SessionLogger,
-): void {
-  const originalEnd = res.end as unknown as AnyFunction;
-  let ending = false;
-  let ended = false;
-  let early: unknown;
-
-  hookWriteHead(res, () => {
-    if (ending) return;
-    try {
-      controller.flushCookie();
-    } catch (error) {
-      early = error;
+    if (!this.#ending) {
+      try {
+        this.controller.flushCookie();
+      } catch (error) {
+        this.#early = error;
+      }
     }
-  });
+    return typeof second === 'string'
+      ? original.call(res, status, second)
+      : original.call(res, status);
+  }
 
-  res.end = function end(this: ServerResponse, ...args: unknown[]) {
-    if (ended) return originalEnd.apply(this, args);
+  end(res: ServerResponse, original: AnyFunction, args: unknown[]): unknown {
+    const controller = this.controller;
+    if (this.#ended || this.#bypass || controller === null) return original.apply(res, args);
     // A second end() while the session is being saved is ignored, as express-session does.
-    if (ending) return false;
-    ending = true;
+    if (this.#ending) return false;
+    this.#ending = true;
     let finish: Promise<void> | undefined;
     try {
-      finish = early === undefined ? controller.finish() : Promise.reject(early);
+      finish = this.#early === undefined ? controller.finish() : Promise.reject(this.#early);
     } catch (error) {
       finish = Promise.reject(error);
     }
     // Nothing to write: end now, as express-session does for an unchanged session.
     if (finish === undefined) {
-      ended = true;
-      return originalEnd.apply(this, args);
+      this.#ended = true;
+      return original.apply(res, args);
     }
     finish.then(
       () => {
-        ended = true;
-        originalEnd.apply(res, args);
+        this.#ended = true;
+        original.apply(res, args);
       },
-      (error: unknown) => {
-        if (res.headersSent) {
-          // The response already left; it cannot become an error page any more.
-          logger.warn(
-            `tessera: session could not be saved after a streamed response (${String(error)})`,
-          );
-          ended = true;
-          originalEnd.apply(res, args);
-          setImmediate(next, toNextError(error));
-          return;
-        }
-        // Nothing the handler prepared goes out: not its body, not its cookies or redirect.
-        for (const name of res.getHeaderNames()) res.removeHeader(name);
-        res.end = originalEnd as typeof res.end;
-        next(toNextError(error));
-      },
+      (error: unknown) => this.#failed(res, original, args, error),
     );
-    return this;
+    return res;
+  }
+
+  #failed(res: ServerResponse, original: AnyFunction, args: unknown[], error: unknown): void {
+    if (res.headersSent) {
+      // The response already left; it cannot become an error page any more.
+      this.#logger.warn(
+        `tessera: session could not be saved after a streamed response (${String(error)})`,
+      );
+      this.#ended = true;
+      original.apply(res, args);
+      setImmediate(this.#next, toNextError(error));
+      return;
+    }
+    // Nothing the handler prepared goes out: not its body, not its cookies or redirect.
+    for (const name of res.getHeaderNames()) res.removeHeader(name);
+    this.#bypass = true;
+    this.#next(toNextError(error));
+  }
+}
+
+type Hooked = { [HOOK]?: ResponseHook; req?: { [HOOK]?: ResponseHook } };
+
+/**
+ * Express's base request or response object under `object`, or null: the first prototype
+ * past the app's own objects (each Express app's, and sub-app's, `request`/`response` carry
+ * their `app`), recognised by one of Express's own methods (`marker`). Not Node's prototypes:
+ * an in-process driver (light-my-request) puts its own classes between Express and Node.
+ */
+function expressBase(object: object, marker: string): Record<PropertyKey, unknown> | null {
+  let current: object | null = Object.getPrototypeOf(object);
+  if (current === null || !Object.hasOwn(current, 'app')) return null;
+  while (current !== null && Object.hasOwn(current, 'app'))
+    current = Object.getPrototypeOf(current);
+  if (current === null || !Object.hasOwn(current, marker)) return null;
+  return current as Record<PropertyKey, unknown>;
+}
+
+function installOnResponse(base: Record<PropertyKey, unknown>): void {
+  const inheritedEnd = base.end as AnyFunction;
+  const inheritedWriteHead = base.writeHead as AnyFunction;
+  Object.defineProperties(base, {
+    end: {
+      configurable: true,
+      writable: true,
+      value: function end(this: ServerResponse & Hooked, ...args: unknown[]) {
+        const hook = this.req?.[HOOK];
+        return hook === undefined
+          ? inheritedEnd.apply(this, args)
+          : hook.end(this, inheritedEnd, args);
+      },
+    },
+    writeHead: {
+      configurable: true,
+      writable: true,
+      value: function writeHead(this: ServerResponse & Hooked, ...args: unknown[]) {
+        const hook = this.req?.[HOOK];
+        return hook === undefined
+          ? inheritedWriteHead.apply(this, args)
+          : hook.writeHead(this, inheritedWriteHead, args);
+      },
+    },
+    [INSTALLED]: { value: true },
+  });
+}
+
+/**
+ * Installs the shared response hooks on the Express base object `res` inherits from (once),
+ * and `accessors` on the base request object. False when `req`/`res` are not Express's:
+ * the caller then hooks this one response with {@link hookResponse}.
+ * @example if (!installShared(req, res, accessors)) hookResponse(res, hook);
+ */
+export function installShared(
+  req: IncomingMessage,
+  res: ServerResponse,
+  accessors: PropertyDescriptorMap,
+): boolean {
+  if ((res as unknown as Record<PropertyKey, unknown>)[INSTALLED] === true) {
+    return (req as unknown as Record<PropertyKey, unknown>)[INSTALLED] === true;
+  }
+  const responseBase = expressBase(res, 'json');
+  const requestBase = expressBase(req, 'accepts');
+  if (responseBase === null || requestBase === null || (res as Hooked).req !== req) return false;
+  if (requestBase[INSTALLED] !== true) {
+    Object.defineProperties(requestBase, { ...accessors, [INSTALLED]: { value: true } });
+  }
+  installOnResponse(responseBase);
+  return true;
+}
+
+/**
+ * Hooks one response with own `end`/`writeHead` wrappers (a response that is not Express's).
+ * @example hookResponse(res, hook);
+ */
+export function hookResponse(res: ServerResponse, hook: ResponseHook): void {
+  const end = res.end as unknown as AnyFunction;
+  const writeHead = res.writeHead as unknown as AnyFunction;
+  res.writeHead = function hookedWriteHead(this: ServerResponse, ...args: unknown[]) {
+    return hook.writeHead(this, writeHead, args);
+  } as typeof res.writeHead;
+  res.end = function hookedEnd(this: ServerResponse, ...args: unknown[]) {
+    return hook.end(this, end, args);
   } as typeof res.end;
 }

@@ -102,6 +102,38 @@ describe('tessera-session/fastify request.session', () => {
     expect(removed.json()).toEqual({ last: 'home' });
   });
 
+  it('with rolling (the default), a read-only request makes one store call (the load) and still refreshes the cookie', async () => {
+    const store = memoryStore();
+    const calls: string[] = [];
+    const counted = new Proxy(store, {
+      get(target, name, receiver) {
+        const value = Reflect.get(target, name, receiver);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          calls.push(String(name));
+          return value.apply(target, args);
+        };
+      },
+    });
+    const app = await build({ store: counted }, (a) => {
+      a.get('/', async (request) => ({ views: request.session.views ?? 0 }));
+      a.post('/', async (request) => {
+        request.session.views = ((request.session.views as number | undefined) ?? 0) + 1;
+        return { views: request.session.views };
+      });
+    });
+    const cookie = jar(await app.inject({ method: 'POST', url: '/', headers: sameOrigin }));
+    calls.length = 0;
+    const read = await app.inject({ url: '/', headers: { ...sameOrigin, cookie } });
+    expect(read.json()).toEqual({ views: 1 });
+    expect(jar(read)).toBe(cookie);
+    expect(calls).toEqual(['get']);
+    calls.length = 0;
+    const inc = await app.inject({ method: 'POST', url: '/', headers: { ...sameOrigin, cookie } });
+    expect(inc.json()).toEqual({ views: 2 });
+    expect(calls).toEqual(['get', 'patch']);
+  });
+
   it('saves an object changed in place (request.session.cart.push(x)), as @fastify/session does', async () => {
     const app = await build({ store: memoryStore() }, (a) => {
       a.post('/add', async (request) => {

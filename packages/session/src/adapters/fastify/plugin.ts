@@ -230,7 +230,7 @@ async function endRequest(engine: Engine, request: StatefulRequest): Promise<voi
       sendCookie(engine, exchange, signed, cookie);
     return;
   }
-  await engine.persist(session);
+  await engine.persistAtEnd(session);
   sendCookie(engine, exchange, signed, cookie);
 }
 

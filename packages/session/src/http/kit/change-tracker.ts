@@ -3,6 +3,8 @@
  * `req.session.views = 1`, in-place mutation of nested objects): a JSON snapshot per
  * top-level key taken at load, compared at the end, gives the patch of what the request
  * changed, so concurrent requests changing different keys do not overwrite each other.
+ * A session with no data snapshots nothing, and an unchanged one is answered without
+ * allocating (the common read-only request).
  */
 
 /** What changed since the snapshot. */
@@ -10,6 +12,12 @@ export interface DataChanges {
   set: Record<string, unknown>;
   unset: string[];
 }
+
+/** No change: one frozen answer shared by every unchanged request. */
+const NO_CHANGES: DataChanges = Object.freeze({
+  set: Object.freeze({}) as Record<string, unknown>,
+  unset: Object.freeze([]) as unknown as string[],
+});
 
 /**
  * Snapshots plain-object data and reports what changed.
@@ -19,22 +27,48 @@ export interface DataChanges {
  * tracker.changes({ views: 2 }) // { set: { views: 2 }, unset: [] }
  */
 export class ChangeTracker {
-  #snapshot = new Map<string, string>();
+  /** Key → JSON of its value at the last snapshot; null while there are none. */
+  #snapshot: Map<string, string> | null = null;
 
   /** Takes the snapshot the next `changes` compares against. */
   reset(data: Record<string, unknown>): void {
-    this.#snapshot = new Map();
-    for (const [key, value] of Object.entries(data)) {
-      const json = JSON.stringify(value);
-      if (json !== undefined) this.#snapshot.set(key, json);
+    let snapshot: Map<string, string> | null = null;
+    for (const key in data) {
+      if (!Object.hasOwn(data, key)) continue;
+      const json = JSON.stringify(data[key]);
+      if (json === undefined) continue;
+      if (snapshot === null) snapshot = new Map();
+      snapshot.set(key, json);
     }
+    this.#snapshot = snapshot;
+  }
+
+  /** True when `data` (minus `skip`) differs from the snapshot; allocates nothing. */
+  #changed(data: Record<string, unknown>, skip: readonly string[]): boolean {
+    const snapshot = this.#snapshot;
+    let seen = 0;
+    for (const key in data) {
+      if (!Object.hasOwn(data, key) || skip.includes(key)) continue;
+      const json = JSON.stringify(data[key]);
+      if (json === undefined) {
+        if (snapshot?.has(key)) return true;
+        continue;
+      }
+      if (snapshot === null || json !== snapshot.get(key)) return true;
+      seen++;
+    }
+    return seen !== (snapshot?.size ?? 0);
   }
 
   /**
    * The keys of `data` (minus `skip`) that differ from the snapshot, which then moves on to
-   * `data`. Values are copied through JSON, as a store would keep them.
+   * `data`. Values are copied through JSON, as a store would keep them. The answer for no
+   * change is shared and frozen.
    */
   changes(data: Record<string, unknown>, skip: readonly string[] = []): DataChanges {
+    if (!this.#changed(data, skip)) return NO_CHANGES;
+    const snapshot = this.#snapshot ?? new Map<string, string>();
+    this.#snapshot = snapshot;
     const set: Record<string, unknown> = {};
     const unset: string[] = [];
     const seen = new Set<string>();
@@ -42,19 +76,19 @@ export class ChangeTracker {
       if (skip.includes(key)) continue;
       seen.add(key);
       const json = JSON.stringify(data[key]);
-      if (json === this.#snapshot.get(key)) continue;
+      if (json === snapshot.get(key)) continue;
       if (json === undefined) {
         unset.push(key);
-        this.#snapshot.delete(key);
+        snapshot.delete(key);
       } else {
         set[key] = JSON.parse(json);
-        this.#snapshot.set(key, json);
+        snapshot.set(key, json);
       }
     }
-    for (const key of [...this.#snapshot.keys()]) {
+    for (const key of [...snapshot.keys()]) {
       if (seen.has(key)) continue;
       unset.push(key);
-      this.#snapshot.delete(key);
+      snapshot.delete(key);
     }
     return { set, unset };
   }

@@ -25,6 +25,23 @@ describe('adapter kit', () => {
     expect(tracker.changes(data, ['skipped'])).toEqual({ set: {}, unset: ['theme'] });
   });
 
+  it('ChangeTracker sees keys added to an empty session, values made undefined, and nothing for a read', () => {
+    const tracker = new ChangeTracker();
+    const data: Record<string, unknown> = {};
+    tracker.reset(data);
+    expect(tracker.changes(data)).toEqual({ set: {}, unset: [] });
+    data.views = 1;
+    expect(tracker.changes(data)).toEqual({ set: { views: 1 }, unset: [] });
+    const loaded: Record<string, unknown> = { views: 1, list: [1] };
+    tracker.reset(loaded);
+    expect(tracker.changes({ views: 1, list: [1] })).toEqual({ set: {}, unset: [] });
+    expect(tracker.changes({ views: 1, list: [1], extra: undefined })).toEqual({
+      set: {},
+      unset: [],
+    });
+    expect(tracker.changes({ views: 1, list: undefined })).toEqual({ set: {}, unset: ['list'] });
+  });
+
   it('callbackCall settles once from a callback or a returned promise, passing errors on', async () => {
     expect(await callbackCall<number>((done) => done(null, 1))).toBe(1);
     expect(await callbackCall<number>(() => Promise.resolve(2))).toBe(2);

@@ -40,6 +40,12 @@ export interface Engine {
   store: Store | CallbackStore;
   /** Writes a session now, changed or not (a callback store's `set`, a Tessera commit or touch). */
   persist(session: Session): Promise<void>;
+  /**
+   * The end-of-request write: as `persist`, except that an unchanged Tessera session is not
+   * touched again (its load this request already slid its expiry, per `touchInterval`), so a
+   * read-only request with `rolling` makes one store call, the load.
+   */
+  persistAtEnd(session: Session): Promise<void>;
   reread(session: Session): Promise<boolean>;
   discardNew(session: Session): Promise<void>;
   warnOnce(key: string, message: string): void;
@@ -103,6 +109,7 @@ export function createEngine(fastify: FastifyInstance, resolved: ResolvedFastify
   let manager: LifecycleManager;
   let store: Store | CallbackStore;
   let persist: Engine['persist'];
+  let persistAtEnd: Engine['persistAtEnd'];
   let discardNew: Engine['discardNew'] = async () => {};
   if (tessera) {
     warnShorterLifetime(resolved, logger);
@@ -112,6 +119,9 @@ export function createEngine(fastify: FastifyInstance, resolved: ResolvedFastify
     persist = async (session) => {
       const wrote = await built.manager.commit(session);
       if (!wrote && !session.isNew) await built.manager.touch(session);
+    };
+    persistAtEnd = async (session) => {
+      await built.manager.commit(session);
     };
   } else {
     store =
@@ -126,6 +136,8 @@ export function createEngine(fastify: FastifyInstance, resolved: ResolvedFastify
     });
     manager = callbackManager;
     persist = (session) => callbackManager.write(session);
+    // @fastify/session's rolling writes the whole session (and its cookie) back every time.
+    persistAtEnd = persist;
     discardNew = async (session) => {
       await callbackManager.destroy(session);
     };
@@ -145,6 +157,7 @@ export function createEngine(fastify: FastifyInstance, resolved: ResolvedFastify
     dbsc,
     store,
     persist,
+    persistAtEnd,
     reread: (session) => manager.reload(session),
     discardNew,
     warnOnce: onceWarner(logger),
