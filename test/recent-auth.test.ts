@@ -131,6 +131,21 @@ for (const kind of ADAPTERS) {
       expect((await strong(first)).status).toBe(401);
     });
 
+    it('answers 400 to a step-up with a bad level and leaves the session as it was', async () => {
+      const jar = await signIn();
+      for (const level of ['0', '1.5', 'x']) {
+        const res = await app.request({
+          method: 'POST',
+          path: `/stepup?level=${level}`,
+          headers: { cookie: jar },
+        });
+        expect(res.status).toBe(400);
+        expect(cookiePair(res, app.cookieName)).toBeNull();
+      }
+      const auth = await app.request({ path: '/auth', headers: { cookie: jar } });
+      expect(auth.body).toEqual({ user: 'alice', level: 1, methods: [] });
+    });
+
     it('wants the level within the window: a second factor older than it answers 403 with the level', async () => {
       const jar = await post(`/login?user=alice&level=${STRONG_LEVEL}&methods=pwd,otp`, '');
       expect((await strong(jar)).status).toBe(200);

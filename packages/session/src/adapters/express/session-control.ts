@@ -7,6 +7,8 @@
  */
 import type { StepUpOptions } from '../../core/manager.js';
 import type { RequestSessionInfo } from '../../http/request-session.js';
+import { withHttpStatus } from '../../http/status.js';
+import { TesseraError } from '../../shared/errors.js';
 
 /** Options of `req.sessionControl.login`. */
 export interface ExpressLoginOptions {
@@ -112,10 +114,20 @@ export function createSessionControl(backend: SessionControlBackend): SessionCon
       return backend.authMethods;
     },
     now: () => backend.now(),
-    login: (userId, options = {}) => backend.login(userId, options),
-    stepUp: (options) => backend.stepUp(options),
-    sessions: () => backend.sessions(),
-    revoke: (handle) => backend.revoke(handle),
-    signOutEverywhere: (options = {}) => backend.signOutEverywhere(options),
+    login: (userId, options = {}) => backend.login(userId, options).catch(rethrowWithStatus),
+    stepUp: (options) => backend.stepUp(options).catch(rethrowWithStatus),
+    sessions: () => backend.sessions().catch(rethrowWithStatus),
+    revoke: (handle) => backend.revoke(handle).catch(rethrowWithStatus),
+    signOutEverywhere: (options = {}) =>
+      backend.signOutEverywhere(options).catch(rethrowWithStatus),
   };
+}
+
+/**
+ * A Tessera error leaves the helpers carrying its HTTP status (`status`/`statusCode`), so an
+ * app that passes it to `next()` gets the right answer from Express's own error handler: 400
+ * for a bad argument, 401 without a session, 503 for a store outage, never a bare 500.
+ */
+function rethrowWithStatus(error: unknown): never {
+  throw error instanceof TesseraError ? withHttpStatus(error) : error;
 }

@@ -6,6 +6,8 @@
  */
 import type { StepUpOptions } from '../../core/manager.js';
 import type { RequestSession, RequestSessionInfo } from '../../http/request-session.js';
+import { withHttpStatus } from '../../http/status.js';
+import { TesseraError } from '../../shared/errors.js';
 
 /** Options of `request.sessionControl.login`. */
 export interface FastifyLoginOptions {
@@ -111,27 +113,27 @@ class SessionControl implements FastifySessionControl {
   }
 
   async login(userId: string, options: FastifyLoginOptions = {}): Promise<void> {
-    await this.#lifecycle.login(userId, options);
+    await this.#lifecycle.login(userId, options).catch(rethrowWithStatus);
     this.#hooks.onLogin();
   }
 
   async stepUp(options: StepUpOptions): Promise<void> {
-    await this.#lifecycle.stepUp(options);
+    await this.#lifecycle.stepUp(options).catch(rethrowWithStatus);
     this.#hooks.onLogin();
   }
 
   sessions(): Promise<RequestSessionInfo[]> {
-    return this.#lifecycle.sessions();
+    return this.#lifecycle.sessions().catch(rethrowWithStatus);
   }
 
   async revoke(handle: string): Promise<boolean> {
-    const revoked = await this.#lifecycle.revoke(handle);
+    const revoked = await this.#lifecycle.revoke(handle).catch(rethrowWithStatus);
     if (this.#lifecycle.destroyed) this.#hooks.onEnded();
     return revoked;
   }
 
   async signOutEverywhere(options: { keepCurrent?: boolean } = {}): Promise<number> {
-    const count = await this.#lifecycle.signOutEverywhere(options);
+    const count = await this.#lifecycle.signOutEverywhere(options).catch(rethrowWithStatus);
     if (this.#lifecycle.destroyed) this.#hooks.onEnded();
     return count;
   }
@@ -146,4 +148,12 @@ export function createSessionControl(
   hooks: SessionControlHooks,
 ): FastifySessionControl {
   return new SessionControl(lifecycle, hooks);
+}
+
+/**
+ * A Tessera error leaves the helpers carrying its HTTP status (`statusCode`), so Fastify's own
+ * error handler answers 400 for a bad argument, 401 without a session, 503 for a store outage.
+ */
+function rethrowWithStatus(error: unknown): never {
+  throw error instanceof TesseraError ? withHttpStatus(error) : error;
 }

@@ -4,6 +4,7 @@
  * import from Hono (a structural context type), so `tessera-session/fetch` does not depend on it.
  */
 
+import { TesseraError } from '../../shared/errors.js';
 import type { FetchSession } from './session.js';
 import {
   createFetchSessions,
@@ -16,6 +17,8 @@ import {
 export interface HonoContextLike {
   req: { raw: Request };
   res: Response;
+  /** What a handler threw, when Hono caught it (Hono's own `c.error`). */
+  error?: unknown;
   set(key: 'session', value: FetchSession): void;
 }
 
@@ -51,6 +54,12 @@ export function tesseraHono(options: FetchSessionOptions | FetchSessions): Tesse
     if (run.refusal !== null) return run.refusal;
     c.set('session', run.session);
     await next();
+    // Hono has turned a handler's throw into c.error and an error page; a session helper's
+    // TesseraError answers with its own status instead (400, 401, 503), nothing committed.
+    if (c.error instanceof TesseraError) {
+      c.res = await run.refuse(c.error);
+      return undefined;
+    }
     const failure = await run.commit();
     if (failure !== null) {
       c.res = failure;

@@ -150,6 +150,12 @@ export interface FetchSessionRun {
   commit(): Promise<Response | null>;
   /** Commits and returns `response` with the Set-Cookie headers (or an error response). */
   finish(response: Response): Promise<Response>;
+  /**
+   * The answer to a `TesseraError` the handler let escape (e.g. a bad `session.stepUp`
+   * argument → 400, a store outage in `session.login` → 503): `onError`'s response, else the
+   * default JSON one. Nothing is committed; the session stays as the store has it.
+   */
+  refuse(error: TesseraError): Response | Promise<Response>;
 }
 
 /** Every option {@link createFetchSessions} honours; any other is refused. */
@@ -368,6 +374,7 @@ export function createFetchSessions(options: FetchSessionOptions): FetchSessions
     };
     return {
       refusal,
+      refuse: (error: TesseraError) => refuse(error, request),
       session: control.session,
       cookies: exchange.cookies,
       headers: exchange.extraHeaders,
@@ -389,7 +396,14 @@ export function createFetchSessions(options: FetchSessionOptions): FetchSessions
       return async (request: Request, ...extra: Extra): Promise<Response> => {
         const run = await begin(request);
         if (run.refusal !== null) return run.refusal;
-        const response = await handler(request, { session: run.session }, ...extra);
+        let response: Response;
+        try {
+          response = await handler(request, { session: run.session }, ...extra);
+        } catch (error) {
+          // The session helpers' own errors get their status; the app's errors stay the app's.
+          if (error instanceof TesseraError) return run.refuse(error);
+          throw error;
+        }
         return run.finish(response);
       };
     },
