@@ -72,3 +72,13 @@ export function withHttpStatus(error: unknown): TesseraError {
   Object.assign(tessera, { status, statusCode: status, expose: status < 500 || status === 503 });
   return tessera;
 }
+
+/**
+ * Rethrows a `TesseraError` with its HTTP status attached ({@link withHttpStatus}) and any
+ * other error unchanged: for the adapters' session helpers, whose errors reach the
+ * framework's own error handler (400 for a bad argument, 503 for a store outage, not 500).
+ * @example await lifecycle.login(userId, options).catch(rethrowWithStatus);
+ */
+export function rethrowWithStatus(error: unknown): never {
+  throw error instanceof TesseraError ? withHttpStatus(error) : error;
+}

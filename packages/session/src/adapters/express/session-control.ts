@@ -7,8 +7,7 @@
  */
 import type { StepUpOptions } from '../../core/manager.js';
 import type { RequestSessionInfo } from '../../http/request-session.js';
-import { withHttpStatus } from '../../http/status.js';
-import { TesseraError } from '../../shared/errors.js';
+import { rethrowWithStatus } from '../../http/status.js';
 
 /** Options of `req.sessionControl.login`. */
 export interface ExpressLoginOptions {
@@ -121,13 +120,4 @@ export function createSessionControl(backend: SessionControlBackend): SessionCon
     signOutEverywhere: (options = {}) =>
       backend.signOutEverywhere(options).catch(rethrowWithStatus),
   };
-}
-
-/**
- * A Tessera error leaves the helpers carrying its HTTP status (`status`/`statusCode`), so an
- * app that passes it to `next()` gets the right answer from Express's own error handler: 400
- * for a bad argument, 401 without a session, 503 for a store outage, never a bare 500.
- */
-function rethrowWithStatus(error: unknown): never {
-  throw error instanceof TesseraError ? withHttpStatus(error) : error;
 }

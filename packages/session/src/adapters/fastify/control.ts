@@ -6,8 +6,7 @@
  */
 import type { StepUpOptions } from '../../core/manager.js';
 import type { RequestSession, RequestSessionInfo } from '../../http/request-session.js';
-import { withHttpStatus } from '../../http/status.js';
-import { TesseraError } from '../../shared/errors.js';
+import { rethrowWithStatus } from '../../http/status.js';
 
 /** Options of `request.sessionControl.login`. */
 export interface FastifyLoginOptions {
@@ -148,12 +147,4 @@ export function createSessionControl(
   hooks: SessionControlHooks,
 ): FastifySessionControl {
   return new SessionControl(lifecycle, hooks);
-}
-
-/**
- * A Tessera error leaves the helpers carrying its HTTP status (`statusCode`), so Fastify's own
- * error handler answers 400 for a bad argument, 401 without a session, 503 for a store outage.
- */
-function rethrowWithStatus(error: unknown): never {
-  throw error instanceof TesseraError ? withHttpStatus(error) : error;
 }
