@@ -83,7 +83,13 @@ async function fastifyCall(kind: string): Promise<Call> {
 async function expressMiddleware(kind: string): Promise<unknown> {
   if (kind === 'express') {
     const { default: session } = await import('../packages/session/src/adapters/express/index.js');
-    return session({ secret: SECRET, store: createMemoryStore({ maxEntries: 50_000 }) });
+    // The same options as the express-session app: a fair comparison.
+    return session({
+      secret: SECRET,
+      resave: false,
+      saveUninitialized: false,
+      store: createMemoryStore({ maxEntries: 50_000 }),
+    });
   }
   if (kind === 'express-session') {
     const { default: session } = await import('express-session');

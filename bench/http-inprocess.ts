@@ -61,7 +61,15 @@ function expressTarget(kind: 'bare' | 'express-session' | 'tessera'): Target {
       }),
     );
   } else {
-    app.use(tesseraExpress({ secret: SECRET, store: createMemoryStore({ maxEntries: 50_000 }) }));
+    // The same options as the express-session app: a fair comparison.
+    app.use(
+      tesseraExpress({
+        secret: SECRET,
+        resave: false,
+        saveUninitialized: false,
+        store: createMemoryStore({ maxEntries: 50_000 }),
+      }),
+    );
   }
   const data = (req: unknown) => (req as { session: Data }).session;
   app.get('/read', (req, res) => {

@@ -17,7 +17,7 @@
  * `bench/results/http.json`. `--quick` runs 1 round of 1 s (a smoke test).
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpus } from 'node:os';
@@ -100,8 +100,11 @@ async function expressApp(
     const { default: session } = await import('../packages/session/src/adapters/express/index.js');
     const { createMemoryStore } = await import('../packages/session/src/stores/memory/index.js');
     app.use(
+      // The same options as the express-session app: a fair comparison.
       session({
         secret: SECRET,
+        resave: false,
+        saveUninitialized: false,
         store: createMemoryStore({ maxEntries: 50_000 }),
       }),
     );
@@ -591,6 +594,7 @@ async function main(): Promise<void> {
       seconds: Math.round((Date.now() - started) / 1000),
     };
     if (!QUICK) {
+      mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
       writeFileSync(
         new URL('./results/http.json', import.meta.url),
         `${JSON.stringify(summary, null, 2)}\n`,
