@@ -376,7 +376,12 @@ interface Shared {
   warnOnce: (key: string, message: string) => void;
 }
 
-function onceWarner(logger: SessionLogger): (key: string, message: string) => void {
+/**
+ * A warn function that says each keyed message once per adapter instance (a misconfiguration
+ * met on every request is logged once, not per request).
+ * @example const warnOnce = onceWarner(console); warnOnce('secure', 'cookie dropped');
+ */
+export function onceWarner(logger: SessionLogger): (key: string, message: string) => void {
   const said = new Set<string>();
   return (key, message) => {
     if (said.has(key)) return;

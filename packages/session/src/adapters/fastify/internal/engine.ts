@@ -14,6 +14,7 @@ import {
   createRequestSessions,
   type HttpExchange,
   type LifecycleManager,
+  onceWarner,
   type RequestSessions,
   type SessionLogger,
 } from '../../../http/request-session.js';
@@ -49,15 +50,6 @@ export interface Engine {
   reread(session: Session): Promise<boolean>;
   discardNew(session: Session): Promise<void>;
   warnOnce(key: string, message: string): void;
-}
-
-function onceWarner(logger: SessionLogger): (key: string, message: string) => void {
-  const said = new Set<string>();
-  return (key, message) => {
-    if (said.has(key)) return;
-    said.add(key);
-    logger.warn(message);
-  };
 }
 
 function checkIdGenerator(resolved: ResolvedFastifyOptions, tessera: boolean): void {
