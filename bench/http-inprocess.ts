@@ -18,9 +18,18 @@ import express from 'express';
 import session from 'express-session';
 import Fastify from 'fastify';
 import inject from 'light-my-request';
-import tesseraExpress from '../packages/session/src/adapters/express/index.js';
-import tesseraFastify from '../packages/session/src/adapters/fastify/index.js';
-import { createMemoryStore } from '../packages/session/src/stores/memory/index.js';
+import { tessera } from './tessera.js';
+
+const { default: tesseraExpress } = await tessera<
+  typeof import('../packages/session/src/adapters/express/index.js')
+>('adapters/express/index.js');
+const { default: tesseraFastify } = await tessera<
+  typeof import('../packages/session/src/adapters/fastify/index.js')
+>('adapters/fastify/index.js');
+const { createMemoryStore } =
+  await tessera<typeof import('../packages/session/src/stores/memory/index.js')>(
+    'stores/memory/index.js',
+  );
 
 const SECRET = 'bench-secret-0123456789-abcdefghijklmnop';
 const ROUNDS = process.argv.includes('--quick') ? 3 : 9;

@@ -17,14 +17,20 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import session from 'express-session';
-import {
-  generateHandle,
-  generateSessionId,
-  hashSessionId,
-} from '../packages/session/src/shared/ids.js';
-import { createMemoryStore } from '../packages/session/src/stores/memory/index.js';
-import { createSqliteStore } from '../packages/session/src/stores/sqlite/index.js';
+
 import type { SessionData, SessionRecord, Store } from '../packages/session/src/stores/store.js';
+import { tessera } from './tessera.js';
+
+const { generateHandle, generateSessionId, hashSessionId } =
+  await tessera<typeof import('../packages/session/src/shared/ids.js')>('shared/ids.js');
+const { createMemoryStore } =
+  await tessera<typeof import('../packages/session/src/stores/memory/index.js')>(
+    'stores/memory/index.js',
+  );
+const { createSqliteStore } =
+  await tessera<typeof import('../packages/session/src/stores/sqlite/index.js')>(
+    'stores/sqlite/index.js',
+  );
 
 const MANY = 100_000;
 const ROUNDS = 15;

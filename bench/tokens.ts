@@ -29,13 +29,33 @@ import { cpus, loadavg } from 'node:os';
 import { createSigner, createVerifier } from 'fast-jwt';
 import { jwtVerify, SignJWT } from 'jose';
 import jsonwebtoken from 'jsonwebtoken';
-import { createTokenGuard, type TokenRequest } from '../packages/session/src/http/token-guard.js';
-import { createMemoryStore } from '../packages/session/src/stores/memory/index.js';
-import { createAccessTokens } from '../packages/session/src/tokens/access-tokens.js';
-import { createDpopVerifier } from '../packages/session/src/tokens/dpop.js';
-import { jwkThumbprint } from '../packages/session/src/tokens/dpop-proof.js';
-import { generateKey, type TokenAlg } from '../packages/session/src/tokens/keyring.js';
+import type { TokenRequest } from '../packages/session/src/http/token-guard.js';
+
+import type { TokenAlg } from '../packages/session/src/tokens/keyring.js';
 import { makeProof, newProofKey } from '../test/support/dpop.js';
+import { tessera } from './tessera.js';
+
+const { createTokenGuard } =
+  await tessera<typeof import('../packages/session/src/http/token-guard.js')>(
+    'http/token-guard.js',
+  );
+const { createMemoryStore } =
+  await tessera<typeof import('../packages/session/src/stores/memory/index.js')>(
+    'stores/memory/index.js',
+  );
+const { createAccessTokens } =
+  await tessera<typeof import('../packages/session/src/tokens/access-tokens.js')>(
+    'tokens/access-tokens.js',
+  );
+const { createDpopVerifier } =
+  await tessera<typeof import('../packages/session/src/tokens/dpop.js')>('tokens/dpop.js');
+const { jwkThumbprint } =
+  await tessera<typeof import('../packages/session/src/tokens/dpop-proof.js')>(
+    'tokens/dpop-proof.js',
+  );
+
+const { generateKey } =
+  await tessera<typeof import('../packages/session/src/tokens/keyring.js')>('tokens/keyring.js');
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SLICE_MS = Number(process.env.BENCH_SLICE_MS ?? 160);

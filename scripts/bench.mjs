@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// `npm run bench [-- NAME ...] [--quick]`: runs the benchmarks (all, or the named ones) one after the
-// other, each in its own Node process, beside the peer libraries in the same run. Results
+// `npm run bench [-- NAME ...] [--quick]`: builds tessera-session, then runs the benchmarks (all, or
+// the named ones) one after the other, each in its own Node process, beside the peer libraries in
+// the same run. `TESSERA_BENCH_SRC=1` skips the build and loads the sources through tsx. Results
 // are printed and written to bench/results/NAME.json.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -24,6 +25,13 @@ if (unknown.length > 0) {
     `npm run bench: unknown benchmark ${unknown.join(', ')}; choose from ${Object.keys(BENCHES).join(', ')}`,
   );
   process.exit(2);
+}
+// The benchmarks load the built package (bench/tessera.ts), what users install: build it from the
+// sources as they stand, so the figures are those of the checked-out code.
+if (process.env.TESSERA_BENCH_SRC !== '1') {
+  console.log('npm run bench: building tessera-session (the benchmarks load its dist/)');
+  const build = spawnSync('npm', ['run', 'build', '-w', 'tessera-session'], { stdio: 'inherit' });
+  if (build.status !== 0) process.exit(build.status ?? 1);
 }
 let failed = 0;
 for (const name of wanted.length > 0 ? wanted : Object.keys(BENCHES)) {
