@@ -6,7 +6,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import { requirePeer } from '../../shared/require-peer.js';
 import type { CacheInvalidation } from '../cache/read-cache.js';
-import { boundRedisCall, type RedisStore } from './redis-store.js';
+import type { RedisStore } from './redis-store.js';
 
 const ioredis = requirePeer<typeof import('ioredis')>('ioredis', 'tessera-session/stores/redis');
 
@@ -54,7 +54,7 @@ export function createRedisInvalidation(store: RedisStore): CacheInvalidation {
 
   return {
     async publish(message) {
-      await boundRedisCall(store, store.client.publish(channel, message));
+      await store.client.publish(channel, message);
     },
     subscribe(listener) {
       listeners.push(listener);

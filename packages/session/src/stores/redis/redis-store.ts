@@ -145,10 +145,8 @@ function assertIoredisClient(client: unknown): void {
 }
 
 /**
- * An ioredis client for a store URL, made to fail fast while Redis is away: one retry per
- * command and reconnects every second at most. No per-command timeout (ioredis would arm and
- * clear a timer for every command): each store call is bounded as a whole by the store, and
- * so is the invalidation's PUBLISH (`boundRedisCall`). Auto-pipelining is
+ * An ioredis client for a store URL, made to fail fast while Redis is away: a command
+ * timeout, one retry per command, and reconnects every second at most. Auto-pipelining is
  * on: commands issued in the same tick leave in one socket write, which cuts the CPU each
  * command costs both here and in Redis under concurrent requests.
  * @example const client = connectRedis('redis+cluster://10.0.0.1:7000,10.0.0.2:7000', 2000);
@@ -163,6 +161,7 @@ export function connectRedis(url: string, timeoutMs: number): RedisClient {
       enableAutoPipelining: true,
       redisOptions: {
         connectTimeout: timeoutMs,
+        commandTimeout: timeoutMs,
         maxRetriesPerRequest: 1,
         ...(parsed.username ? { username: parsed.username } : {}),
         ...(parsed.password ? { password: parsed.password } : {}),
@@ -176,6 +175,7 @@ export function connectRedis(url: string, timeoutMs: number): RedisClient {
   }
   const client = new ioredis.Redis(url, {
     connectTimeout: timeoutMs,
+    commandTimeout: timeoutMs,
     maxRetriesPerRequest: 1,
     enableOfflineQueue: true,
     enableAutoPipelining: true,
@@ -237,21 +237,6 @@ function unavailable(message: string, cause?: unknown): TesseraError {
 }
 
 const FAILING_STATES = new Set(['reconnecting', 'close', 'end', 'disconnecting']);
-
-/** Each store's `timeoutMs`, for calls made on its client outside the store's methods. */
-const storeTimeouts = new WeakMap<object, number>();
-
-/**
- * `work` (a command on `store.client`), failing with ERR_STORE_UNAVAILABLE once the store's
- * `timeoutMs` has passed: the store's own clients have no per-command timeout.
- * @example await boundRedisCall(store, store.client.publish(channel, message));
- */
-export function boundRedisCall<T>(store: RedisStore, work: Promise<T>): Promise<T> {
-  const timeoutMs = storeTimeouts.get(store) ?? 2000;
-  return withDeadline(work, timeoutMs, () =>
-    unavailable(`Redis did not answer within ${timeoutMs} ms.`),
-  );
-}
 
 /**
  * Creates a Redis store.
@@ -813,6 +798,5 @@ export function createRedisStore(
   };
   // Every method above runs through `run`, which bounds it by `timeoutMs`: the core need not
   // arm a second deadline around each call (one it is given with a shorter timeout still does).
-  storeTimeouts.set(store, timeoutMs);
   return markSelfBounded(store, timeoutMs);
 }
