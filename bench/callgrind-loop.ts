@@ -8,9 +8,13 @@
  * same code varied up to 2× between runs on a busy machine.
  * `bench/callgrind.ts` does both runs and the division for every app and route.
  *
+ * `express-redis` (Tessera's Express layer on its Redis store) and `express-session-redis`
+ * (express-session + connect-redis on node-redis) start a throwaway redis-server
+ * (test/support/redis-server.ts); valgrind counts the app process only, not Redis.
+ *
  * Run: `valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.%p node --single-threaded
  * --import tsx bench/callgrind-loop.ts fastify read 2000 [sessions]` (app: express |
- * express-session | express-bare | fastify | fastify-session | fastify-bare; route: read |
+ * express-session | express-bare | express-redis | express-session-redis | fastify | fastify-session | fastify-bare; route: read |
  * inc; sessions: distinct sessions, default 1).
  */
 import Fastify from 'fastify';
@@ -80,7 +84,46 @@ async function fastifyCall(kind: string): Promise<Call> {
   };
 }
 
+/** Cleanup for the Redis apps: their clients and the throwaway redis-server. */
+const closers: Array<() => Promise<unknown>> = [];
+
+async function redisUrl(): Promise<string> {
+  const { startRedisServer } = await import('../test/support/redis-server.js');
+  const server = await startRedisServer();
+  closers.push(() => server.destroy());
+  return server.url;
+}
+
 async function expressMiddleware(kind: string): Promise<unknown> {
+  if (kind === 'express-redis') {
+    const { default: session } = await import('../packages/session/src/adapters/express/index.js');
+    const { createRedisStore } = await import('../packages/session/src/stores/redis/index.js');
+    // Long timeouts: under valgrind the first calls (connect, script load) take seconds.
+    const timeout = 60_000;
+    const store = createRedisStore({ url: await redisUrl() }, { timeoutMs: timeout });
+    closers.unshift(() => store.close());
+    return session({
+      secret: SECRET,
+      resave: false,
+      saveUninitialized: false,
+      store,
+      storeTimeout: timeout,
+    });
+  }
+  if (kind === 'express-session-redis') {
+    const { default: session } = await import('express-session');
+    const { RedisStore } = await import('connect-redis');
+    const { createClient } = await import('redis');
+    const client = createClient({ url: await redisUrl() });
+    await client.connect();
+    closers.unshift(() => client.quit());
+    return session({
+      secret: SECRET,
+      resave: false,
+      saveUninitialized: false,
+      store: new RedisStore({ client }),
+    });
+  }
   if (kind === 'express') {
     const { default: session } = await import('../packages/session/src/adapters/express/index.js');
     // The same options as the express-session app: a fair comparison.
@@ -136,4 +179,5 @@ for (let i = 0; i < SESSIONS; i++) {
 }
 const method = route === 'read' ? 'GET' : 'POST';
 for (let i = 0; i < N; i++) await call(method, `/${route}`, cookies[i % SESSIONS]!);
+for (const close of closers) await close();
 console.log(`${app} ${route} ×${N} over ${SESSIONS} session(s) done`);

@@ -5,6 +5,9 @@
  * count with Tessera's ratio to its peer (whole request, and session layer only: minus the
  * bare framework). Repeatable to about 1 %, also on a busy machine, unlike timings.
  *
+ * The Redis pair (`express-redis` vs `express-session-redis`, not in the default set) starts a
+ * throwaway redis-server per run; only the app process is counted.
+ *
  * Run: `node --import tsx bench/callgrind.ts [--apps express,express-session,express-bare]
  * [--routes read,inc] [--sessions 1,1000] [--n 500,1500] [--jobs 2]` (defaults: all six apps,
  * both routes, 1 and 1,000 sessions). Needs valgrind. Writes bench/results/callgrind.json.
@@ -21,6 +24,12 @@ const ALL_APPS = [
   'fastify',
   'fastify-session',
   'fastify-bare',
+];
+/** Tessera's app → its peer (and the bare framework, for the session-layer ratio). */
+const PAIRS: Array<{ tessera: string; peer: string; bare: string }> = [
+  { tessera: 'express', peer: 'express-session', bare: 'express-bare' },
+  { tessera: 'fastify', peer: 'fastify-session', bare: 'fastify-bare' },
+  { tessera: 'express-redis', peer: 'express-session-redis', bare: 'express-bare' },
 ];
 
 function option(name: string, fallback: string): string[] {
@@ -110,15 +119,14 @@ console.log(`callgrind: N = ${smallN} and ${largeN}, (difference) / ${largeN - s
 const results = await runAll(cells);
 
 const ratios: Record<string, { whole: number; layer?: number }> = {};
-for (const framework of ['express', 'fastify']) {
-  const peer = framework === 'express' ? 'express-session' : 'fastify-session';
+for (const { tessera: framework, peer, bare: bareApp } of PAIRS) {
   for (const sessions of sessionCounts) {
     for (const route of routes) {
       const get = (app: string) => results.get(`${app} ${route} ${sessions}`);
       const tessera = get(framework);
       const other = get(peer);
       if (tessera === undefined || other === undefined) continue;
-      const bare = get(`${framework}-bare`);
+      const bare = get(bareApp);
       const entry: { whole: number; layer?: number } = { whole: other / tessera };
       if (bare !== undefined) entry.layer = (other - bare) / (tessera - bare);
       ratios[`${framework} ${route} ${sessions}`] = entry;

@@ -13,7 +13,7 @@ import {
   isCustomSessionId,
   isValidSessionId,
 } from '../shared/ids.js';
-import { isPrompt } from '../stores/internal/prompt-stores.js';
+import { isPrompt, isSelfBounded } from '../stores/internal/prompt-stores.js';
 import type {
   CreateWithinLimitResult,
   SessionMeta,
@@ -197,9 +197,13 @@ class Manager implements SessionManager {
   }
 
   #call<T>(operation: string, call: () => Promise<T>): Promise<T> {
-    // An in-process store answers within the call: no deadline to arm (a wrapped one keeps it).
-    if (isPrompt(this.store, operation)) return callPromptStore(operation, call);
-    return callStore(operation, this.#config.storeTimeout, call);
+    // An in-process store answers within the call, and a store that bounds its own calls
+    // (no later than storeTimeout) fails by itself: no deadline to arm (a wrapped one keeps it).
+    const timeout = this.#config.storeTimeout;
+    if (isPrompt(this.store, operation) || isSelfBounded(this.store, operation, timeout)) {
+      return callPromptStore(operation, call);
+    }
+    return callStore(operation, timeout, call);
   }
 
   #acceptsId(id: unknown): id is string {

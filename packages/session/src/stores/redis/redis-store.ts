@@ -13,6 +13,7 @@ import { withDeadline } from '../../shared/deadline.js';
 import { isTesseraError, TesseraError } from '../../shared/errors.js';
 import { requirePeer } from '../../shared/require-peer.js';
 import { parseJsonText } from '../internal/json.js';
+import { markSelfBounded } from '../internal/prompt-stores.js';
 import {
   validateExpiry,
   validateKey,
@@ -286,16 +287,20 @@ export function createRedisStore(
   /** The wall-clock time at which Redis should drop something that dies at `at` (store clock). */
   const wallClock = (at: number): string => String(Math.ceil(Date.now() + (at - now())));
 
-  /** Runs one store operation: closed and connection checks, one overall timeout. */
-  async function run<T>(operation: string, body: () => Promise<T>): Promise<T> {
+  /** Throws when no operation can start: the store is closed or Redis is known to be away. */
+  function assertUsable(operation: string): void {
     if (closed) {
       throw new TesseraError('ERR_STORE_CLOSED', `RedisStore.${operation}: the store is closed.`);
     }
     if (FAILING_STATES.has(client.status)) {
       throw unavailable(`RedisStore.${operation}: Redis is unreachable (${client.status}).`);
     }
+  }
+
+  /** `work` within one overall timeout, driver failures as ERR_STORE_UNAVAILABLE. */
+  async function bounded<T>(operation: string, work: () => Promise<T>): Promise<T> {
     try {
-      return await withDeadline(body(), timeoutMs, () =>
+      return await withDeadline(work(), timeoutMs, () =>
         unavailable(`RedisStore.${operation}: no answer within ${timeoutMs} ms.`),
       );
     } catch (error) {
@@ -304,26 +309,34 @@ export function createRedisStore(
     }
   }
 
-  async function evalScript(
-    s: Script,
-    keys: string[],
-    args: Array<string | number>,
-  ): Promise<unknown> {
+  /** Runs one store operation: closed and connection checks, one overall timeout. */
+  function run<T>(operation: string, body: () => Promise<T>): Promise<T> {
     try {
-      return await client.evalsha(s.sha, keys.length, ...keys, ...args);
+      assertUsable(operation);
     } catch (error) {
+      return Promise.reject(error);
+    }
+    return bounded(operation, body);
+  }
+
+  function evalScript(s: Script, keys: string[], args: Array<string | number>): Promise<unknown> {
+    return client.evalsha(s.sha, keys.length, ...keys, ...args).catch((error: unknown) => {
       if (error instanceof Error && error.message.startsWith('NOSCRIPT')) {
         return client.eval(s.source, keys.length, ...keys, ...args);
       }
       throw error;
-    }
+    });
   }
 
-  async function hgetall(key: string): Promise<SessionRecord | null> {
-    const fields = await client.hgetall(sessionKey(key));
+  /** The live record a session hash holds (as HGETALL answers it), or null. */
+  function liveRecord(key: string, fields: Record<string, string>): SessionRecord | null {
     const record = decodeRecord(key, fields);
     if (!record || record.expiresAt <= now()) return null;
     return record;
+  }
+
+  async function hgetall(key: string): Promise<SessionRecord | null> {
+    return liveRecord(key, await client.hgetall(sessionKey(key)));
   }
 
   /** Index clean-up after a session is gone; failures only leave stale entries behind. */
@@ -512,11 +525,12 @@ export function createRedisStore(
     client,
     prefix,
 
-    get(key) {
-      return run('get', async () => {
-        if (typeof key !== 'string' || key.length === 0) return null;
-        return hgetall(key);
-      });
+    // The hot path of every request: one command, one deadline, one async step.
+    async get(key) {
+      assertUsable('get');
+      if (typeof key !== 'string' || key.length === 0) return null;
+      const fields = await bounded('get', () => client.hgetall(sessionKey(key)));
+      return liveRecord(key, fields);
     },
 
     getByHandle(handle) {
@@ -572,27 +586,25 @@ export function createRedisStore(
       });
     },
 
-    patch(key, patch) {
-      return run('patch', async () => {
-        validateKey(key, 'key');
-        validatePatch(patch);
-        const { pairs, dels } = patchFields(patch);
-        if (
-          patch.userId === undefined &&
-          patch.expiresAt === undefined &&
-          patch.absoluteExpiresAt === undefined &&
-          pairs.length + dels.length <= FAST_PATCH_MAX_ARGS
-        ) {
-          // The common case (data, meta, lastSeenAt, authAt): one small script, no index work.
-          const applied = await evalScript(
-            scripts.patchFields,
-            [sessionKey(key)],
-            [now(), pairs.length, ...pairs, ...dels],
-          );
-          return applied === 1;
-        }
-        return fullPatch(key, patch, pairs, dels);
-      });
+    async patch(key, patch) {
+      assertUsable('patch');
+      validateKey(key, 'key');
+      validatePatch(patch);
+      const { pairs, dels } = patchFields(patch);
+      if (
+        patch.userId === undefined &&
+        patch.expiresAt === undefined &&
+        patch.absoluteExpiresAt === undefined &&
+        pairs.length + dels.length <= FAST_PATCH_MAX_ARGS
+      ) {
+        // The common case (data, meta, lastSeenAt, authAt): one small script, no index work.
+        const args: Array<string | number> = [now(), pairs.length, ...pairs, ...dels];
+        const applied = await bounded('patch', () =>
+          evalScript(scripts.patchFields, [sessionKey(key)], args),
+        );
+        return applied === 1;
+      }
+      return bounded('patch', () => fullPatch(key, patch, pairs, dels));
     },
 
     touch(key, lastSeenAt, expiresAt) {
@@ -784,5 +796,7 @@ export function createRedisStore(
       client.disconnect();
     },
   };
-  return store;
+  // Every method above runs through `run`, which bounds it by `timeoutMs`: the core need not
+  // arm a second deadline around each call (one it is given with a shorter timeout still does).
+  return markSelfBounded(store, timeoutMs);
 }
