@@ -14,8 +14,14 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { RedisStore as ConnectRedisStore } from 'connect-redis';
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
-import { createRedisStore } from '../packages/session/src/stores/redis/index.js';
+
 import { startRedisServer } from '../test/support/redis-server.js';
+import { tessera } from './tessera.js';
+
+const { createRedisStore } =
+  await tessera<typeof import('../packages/session/src/stores/redis/index.js')>(
+    'stores/redis/index.js',
+  );
 
 const QUICK = process.argv.includes('--quick');
 const OPS = QUICK ? 2_000 : Number(process.argv.find((arg) => /^\d+$/.test(arg)) ?? 20_000);
@@ -43,7 +49,10 @@ async function calls(redis: Redis): Promise<Map<string, number>> {
   return out;
 }
 
-async function tessera(url: string, pipelined: boolean): Promise<[Request, () => Promise<void>]> {
+async function tesseraSetup(
+  url: string,
+  pipelined: boolean,
+): Promise<[Request, () => Promise<void>]> {
   const client = new Redis(url, { enableAutoPipelining: pipelined });
   const store = createRedisStore({ client }, { prefix: `t${pipelined ? 1 : 0}:` });
   const key = randomBytes(16).toString('hex');
@@ -131,8 +140,8 @@ const server = await startRedisServer();
 const probe = new Redis(server.url);
 try {
   const setups: Array<[SetupName, Request, () => Promise<void>]> = [
-    ['tessera (auto-pipelining off)', ...(await tessera(server.url, false))],
-    ['tessera', ...(await tessera(server.url, true))],
+    ['tessera (auto-pipelining off)', ...(await tesseraSetup(server.url, false))],
+    ['tessera', ...(await tesseraSetup(server.url, true))],
     ['connect-redis', ...(await connectRedis(server.url))],
   ];
   const samples = new Map<string, Sample[]>();

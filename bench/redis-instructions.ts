@@ -18,8 +18,14 @@ import { join } from 'node:path';
 import { RedisStore as ConnectRedisStore } from 'connect-redis';
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
-import { createRedisStore } from '../packages/session/src/stores/redis/index.js';
+
 import { findFreePort } from '../test/support/redis-server.js';
+import { tessera } from './tessera.js';
+
+const { createRedisStore } =
+  await tessera<typeof import('../packages/session/src/stores/redis/index.js')>(
+    'stores/redis/index.js',
+  );
 
 const OPS = process.argv.includes('--quick') ? 500 : 5_000;
 const LOOPS = 50;

@@ -5,9 +5,10 @@
  * three with `resave: false, saveUninitialized: false`.
  *
  * The Redis server is started here (test/support/redis-server.ts, 127.0.0.1, no persistence).
- * Each app runs in its own child process; load comes from autocannon in this process: 50
- * connections, a warm-up of 1 s, then 3 rounds of 3 s per app and case, apps interleaved
- * (alternating order), medians reported. Cases: read-only (`GET /read`, reads a counter) and
+ * Each app runs in its own child process (Tessera loaded from its built package, bench/tessera.ts);
+ * load comes from autocannon in this process: 50 connections. Each fresh app process first serves
+ * both routes for 4 s; each case then starts with 1 s of warm-up per app, then 3 rounds of 3 s per
+ * app and case, apps interleaved (alternating order), medians reported. Cases: read-only (`GET /read`, reads a counter) and
  * increment (`POST /inc`, same-origin), each with one session shared by all connections and
  * with 1,000 pre-created sessions. Per request: req/s, p99, CPU of the app process, CPU of the
  * redis-server this benchmark starts (`INFO cpu` deltas), their sum (the ratio compares the
@@ -26,6 +27,7 @@ import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { tessera } from './tessera.js';
 
 const QUICK = process.argv.includes('--quick');
 const ROUNDS = QUICK ? 1 : 3;
@@ -61,11 +63,16 @@ async function serve(name: AppName, redisUrl: string, secret: string): Promise<v
       }),
     );
   } else {
-    const { default: session } = await import('../packages/session/src/adapters/express/index.js');
+    const { default: session } = await tessera<
+      typeof import('../packages/session/src/adapters/express/index.js')
+    >('adapters/express/index.js');
     const { createRedisStore, createRedisInvalidation } = await import(
       '../packages/session/src/stores/redis/index.js'
     );
-    const { withReadCache } = await import('../packages/session/src/stores/cache/index.js');
+    const { withReadCache } =
+      await tessera<typeof import('../packages/session/src/stores/cache/index.js')>(
+        'stores/cache/index.js',
+      );
     const redis = createRedisStore(
       { url: redisUrl },
       { prefix: name === 'tessera' ? 'ts:' : 'tc:' },
@@ -354,6 +361,22 @@ interface CaseRun {
   apps: Record<string, AppResult>;
 }
 
+/** Seconds each fresh app process serves each route before the first case (cold code otherwise). */
+const WARM_UP_SECONDS = QUICK ? 1 : 4;
+
+/**
+ * A fresh process runs cold code (interpreted, then optimised over seconds): each app serves both
+ * routes for a while first, so the first case measures the same steady state as the later ones.
+ */
+async function warmUp(child: Child, redis: Redis): Promise<void> {
+  const reply = await call(child.port, 'POST', '/inc');
+  if (reply.status !== 200 || !reply.cookie) {
+    throw new Error(`${child.name}: could not create a session (${reply.status})`);
+  }
+  await load(child, redis, 'read', [reply.cookie], WARM_UP_SECONDS);
+  await load(child, redis, 'inc', [reply.cookie], WARM_UP_SECONDS);
+}
+
 async function runCase(
   children: Child[],
   redis: Redis,
@@ -417,6 +440,7 @@ async function main(): Promise<void> {
   const redis = new Redis(server.url);
   try {
     for (const name of APPS) children.push(await startChild(name, server.url, secret));
+    for (const child of children) await warmUp(child, redis);
     const cases: CaseRun[] = [];
     for (const sessions of SESSION_COUNTS) {
       for (const kase of ['read', 'inc'] as const) {
