@@ -10,7 +10,7 @@
  *
  * Run: `node --import tsx bench/callgrind.ts [--apps express,express-session,express-bare]
  * [--routes read,inc] [--sessions 1,1000] [--n 500,1500] [--jobs 2]` (defaults: all six apps,
- * both routes, 1 and 1,000 sessions). Needs valgrind. Writes bench/results/callgrind.json.
+ * both routes, 1 and 1,000 sessions). Needs valgrind and a built package (`npm run build`; bench/tessera.ts). Writes bench/results/callgrind.json.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
