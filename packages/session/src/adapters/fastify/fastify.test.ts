@@ -236,6 +236,36 @@ describe('tessera-session/fastify request.session', () => {
     expect(setCookies(res)[0]).toContain(`Expires=${new Date(now() + 3_600_000).toUTCString()}`);
   });
 
+  it("one session's options() leave every other session's cookie as configured", async () => {
+    const app = await build({ store: memoryStore() }, (a) => {
+      a.post('/remember', async (request) => {
+        request.session.set('user', 'alice');
+        request.session.options({ maxAge: 3_600_000, domain: 'app.test' });
+        return { ok: true };
+      });
+      a.post('/plain', async (request) => {
+        request.session.set('user', 'bob');
+        return { ok: true };
+      });
+    });
+    for (let i = 0; i < 2; i++) {
+      const remembered = setCookies(
+        await app.inject({ method: 'POST', url: '/remember', headers: sameOrigin }),
+      )[0];
+      expect(remembered).toContain('Expires=');
+      expect(remembered).toContain('Domain=app.test');
+      const plain = await app.inject({ method: 'POST', url: '/plain', headers: sameOrigin });
+      expect(setCookies(plain)[0]).toMatch(/^sessionId=[^;]+; Path=\/; HttpOnly; SameSite=Lax$/);
+      // The same session again: its own settings are not those of the first one.
+      const again = await app.inject({
+        method: 'POST',
+        url: '/plain',
+        headers: { ...sameOrigin, cookie: jar(plain) },
+      });
+      expect(setCookies(again)[0]).toBe(setCookies(plain)[0]);
+    }
+  });
+
   it('login, device list and sign-out-everywhere live on request.sessionControl', async () => {
     const store = memoryStore();
     const app = await build({ store }, (a) => {
