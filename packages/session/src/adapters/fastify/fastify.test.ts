@@ -266,6 +266,28 @@ describe('tessera-session/fastify request.session', () => {
     }
   });
 
+  it('an async handler that sends without returning reply still gets its cookie (onSend runs twice)', async () => {
+    const app = await build({ store: memoryStore() }, (a) => {
+      a.post('/', async (request, reply) => {
+        request.session.views = ((request.session.views as number | undefined) ?? 0) + 1;
+        await Promise.resolve();
+        reply.send({ views: request.session.views });
+      });
+    });
+    const first = await app.inject({ method: 'POST', url: '/', headers: sameOrigin });
+    expect(first.statusCode).toBe(200);
+    const cookie = jar(first);
+    const second = await app.inject({
+      method: 'POST',
+      url: '/',
+      headers: { ...sameOrigin, cookie },
+    });
+    expect(second.statusCode).toBe(200);
+    expect(jar(second)).toBe(cookie);
+    const read = await app.inject({ method: 'POST', url: '/', headers: { ...sameOrigin, cookie } });
+    expect(read.json()).toEqual({ views: 3 });
+  });
+
   it('login, device list and sign-out-everywhere live on request.sessionControl', async () => {
     const store = memoryStore();
     const app = await build({ store }, (a) => {

@@ -81,6 +81,12 @@ interface RequestState {
   request: FastifyRequest;
   loggedIn: boolean;
   done: boolean;
+  /**
+   * The end's store write while it runs. An app that sends twice (`reply.send()` in an async
+   * handler without `return reply`) runs onSend twice: the second waits for the first's
+   * write and Set-Cookie, as it did when the hook was async.
+   */
+  ending: Promise<void> | undefined;
 }
 
 type StatefulRequest = FastifyRequest & { [STATE]?: RequestState };
@@ -186,6 +192,7 @@ async function startSession(
     request,
     loggedIn: false,
     done: false,
+    ending: undefined,
   };
   (request as StatefulRequest)[STATE] = state;
   try {
@@ -212,7 +219,8 @@ async function startSession(
  */
 function endRequest(engine: Engine, request: StatefulRequest): Promise<void> | undefined {
   const state = request[STATE];
-  if (state === undefined || state.done) return undefined;
+  if (state === undefined) return undefined;
+  if (state.done) return state.ending?.then(ignore, ignore);
   state.done = true;
   const { resolved } = engine;
   const { lifecycle, exchange, cookieValue } = state;
@@ -251,8 +259,12 @@ function endRequest(engine: Engine, request: StatefulRequest): Promise<void> | u
     sendCookie(engine, exchange, signed, cookie);
     return undefined;
   }
-  return write.then(() => sendCookie(engine, exchange, signed, cookie));
+  state.ending = write.then(() => sendCookie(engine, exchange, signed, cookie));
+  return state.ending;
 }
+
+/** The first end reports its own failure; a repeated one only waits for it. */
+function ignore(): void {}
 
 function clearCookie(engine: Engine, exchange: HttpExchange): void {
   const { resolved } = engine;
@@ -338,7 +350,15 @@ const tesseraFastify: FastifyPluginAsync<FastifySessionPluginOptions> = async (
       return;
     }
     ended.then(
-      () => done(null, payload),
+      () => {
+        // As Fastify does for async hooks: what the rest of the send throws (headers already
+        // sent by a second send) goes to its error path, not to an unhandled rejection.
+        try {
+          done(null, payload);
+        } catch (error) {
+          done(error as Error);
+        }
+      },
       (error: unknown) => done(asHttpError(error) as Error),
     );
   };
