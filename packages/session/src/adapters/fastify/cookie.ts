@@ -154,6 +154,31 @@ export function mergeCookieSettings(
   stored: StoredCookie | undefined,
   now: number,
 ): CookieInput {
+  if (stored === undefined) return unstoredSettings(configured);
+  return mergeStored(configured, stored, now);
+}
+
+/**
+ * The settings of a session that has none stored depend on the configured ones alone: made
+ * once per configured object and shared (frozen: a session that changes its settings gets a
+ * new object, see `session.options()`).
+ */
+const unstored = new WeakMap<CookieInput, CookieInput>();
+
+function unstoredSettings(configured: CookieInput): CookieInput {
+  let settings = unstored.get(configured);
+  if (settings === undefined) {
+    settings = Object.freeze(mergeStored(configured, undefined, 0));
+    unstored.set(configured, settings);
+  }
+  return settings;
+}
+
+function mergeStored(
+  configured: CookieInput,
+  stored: StoredCookie | undefined,
+  now: number,
+): CookieInput {
   const merged: CookieInput = { ...configured, ...(stored ?? {}) } as CookieInput;
   if (merged.originalMaxAge != null) merged.maxAge = merged.originalMaxAge;
   // A stored `expires` that has passed is not carried on (a configured one is sent as set).
@@ -173,12 +198,106 @@ function sameSiteOf(cookie: SessionCookie, defaultLax: boolean): SerializeOption
   return value;
 }
 
+/** The attributes of a session cookie other than its value and `Expires`. */
+interface CookieAttributes {
+  name: string;
+  domain: string | null;
+  path: string;
+  httpOnly: boolean;
+  secure: boolean;
+  partitioned: boolean;
+  priority: FastifyCookieOptions['priority'] | undefined;
+  sameSite: SerializeOptions['sameSite'];
+}
+
+/** One set of attributes and the Set-Cookie text before and after `Expires` it gives. */
+interface AttributeText extends CookieAttributes {
+  /** `; Domain=…; Path=…` (what `serialize` writes between the value and `Expires`). */
+  before: string;
+  /** `; HttpOnly; Secure; …; SameSite=…` (what it writes after `Expires`). */
+  after: string;
+}
+
+/** How many distinct attribute sets are kept (an app has one, or a few with `options()`). */
+const ATTRIBUTE_TEXTS = 8;
+
+/**
+ * The attribute text of recent cookies, so a Set-Cookie costs a string join rather than a
+ * run of `serialize`'s checks. Built by `serialize` itself (same checks, same order).
+ */
+const attributeTexts: AttributeText[] = [];
+
+function sameAttributes(a: CookieAttributes, b: CookieAttributes): boolean {
+  return (
+    a.name === b.name &&
+    a.domain === b.domain &&
+    a.path === b.path &&
+    a.httpOnly === b.httpOnly &&
+    a.secure === b.secure &&
+    a.partitioned === b.partitioned &&
+    a.priority === b.priority &&
+    a.sameSite === b.sameSite
+  );
+}
+
+/** The text `serialize` writes for the attributes after `name=` (the value left empty). */
+function attributeSuffix(name: string, options: SerializeOptions): string {
+  return serialize(name, '', options).slice(name.length + 1);
+}
+
+function attributeTextOf(attributes: CookieAttributes): AttributeText {
+  for (const known of attributeTexts) if (sameAttributes(known, attributes)) return known;
+  const { name, domain, path, httpOnly, secure, partitioned, priority, sameSite } = attributes;
+  const text: AttributeText = {
+    ...attributes,
+    before: attributeSuffix(name, { ...(domain ? { domain } : {}), path }),
+    after: attributeSuffix(name, {
+      httpOnly,
+      secure,
+      ...(partitioned ? { partitioned: true } : {}),
+      ...(priority ? { priority } : {}),
+      sameSite,
+    }),
+  };
+  if (attributeTexts.length >= ATTRIBUTE_TEXTS) attributeTexts.shift();
+  attributeTexts.push(text);
+  return text;
+}
+
 /**
  * The Set-Cookie value carrying `value` with the session's attributes (Expires, never
  * Max-Age, as @fastify/session sends). `defaultLax` adds SameSite=Lax where none is set.
+ * The same text `cookie`'s `serialize` gives (its attribute order, value encoded with
+ * `encodeURIComponent`), with the attribute part remembered per distinct attribute set.
  * @example serializeSessionCookie('sessionId', signed, request.session.cookie, true)
  */
 export function serializeSessionCookie(
+  name: string,
+  value: string,
+  cookie: SessionCookie,
+  defaultLax: boolean,
+): string {
+  const expires = cookie.expires;
+  if (value === '' || (expires && !(expires instanceof Date && Number.isFinite(expires.valueOf()))))
+    // An empty value or an unusable date: `serialize` itself says what it makes of them.
+    return serializeWithCookieLibrary(name, value, cookie, defaultLax);
+  const text = attributeTextOf({
+    name,
+    domain: cookie.domain || null,
+    path: cookie.path,
+    httpOnly: cookie.httpOnly,
+    secure: cookie.secure === true,
+    partitioned: cookie.partitioned === true,
+    priority: cookie.priority || undefined,
+    sameSite: sameSiteOf(cookie, defaultLax),
+  });
+  // encodeURIComponent's output is always a valid cookie value (serialize checks it).
+  const head = `${name}=${encodeURIComponent(value)}${text.before}`;
+  return expires ? `${head}; Expires=${expires.toUTCString()}${text.after}` : head + text.after;
+}
+
+/** `serializeSessionCookie` through `serialize` alone (the reference the fast path matches). */
+export function serializeWithCookieLibrary(
   name: string,
   value: string,
   cookie: SessionCookie,

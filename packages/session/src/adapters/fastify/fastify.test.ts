@@ -236,6 +236,58 @@ describe('tessera-session/fastify request.session', () => {
     expect(setCookies(res)[0]).toContain(`Expires=${new Date(now() + 3_600_000).toUTCString()}`);
   });
 
+  it("one session's options() leave every other session's cookie as configured", async () => {
+    const app = await build({ store: memoryStore() }, (a) => {
+      a.post('/remember', async (request) => {
+        request.session.set('user', 'alice');
+        request.session.options({ maxAge: 3_600_000, domain: 'app.test' });
+        return { ok: true };
+      });
+      a.post('/plain', async (request) => {
+        request.session.set('user', 'bob');
+        return { ok: true };
+      });
+    });
+    for (let i = 0; i < 2; i++) {
+      const remembered = setCookies(
+        await app.inject({ method: 'POST', url: '/remember', headers: sameOrigin }),
+      )[0];
+      expect(remembered).toContain('Expires=');
+      expect(remembered).toContain('Domain=app.test');
+      const plain = await app.inject({ method: 'POST', url: '/plain', headers: sameOrigin });
+      expect(setCookies(plain)[0]).toMatch(/^sessionId=[^;]+; Path=\/; HttpOnly; SameSite=Lax$/);
+      // The same session again: its own settings are not those of the first one.
+      const again = await app.inject({
+        method: 'POST',
+        url: '/plain',
+        headers: { ...sameOrigin, cookie: jar(plain) },
+      });
+      expect(setCookies(again)[0]).toBe(setCookies(plain)[0]);
+    }
+  });
+
+  it('an async handler that sends without returning reply still gets its cookie (onSend runs twice)', async () => {
+    const app = await build({ store: memoryStore() }, (a) => {
+      a.post('/', async (request, reply) => {
+        request.session.views = ((request.session.views as number | undefined) ?? 0) + 1;
+        await Promise.resolve();
+        reply.send({ views: request.session.views });
+      });
+    });
+    const first = await app.inject({ method: 'POST', url: '/', headers: sameOrigin });
+    expect(first.statusCode).toBe(200);
+    const cookie = jar(first);
+    const second = await app.inject({
+      method: 'POST',
+      url: '/',
+      headers: { ...sameOrigin, cookie },
+    });
+    expect(second.statusCode).toBe(200);
+    expect(jar(second)).toBe(cookie);
+    const read = await app.inject({ method: 'POST', url: '/', headers: { ...sameOrigin, cookie } });
+    expect(read.json()).toEqual({ views: 3 });
+  });
+
   it('login, device list and sign-out-everywhere live on request.sessionControl', async () => {
     const store = memoryStore();
     const app = await build({ store }, (a) => {

@@ -12,8 +12,8 @@ import type {
   FastifyPluginAsync,
   FastifyReply,
   FastifyRequest,
-  onRequestAsyncHookHandler,
-  onSendAsyncHookHandler,
+  onRequestHookHandler,
+  onSendHookHandler,
 } from 'fastify';
 import fp from 'fastify-plugin';
 import type { HttpExchange, RequestSession } from '../../http/request-session.js';
@@ -81,6 +81,12 @@ interface RequestState {
   request: FastifyRequest;
   loggedIn: boolean;
   done: boolean;
+  /**
+   * The end's store write while it runs. An app that sends twice (`reply.send()` in an async
+   * handler without `return reply`) runs onSend twice: the second waits for the first's
+   * write and Set-Cookie, as it did when the hook was async.
+   */
+  ending: Promise<void> | undefined;
 }
 
 type StatefulRequest = FastifyRequest & { [STATE]?: RequestState };
@@ -128,12 +134,7 @@ function contextFor(
 }
 
 /** Answers a DBSC registration or refresh request in place of the app; false for any other. */
-async function answerDbsc(
-  engine: Engine,
-  lifecycle: RequestSession,
-  reply: FastifyReply,
-): Promise<boolean> {
-  if (!engine.dbsc?.endpointOf(lifecycle.exchange)) return false;
+async function answerDbsc(lifecycle: RequestSession, reply: FastifyReply): Promise<boolean> {
   let answer: Awaited<ReturnType<RequestSession['dbscEndpoint']>>;
   try {
     answer = await lifecycle.dbscEndpoint();
@@ -147,22 +148,39 @@ async function answerDbsc(
   return true;
 }
 
-/** Begins the request's session; answers true when the request was answered here (DBSC). */
-async function beginRequest(
+/**
+ * Begins the request's session; answers true when the request was answered here (DBSC), and
+ * false at once (no promise) outside the cookie's path.
+ */
+function beginRequest(
   engine: Engine,
   request: FastifyRequest,
   reply: FastifyReply,
-): Promise<boolean> {
-  const { resolved } = engine;
+): Promise<boolean> | false {
   const exchange = new FastifyExchange(request, reply);
-  if (!matchesCookiePath(exchange.path, resolved.cookie.path || '/')) {
+  if (!matchesCookiePath(exchange.path, engine.resolved.cookie.path || '/')) {
     // Outside the cookie's path the browser sends no cookie: no session here (as @fastify/session).
     request.session = {} as FastifySession;
     return false;
   }
   const lifecycle = engine.sessions.begin(exchange);
   // DBSC endpoints are guarded by the signed proof, not by the CSRF checks.
-  if (await answerDbsc(engine, lifecycle, reply)) return true;
+  if (engine.dbsc?.endpointOf(exchange)) {
+    return answerDbsc(lifecycle, reply).then(
+      (answered) => answered || startSession(engine, request, lifecycle),
+    );
+  }
+  return startSession(engine, request, lifecycle);
+}
+
+/** Attaches the request's state, runs the CSRF guard and loads the session. */
+async function startSession(
+  engine: Engine,
+  request: FastifyRequest,
+  lifecycle: RequestSession,
+): Promise<false> {
+  const { resolved } = engine;
+  const exchange = lifecycle.exchange as FastifyExchange;
   const assign = (value: FastifySession | null): void => {
     request.session = value as FastifySession;
   };
@@ -174,6 +192,7 @@ async function beginRequest(
     request,
     loggedIn: false,
     done: false,
+    ending: undefined,
   };
   (request as StatefulRequest)[STATE] = state;
   try {
@@ -194,9 +213,14 @@ async function beginRequest(
   return false;
 }
 
-async function endRequest(engine: Engine, request: StatefulRequest): Promise<void> {
+/**
+ * Decides the end of the request by @fastify/session's rules; answers a promise only when
+ * the store is written (a read-only request ends without one).
+ */
+function endRequest(engine: Engine, request: StatefulRequest): Promise<void> | undefined {
   const state = request[STATE];
-  if (state === undefined || state.done) return;
+  if (state === undefined) return undefined;
+  if (state.done) return state.ending?.then(ignore, ignore);
   state.done = true;
   const { resolved } = engine;
   const { lifecycle, exchange, cookieValue } = state;
@@ -204,12 +228,12 @@ async function endRequest(engine: Engine, request: StatefulRequest): Promise<voi
   if (session === null) {
     // Destroyed in this request: the browser forgets the cookie too (Tessera; @fastify/session leaves it).
     if (lifecycle.destroyed && cookieValue !== null) clearCookie(engine, exchange);
-    return;
+    return undefined;
   }
   const sessionObject = request.session;
   flushInPlaceChanges(sessionObject);
   const cookie = sessionCookieOf(sessionObject, session);
-  if (cookie === undefined) return;
+  if (cookie === undefined) return undefined;
   const signed = resolved.signer.sign(session.id);
   const idChanged = session.id !== lifecycle.cookieId;
   // The same session under a cookie signed with an older secret: re-sign it. (@fastify/session
@@ -228,11 +252,19 @@ async function endRequest(engine: Engine, request: StatefulRequest): Promise<voi
     if (cookieValue !== null && idChanged) clearCookie(engine, exchange);
     if (wasSaved(sessionObject) || (resign && !insecure))
       sendCookie(engine, exchange, signed, cookie);
-    return;
+    return undefined;
   }
-  await engine.persistAtEnd(session);
-  sendCookie(engine, exchange, signed, cookie);
+  const write = engine.persistAtEnd(session);
+  if (write === undefined) {
+    sendCookie(engine, exchange, signed, cookie);
+    return undefined;
+  }
+  state.ending = write.then(() => sendCookie(engine, exchange, signed, cookie));
+  return state.ending;
 }
+
+/** The first end reports its own failure; a repeated one only waits for it. */
+function ignore(): void {}
 
 function clearCookie(engine: Engine, exchange: HttpExchange): void {
   const { resolved } = engine;
@@ -265,6 +297,9 @@ const tesseraFastify: FastifyPluginAsync<FastifySessionPluginOptions> = async (
   const store = engine.store;
 
   fastify.decorateRequest('session', null as unknown as FastifySession);
+  // Declared, so every request object has it from construction (one shape, not a new one
+  // when the hook adds it).
+  fastify.decorateRequest(STATE as unknown as string, undefined);
   fastify.decorateRequest('sessionStore', { getter: () => store });
   fastify.decorateRequest('sessionControl', {
     getter(this: FastifyRequest): FastifySessionControl {
@@ -280,17 +315,52 @@ const tesseraFastify: FastifyPluginAsync<FastifySessionPluginOptions> = async (
   });
   fastify.decorate('decryptSession', decryptSessionFor(engine));
 
-  const onRequest: onRequestAsyncHookHandler = async (request, reply) => {
-    if (await beginRequest(engine, request, reply)) return reply;
-    return undefined;
-  };
-  const onSend: onSendAsyncHookHandler<unknown> = async (request, _reply, payload) => {
+  // Callback hooks, not async ones: a request that loads nothing (outside the cookie path)
+  // or writes nothing (read-only) goes on at once, with no promise for Fastify to wait on.
+  const onRequest: onRequestHookHandler = (request, reply, done) => {
+    let begun: Promise<boolean> | false;
     try {
-      await endRequest(engine, request as StatefulRequest);
+      begun = beginRequest(engine, request, reply);
     } catch (error) {
-      throw asHttpError(error);
+      done(error as Error);
+      return;
     }
-    return payload;
+    if (begun === false) {
+      done();
+      return;
+    }
+    // Answered here (DBSC): the chain stops, as Fastify's callback hooks stop without done().
+    begun.then(
+      (answered) => {
+        if (!answered) done();
+      },
+      (error: unknown) => done(error as Error),
+    );
+  };
+  const onSend: onSendHookHandler<unknown> = (request, _reply, payload, done) => {
+    let ended: Promise<void> | undefined;
+    try {
+      ended = endRequest(engine, request as StatefulRequest);
+    } catch (error) {
+      done(asHttpError(error) as Error);
+      return;
+    }
+    if (ended === undefined) {
+      done(null, payload);
+      return;
+    }
+    ended.then(
+      () => {
+        // As Fastify does for async hooks: what the rest of the send throws (headers already
+        // sent by a second send) goes to its error path, not to an unhandled rejection.
+        try {
+          done(null, payload);
+        } catch (error) {
+          done(error as Error);
+        }
+      },
+      (error: unknown) => done(asHttpError(error) as Error),
+    );
   };
   fastify.addHook('onRequest', onRequest);
   fastify.addHook('onSend', onSend);

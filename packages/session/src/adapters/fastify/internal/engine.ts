@@ -44,9 +44,10 @@ export interface Engine {
   /**
    * The end-of-request write: as `persist`, except that an unchanged Tessera session is not
    * touched again (its load this request already slid its expiry, per `touchInterval`), so a
-   * read-only request with `rolling` makes one store call, the load.
+   * read-only request with `rolling` makes one store call, the load. Undefined (no promise)
+   * when there is nothing to write.
    */
-  persistAtEnd(session: Session): Promise<void>;
+  persistAtEnd(session: Session): Promise<void> | undefined;
   reread(session: Session): Promise<boolean>;
   discardNew(session: Session): Promise<void>;
   warnOnce(key: string, message: string): void;
@@ -112,8 +113,10 @@ export function createEngine(fastify: FastifyInstance, resolved: ResolvedFastify
       const wrote = await built.manager.commit(session);
       if (!wrote && !session.isNew) await built.manager.touch(session);
     };
-    persistAtEnd = async (session) => {
-      await built.manager.commit(session);
+    persistAtEnd = (session) => {
+      // What `commit` would find: a stored session with no pending change writes nothing.
+      if (!session.isNew && !session.isDirty) return undefined;
+      return built.manager.commit(session).then(() => undefined);
     };
   } else {
     store =

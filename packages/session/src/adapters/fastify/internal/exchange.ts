@@ -21,6 +21,10 @@ export class FastifyExchange implements HttpExchange {
   readonly request: FastifyRequest | undefined;
   readonly #reply: FastifyReply | undefined;
   readonly #cookieHeader: string | undefined;
+  /** The last `sessionCookieValue` question and answer. */
+  #cookieName: string | undefined;
+  #cookiePrefix: string | undefined;
+  #cookieValue: string | null = null;
 
   constructor(
     request: FastifyRequest | undefined,
@@ -76,6 +80,17 @@ export class FastifyExchange implements HttpExchange {
    * @example exchange.sessionCookieValue('connect.sid', 's:')
    */
   sessionCookieValue(name: string, prefix: string): string | null {
+    // Asked twice per request (the lifecycle's read, the plugin's end-of-request rules):
+    // the Cookie header is parsed once.
+    if (this.#cookieName === name && this.#cookiePrefix === prefix) return this.#cookieValue;
+    const value = this.#readSessionCookie(name, prefix);
+    this.#cookieName = name;
+    this.#cookiePrefix = prefix;
+    this.#cookieValue = value;
+    return value;
+  }
+
+  #readSessionCookie(name: string, prefix: string): string | null {
     const raw = readCookie(this.header('cookie'), name);
     if (raw === null || raw === '') return null;
     if (prefix === '') return raw;
