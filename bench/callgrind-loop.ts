@@ -19,15 +19,10 @@
  */
 import Fastify from 'fastify';
 import inject from 'light-my-request';
-import { tessera } from './tessera.js';
+import { lib } from './tessera.js';
 
-const { default: tesseraFastify } = await tessera<
-  typeof import('../packages/session/src/adapters/fastify/index.js')
->('adapters/fastify/index.js');
-const { createMemoryStore } =
-  await tessera<typeof import('../packages/session/src/stores/memory/index.js')>(
-    'stores/memory/index.js',
-  );
+const { default: tesseraFastify } = await lib.fastify();
+const { createMemoryStore } = await lib.memoryStore();
 
 const SECRET = 'bench-secret-0123456789-abcdefghijklmnop';
 const [app = 'fastify', route = 'read', count = '1000', sessionCount = '1'] = process.argv.slice(2);
@@ -103,13 +98,8 @@ async function redisUrl(): Promise<string> {
 
 async function expressMiddleware(kind: string): Promise<unknown> {
   if (kind === 'express-redis') {
-    const { default: session } = await tessera<
-      typeof import('../packages/session/src/adapters/express/index.js')
-    >('adapters/express/index.js');
-    const { createRedisStore } =
-      await tessera<typeof import('../packages/session/src/stores/redis/index.js')>(
-        'stores/redis/index.js',
-      );
+    const { default: session } = await lib.express();
+    const { createRedisStore } = await lib.redisStore();
     // Long timeouts: under valgrind the first calls (connect, script load) take seconds.
     const timeout = 60_000;
     const store = createRedisStore({ url: await redisUrl() }, { timeoutMs: timeout });
@@ -137,9 +127,7 @@ async function expressMiddleware(kind: string): Promise<unknown> {
     });
   }
   if (kind === 'express') {
-    const { default: session } = await tessera<
-      typeof import('../packages/session/src/adapters/express/index.js')
-    >('adapters/express/index.js');
+    const { default: session } = await lib.express();
     // The same options as the express-session app: a fair comparison.
     return session({
       secret: SECRET,

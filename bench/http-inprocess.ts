@@ -18,18 +18,11 @@ import express from 'express';
 import session from 'express-session';
 import Fastify from 'fastify';
 import inject from 'light-my-request';
-import { tessera } from './tessera.js';
+import { lib } from './tessera.js';
 
-const { default: tesseraExpress } = await tessera<
-  typeof import('../packages/session/src/adapters/express/index.js')
->('adapters/express/index.js');
-const { default: tesseraFastify } = await tessera<
-  typeof import('../packages/session/src/adapters/fastify/index.js')
->('adapters/fastify/index.js');
-const { createMemoryStore } =
-  await tessera<typeof import('../packages/session/src/stores/memory/index.js')>(
-    'stores/memory/index.js',
-  );
+const { default: tesseraExpress } = await lib.express();
+const { default: tesseraFastify } = await lib.fastify();
+const { createMemoryStore } = await lib.memoryStore();
 
 const SECRET = 'bench-secret-0123456789-abcdefghijklmnop';
 const ROUNDS = process.argv.includes('--quick') ? 3 : 9;

@@ -26,7 +26,7 @@ import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { tessera } from './tessera.js';
+import { lib } from './tessera.js';
 
 const SECRET = 'bench-secret-0123456789-abcdefghijklmnop';
 const QUICK = process.argv.includes('--quick');
@@ -104,13 +104,8 @@ async function expressApp(
       }),
     );
   } else {
-    const { default: session } = await tessera<
-      typeof import('../packages/session/src/adapters/express/index.js')
-    >('adapters/express/index.js');
-    const { createMemoryStore } =
-      await tessera<typeof import('../packages/session/src/stores/memory/index.js')>(
-        'stores/memory/index.js',
-      );
+    const { default: session } = await lib.express();
+    const { createMemoryStore } = await lib.memoryStore();
     app.use(
       // The same options as the express-session app: a fair comparison.
       session({
@@ -182,13 +177,8 @@ async function fastifyApp(
       saveUninitialized: false,
     });
   } else {
-    const { default: tesseraPlugin } = await tessera<
-      typeof import('../packages/session/src/adapters/fastify/index.js')
-    >('adapters/fastify/index.js');
-    const { createMemoryStore } =
-      await tessera<typeof import('../packages/session/src/stores/memory/index.js')>(
-        'stores/memory/index.js',
-      );
+    const { default: tesseraPlugin } = await lib.fastify();
+    const { createMemoryStore } = await lib.memoryStore();
     // The same settings as the @fastify/session target (a drop-in takes the same options).
     await app.register(tesseraPlugin, {
       secret: SECRET,

@@ -16,12 +16,9 @@ import { Redis } from 'ioredis';
 import { createClient } from 'redis';
 
 import { startRedisServer } from '../test/support/redis-server.js';
-import { tessera } from './tessera.js';
+import { lib } from './tessera.js';
 
-const { createRedisStore } =
-  await tessera<typeof import('../packages/session/src/stores/redis/index.js')>(
-    'stores/redis/index.js',
-  );
+const { createRedisStore } = await lib.redisStore();
 
 const QUICK = process.argv.includes('--quick');
 const OPS = QUICK ? 2_000 : Number(process.argv.find((arg) => /^\d+$/.test(arg)) ?? 20_000);

@@ -20,12 +20,9 @@ import { Redis } from 'ioredis';
 import { createClient } from 'redis';
 
 import { findFreePort } from '../test/support/redis-server.js';
-import { tessera } from './tessera.js';
+import { lib } from './tessera.js';
 
-const { createRedisStore } =
-  await tessera<typeof import('../packages/session/src/stores/redis/index.js')>(
-    'stores/redis/index.js',
-  );
+const { createRedisStore } = await lib.redisStore();
 
 const OPS = process.argv.includes('--quick') ? 500 : 5_000;
 const LOOPS = 50;

@@ -27,7 +27,7 @@ import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { tessera } from './tessera.js';
+import { lib } from './tessera.js';
 
 const QUICK = process.argv.includes('--quick');
 const ROUNDS = QUICK ? 1 : 3;
@@ -63,16 +63,11 @@ async function serve(name: AppName, redisUrl: string, secret: string): Promise<v
       }),
     );
   } else {
-    const { default: session } = await tessera<
-      typeof import('../packages/session/src/adapters/express/index.js')
-    >('adapters/express/index.js');
+    const { default: session } = await lib.express();
     const { createRedisStore, createRedisInvalidation } = await import(
       '../packages/session/src/stores/redis/index.js'
     );
-    const { withReadCache } =
-      await tessera<typeof import('../packages/session/src/stores/cache/index.js')>(
-        'stores/cache/index.js',
-      );
+    const { withReadCache } = await lib.readCache();
     const redis = createRedisStore(
       { url: redisUrl },
       { prefix: name === 'tessera' ? 'ts:' : 'tc:' },

@@ -19,18 +19,11 @@ import Database from 'better-sqlite3';
 import session from 'express-session';
 
 import type { SessionData, SessionRecord, Store } from '../packages/session/src/stores/store.js';
-import { tessera } from './tessera.js';
+import { lib } from './tessera.js';
 
-const { generateHandle, generateSessionId, hashSessionId } =
-  await tessera<typeof import('../packages/session/src/shared/ids.js')>('shared/ids.js');
-const { createMemoryStore } =
-  await tessera<typeof import('../packages/session/src/stores/memory/index.js')>(
-    'stores/memory/index.js',
-  );
-const { createSqliteStore } =
-  await tessera<typeof import('../packages/session/src/stores/sqlite/index.js')>(
-    'stores/sqlite/index.js',
-  );
+const { generateHandle, generateSessionId, hashSessionId } = await lib.ids();
+const { createMemoryStore } = await lib.memoryStore();
+const { createSqliteStore } = await lib.sqliteStore();
 
 const MANY = 100_000;
 const ROUNDS = 15;

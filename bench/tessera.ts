@@ -7,8 +7,7 @@
  * per-request closure then pays.
  *
  * @example
- * type ExpressModule = typeof import('../packages/session/src/adapters/express/index.js');
- * const { default: session } = await tessera<ExpressModule>('adapters/express/index.js');
+ * const { default: session } = await lib.express();
  */
 import { readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -56,3 +55,43 @@ export function tessera<T>(subpath: string): Promise<T> {
   checkBuild();
   return import(new URL(subpath, FROM_SOURCE ? SRC : DIST).href) as Promise<T>;
 }
+
+/** The modules the benchmarks use, typed from their sources, loaded as {@link tessera} says. */
+export const lib = {
+  express: () =>
+    tessera<typeof import('../packages/session/src/adapters/express/index.js')>(
+      'adapters/express/index.js',
+    ),
+  fastify: () =>
+    tessera<typeof import('../packages/session/src/adapters/fastify/index.js')>(
+      'adapters/fastify/index.js',
+    ),
+  memoryStore: () =>
+    tessera<typeof import('../packages/session/src/stores/memory/index.js')>(
+      'stores/memory/index.js',
+    ),
+  redisStore: () =>
+    tessera<typeof import('../packages/session/src/stores/redis/index.js')>(
+      'stores/redis/index.js',
+    ),
+  sqliteStore: () =>
+    tessera<typeof import('../packages/session/src/stores/sqlite/index.js')>(
+      'stores/sqlite/index.js',
+    ),
+  readCache: () =>
+    tessera<typeof import('../packages/session/src/stores/cache/index.js')>(
+      'stores/cache/index.js',
+    ),
+  ids: () => tessera<typeof import('../packages/session/src/shared/ids.js')>('shared/ids.js'),
+  tokenGuard: () =>
+    tessera<typeof import('../packages/session/src/http/token-guard.js')>('http/token-guard.js'),
+  accessTokens: () =>
+    tessera<typeof import('../packages/session/src/tokens/access-tokens.js')>(
+      'tokens/access-tokens.js',
+    ),
+  dpop: () => tessera<typeof import('../packages/session/src/tokens/dpop.js')>('tokens/dpop.js'),
+  dpopProof: () =>
+    tessera<typeof import('../packages/session/src/tokens/dpop-proof.js')>('tokens/dpop-proof.js'),
+  keyring: () =>
+    tessera<typeof import('../packages/session/src/tokens/keyring.js')>('tokens/keyring.js'),
+};

@@ -33,29 +33,15 @@ import type { TokenRequest } from '../packages/session/src/http/token-guard.js';
 
 import type { TokenAlg } from '../packages/session/src/tokens/keyring.js';
 import { makeProof, newProofKey } from '../test/support/dpop.js';
-import { tessera } from './tessera.js';
+import { lib } from './tessera.js';
 
-const { createTokenGuard } =
-  await tessera<typeof import('../packages/session/src/http/token-guard.js')>(
-    'http/token-guard.js',
-  );
-const { createMemoryStore } =
-  await tessera<typeof import('../packages/session/src/stores/memory/index.js')>(
-    'stores/memory/index.js',
-  );
-const { createAccessTokens } =
-  await tessera<typeof import('../packages/session/src/tokens/access-tokens.js')>(
-    'tokens/access-tokens.js',
-  );
-const { createDpopVerifier } =
-  await tessera<typeof import('../packages/session/src/tokens/dpop.js')>('tokens/dpop.js');
-const { jwkThumbprint } =
-  await tessera<typeof import('../packages/session/src/tokens/dpop-proof.js')>(
-    'tokens/dpop-proof.js',
-  );
+const { createTokenGuard } = await lib.tokenGuard();
+const { createMemoryStore } = await lib.memoryStore();
+const { createAccessTokens } = await lib.accessTokens();
+const { createDpopVerifier } = await lib.dpop();
+const { jwkThumbprint } = await lib.dpopProof();
 
-const { generateKey } =
-  await tessera<typeof import('../packages/session/src/tokens/keyring.js')>('tokens/keyring.js');
+const { generateKey } = await lib.keyring();
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SLICE_MS = Number(process.env.BENCH_SLICE_MS ?? 160);

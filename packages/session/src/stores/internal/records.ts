@@ -214,7 +214,13 @@ function describe(value: unknown): string {
   return typeof value === 'object' ? 'a class instance' : `a ${typeof value}`;
 }
 
-function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+/**
+ * Sets an own property, also for `__proto__`, which plain assignment would turn into a
+ * prototype change (other names, `constructor` included, assign as own data properties on a
+ * fresh plain object, and plain assignment is much cheaper than `defineProperty`).
+ * @example setOwn(data, key, value);
+ */
+export function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
   if (key === '__proto__') {
     Object.defineProperty(target, key, {
       value,

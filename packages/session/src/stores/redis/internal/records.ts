@@ -3,6 +3,7 @@
  */
 
 import { parseJsonText } from '../../internal/json.js';
+import { setOwn } from '../../internal/records.js';
 import type { SessionMeta, SessionPatch, SessionRecord } from '../../store.js';
 
 /** Field/value pairs of plain-object entries under a prefix, JSON-encoded; undefined skipped. */
@@ -76,22 +77,4 @@ export function decodeRecord(key: string, fields: Record<string, string>): Sessi
     expiresAt: Number(expires),
     absoluteExpiresAt: Number(fields._x),
   };
-}
-
-/**
- * Sets an own property, also for `__proto__`, which plain assignment would turn into a
- * prototype change (other names, `constructor` included, assign as own data properties on a
- * fresh plain object, and plain assignment is much cheaper than `defineProperty`).
- */
-export function setOwn(target: Record<string, unknown>, name: string, value: unknown): void {
-  if (name === '__proto__') {
-    Object.defineProperty(target, name, {
-      value,
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
-  } else {
-    target[name] = value;
-  }
 }
