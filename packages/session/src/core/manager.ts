@@ -13,7 +13,7 @@ import {
   isCustomSessionId,
   isValidSessionId,
 } from '../shared/ids.js';
-import { isPrompt, isSelfBounded } from '../stores/internal/prompt-stores.js';
+import { boundsItsCalls } from '../stores/internal/prompt-stores.js';
 import type {
   CreateWithinLimitResult,
   SessionMeta,
@@ -200,7 +200,7 @@ class Manager implements SessionManager {
     // An in-process store answers within the call, and a store that bounds its own calls
     // (no later than storeTimeout) fails by itself: no deadline to arm (a wrapped one keeps it).
     const timeout = this.#config.storeTimeout;
-    if (isPrompt(this.store, operation) || isSelfBounded(this.store, operation, timeout)) {
+    if (boundsItsCalls(this.store, operation, timeout)) {
       return callPromptStore(operation, call);
     }
     return callStore(operation, timeout, call);

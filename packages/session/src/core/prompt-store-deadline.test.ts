@@ -38,6 +38,22 @@ describe('store-call deadline around the memory store', () => {
     });
   });
 
+  it("still bounds a memory store whose class's get was replaced after it was made", async () => {
+    const store = createMemoryStore();
+    const manager = createSessionManager({ store, storeTimeout: 50 });
+    const session = await manager.create();
+    const proto = Object.getPrototypeOf(store) as { get: Store['get'] };
+    const original = proto.get;
+    proto.get = hang;
+    try {
+      await expect(manager.load(session.id)).rejects.toMatchObject({
+        code: 'ERR_STORE_UNAVAILABLE',
+      });
+    } finally {
+      proto.get = original;
+    }
+  });
+
   it('maps a failure of the memory store itself as before', async () => {
     const store = createMemoryStore();
     const manager = createSessionManager({ store });

@@ -796,7 +796,8 @@ export function createRedisStore(
       client.disconnect();
     },
   };
-  // Every method above runs through `run`, which bounds it by `timeoutMs`: the core need not
-  // arm a second deadline around each call (one it is given with a shorter timeout still does).
+  // Every method above is bounded by `timeoutMs` (through `run`, or `bounded` on the two hot
+  // paths): the core need not arm a second deadline around each call (one it is given with a
+  // shorter timeout still does).
   return markSelfBounded(store, timeoutMs);
 }
