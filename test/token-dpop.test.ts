@@ -1,19 +1,6 @@
-/**
- * DPoP-bound access tokens (RFC 9449) through every adapter's token guard: Express, Fastify
- * and fetch share one guard, so this checks the shared rules (scheme, proof, binding,
- * nonce, replay) and each adapter's wiring (method and URL handed to the proof check,
- * `WWW-Authenticate` and `DPoP-Nonce` on the answer).
- */
-import express from 'express';
-import Fastify from 'fastify';
-import request from 'supertest';
 import { afterAll, describe, expect, it } from 'vitest';
-import { requireToken as expressRequireToken } from '../packages/session/src/adapters/express/index.js';
-import { requireToken as fastifyRequireToken } from '../packages/session/src/adapters/fastify/index.js';
-import { withToken } from '../packages/session/src/adapters/fetch/index.js';
 import {
   createTokenGuard,
-  type TokenGuard,
   type TokenGuardOptions,
 } from '../packages/session/src/http/token-guard.js';
 import type { TesseraErrorCode } from '../packages/session/src/shared/errors.js';
@@ -26,63 +13,11 @@ import {
   jwkThumbprint,
 } from '../packages/session/src/tokens/index.js';
 import { makeProof, newProofKey, type ProofKey } from './support/dpop.js';
+import { closeTokenApps, TOKEN_ADAPTERS, TOKEN_APP_HOST } from './support/token-apps.js';
 
-interface Reply {
-  status: number;
-  headers: Record<string, string | undefined>;
-  body: Record<string, unknown>;
-}
-type Call = (path: string, headers: Record<string, string>) => Promise<Reply>;
+const ME = `http://${TOKEN_APP_HOST}/me`;
 
-const HOST = 'api.test';
-const ME = `http://${HOST}/me`;
-
-function viaExpress(guard: TokenGuard): Call {
-  const app = express();
-  app.get('/me', expressRequireToken(guard), (req, res) => {
-    res.json({ sub: (req as { auth?: { sub: string } }).auth?.sub });
-  });
-  return async (path, headers) => {
-    const res = await request(app)
-      .get(path)
-      .set({ host: HOST, ...headers });
-    return { status: res.status, headers: res.headers, body: res.body };
-  };
-}
-
-const fastifyApps: Array<ReturnType<typeof Fastify>> = [];
-afterAll(async () => {
-  for (const app of fastifyApps) await app.close();
-});
-
-function viaFastify(guard: TokenGuard): Call {
-  const app = Fastify();
-  fastifyApps.push(app);
-  app.decorateRequest('auth', null);
-  app.get('/me', { preHandler: fastifyRequireToken(guard) }, async (req) => ({
-    sub: (req as unknown as { auth: { sub: string } }).auth.sub,
-  }));
-  return async (path, headers) => {
-    const res = await app.inject({ method: 'GET', url: path, headers: { host: HOST, ...headers } });
-    return {
-      status: res.statusCode,
-      headers: res.headers as Record<string, string>,
-      body: res.json(),
-    };
-  };
-}
-
-function viaFetch(guard: TokenGuard): Call {
-  const me = withToken(async (_request, { auth }) => Response.json({ sub: auth.sub }), guard);
-  return async (path, headers) => {
-    const res = await me(new Request(`http://${HOST}${path}`, { headers }));
-    return {
-      status: res.status,
-      headers: Object.fromEntries(res.headers),
-      body: (await res.json()) as Record<string, unknown>,
-    };
-  };
-}
+afterAll(closeTokenApps);
 
 async function setup(
   guardOptions: Partial<TokenGuardOptions> = {},
@@ -112,11 +47,7 @@ async function setup(
   return { tokens, dpop, guard, codes, client, bound, unbound, dpopHeaders };
 }
 
-describe.each([
-  ['express', viaExpress],
-  ['fastify', viaFastify],
-  ['fetch', viaFetch],
-] as const)('DPoP through %s', (_name, make) => {
+describe.each(TOKEN_ADAPTERS)('DPoP through %s', (_name, make) => {
   it('serves a bound token with a fresh proof of its key; refuses it as Bearer or without a proof', async () => {
     const { guard, codes, client, bound, dpopHeaders } = await setup();
     const call = make(guard);
@@ -147,7 +78,10 @@ describe.each([
     expect([replayed.status, replayed.body.error]).toEqual([401, 'invalid_dpop_proof']);
     const wrongMethod = await call('/me', dpopHeaders(client, bound, ME, 'POST'));
     expect([wrongMethod.status, wrongMethod.body.error]).toEqual([401, 'invalid_dpop_proof']);
-    const wrongUrl = await call('/me', dpopHeaders(client, bound, `http://${HOST}/admin`));
+    const wrongUrl = await call(
+      '/me',
+      dpopHeaders(client, bound, `http://${TOKEN_APP_HOST}/admin`),
+    );
     expect([wrongUrl.status, wrongUrl.body.error]).toEqual([401, 'invalid_dpop_proof']);
     const otherKey = await call('/me', dpopHeaders(newProofKey('EdDSA'), bound));
     expect(otherKey.status).toBe(401);

@@ -9,69 +9,17 @@ import { createSessionManager } from '../packages/session/src/core/manager.js';
 import { createTokenGuard, type TokenGuard } from '../packages/session/src/http/token-guard.js';
 import { createMemoryStore } from '../packages/session/src/stores/memory/index.js';
 import { createAccessTokens, generateKey } from '../packages/session/src/tokens/index.js';
+import { closeTokenApps, TOKEN_ADAPTERS } from './support/token-apps.js';
 
 // The jwt and hybrid strategies through every adapter: one guard behind all three, so this
 // checks each adapter's wiring (status, WWW-Authenticate, claims handed to the route).
 
-interface Reply {
-  status: number;
-  headers: Record<string, string | undefined>;
-  body: Record<string, unknown>;
-}
-type Call = (path: string, headers: Record<string, string>) => Promise<Reply>;
-
-function viaExpress(guard: TokenGuard): Call {
-  const app = express();
-  app.get('/me', expressRequireToken(guard), (req, res) => {
-    res.json({ sub: (req as { auth?: { sub: string } }).auth?.sub });
-  });
-  app.get('/admin', expressRequireToken(guard, { role: 'admin' }), (_req, res) => {
-    res.json({ ok: true });
-  });
-  return async (path, headers) => {
-    const res = await request(app).get(path).set(headers);
-    return { status: res.status, headers: res.headers, body: res.body };
-  };
-}
-
+// Another Fastify app below (the POST checks): closed with the shared ones.
 const fastifyApps: Array<ReturnType<typeof Fastify>> = [];
 afterAll(async () => {
+  await closeTokenApps();
   for (const app of fastifyApps) await app.close();
 });
-
-function viaFastify(guard: TokenGuard): Call {
-  const app = Fastify();
-  fastifyApps.push(app);
-  app.decorateRequest('auth', null);
-  app.get('/me', { preHandler: fastifyRequireToken(guard) }, async (req) => ({
-    sub: (req as unknown as { auth: { sub: string } }).auth.sub,
-  }));
-  app.get('/admin', { preHandler: fastifyRequireToken(guard, { role: 'admin' }) }, async () => ({
-    ok: true,
-  }));
-  return async (path, headers) => {
-    const res = await app.inject({ method: 'GET', url: path, headers });
-    return {
-      status: res.statusCode,
-      headers: res.headers as Record<string, string>,
-      body: res.json(),
-    };
-  };
-}
-
-function viaFetch(guard: TokenGuard): Call {
-  const me = withToken(async (_request, { auth }) => Response.json({ sub: auth.sub }), guard);
-  const admin = withToken(async () => Response.json({ ok: true }), guard, { role: 'admin' });
-  return async (path, headers) => {
-    const handler = path === '/me' ? me : admin;
-    const res = await handler(new Request(`http://app.test${path}`, { headers }));
-    return {
-      status: res.status,
-      headers: Object.fromEntries(res.headers),
-      body: (await res.json()) as Record<string, unknown>,
-    };
-  };
-}
 
 async function setup() {
   const store = createMemoryStore();
@@ -89,11 +37,7 @@ async function setup() {
   return { guard, manager, tokens };
 }
 
-describe.each([
-  ['express', viaExpress],
-  ['fastify', viaFastify],
-  ['fetch', viaFetch],
-] as const)('token strategies through %s', (_name, make) => {
+describe.each(TOKEN_ADAPTERS)('token strategies through %s', (_name, make) => {
   it('serves a valid Bearer token, refuses an absent or garbage one with WWW-Authenticate', async () => {
     const { guard, manager, tokens } = await setup();
     const call = make(guard);
