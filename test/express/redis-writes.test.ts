@@ -11,7 +11,7 @@ import {
   createRedisStore,
   type RedisStore,
 } from '../../packages/session/src/stores/redis/index.js';
-import { startRedisServer } from '../support/redis-server.js';
+import { commandsDuring, startRedisServer } from '../support/redis-server.js';
 import { makeApp, route, sidOf } from './support.js';
 
 const redis = await startRedisServer();
@@ -51,31 +51,11 @@ describe('tessera-session/express on the Redis store', () => {
       );
     });
 
-  async function commandsDuring(body: () => Promise<unknown>): Promise<Record<string, number>> {
-    const read = async (): Promise<Map<string, number>> => {
-      const info = await probe.info('commandstats');
-      return new Map(
-        [...info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)].map((m) => [
-          m[1] as string,
-          Number(m[2]),
-        ]),
-      );
-    };
-    const before = await read();
-    await body();
-    const out: Record<string, number> = {};
-    for (const [name, n] of await read()) {
-      const delta = n - (before.get(name) ?? 0);
-      if (name !== 'info' && delta > 0) out[name] = delta;
-    }
-    return out;
-  }
-
   it('an increment sends one HGETALL and one EVALSHA (HGET + HSET inside)', async () => {
     const agent = request.agent(app());
     await agent.get('/').expect(200);
     await agent.get('/').expect(200); // the scripts are loaded now
-    const ran = await commandsDuring(async () => {
+    const ran = await commandsDuring(probe, async () => {
       expect((await agent.get('/').expect(200)).body).toEqual({ views: 3 });
     });
     expect(ran).toEqual({ hgetall: 1, evalsha: 1, hget: 1, hset: 1 });

@@ -251,3 +251,36 @@ export async function startRedisCluster(): Promise<RedisClusterHandle> {
     },
   };
 }
+
+/** The part of a Redis client `commandsDuring` needs (ioredis's `info`). */
+interface InfoClient {
+  info(section: 'commandstats'): Promise<string>;
+}
+
+/**
+ * The commands Redis ran while `body` ran (script-internal calls included), by name with
+ * their counts, from `INFO commandstats` before and after; the INFO calls themselves are left
+ * out. Use a server no other test talks to meanwhile.
+ * @example expect(await commandsDuring(probe, () => store.get(key))).toEqual({ hgetall: 1 });
+ */
+export async function commandsDuring(
+  probe: InfoClient,
+  body: () => Promise<unknown>,
+): Promise<Record<string, number>> {
+  const read = async (): Promise<Map<string, number>> => {
+    const calls = new Map<string, number>();
+    const info = await probe.info('commandstats');
+    for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
+      calls.set(m[1] as string, Number(m[2]));
+    }
+    return calls;
+  };
+  const before = await read();
+  await body();
+  const out: Record<string, number> = {};
+  for (const [name, n] of await read()) {
+    const delta = n - (before.get(name) ?? 0);
+    if (name !== 'info' && delta > 0) out[name] = delta;
+  }
+  return out;
+}

@@ -4,7 +4,7 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedisServer } from '../../../../../test/support/redis-server.js';
+import { commandsDuring, startRedisServer } from '../../../../../test/support/redis-server.js';
 import { makeRecord } from '../conformance/index.js';
 import { createManualClock } from '../conformance/manual-clock.js';
 import type { SessionRecord } from '../store.js';
@@ -32,32 +32,12 @@ describe('redis store patch', () => {
     return makeRecord(Date.now(), { data: { count: 1 }, ...overrides });
   }
 
-  /** Commands Redis ran (script-internal included) while `body` ran, by name. */
-  async function commandsDuring(body: () => Promise<unknown>): Promise<Record<string, number>> {
-    const read = async (): Promise<Map<string, number>> => {
-      const calls = new Map<string, number>();
-      const info = await probe.info('commandstats');
-      for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
-        calls.set(m[1] as string, Number(m[2]));
-      }
-      return calls;
-    };
-    const before = await read();
-    await body();
-    const out: Record<string, number> = {};
-    for (const [name, n] of await read()) {
-      const delta = n - (before.get(name) ?? 0);
-      if (name !== 'info' && delta > 0) out[name] = delta;
-    }
-    return out;
-  }
-
   it('applies a data-only patch with one script call (HGET, HSET inside) and leaves the TTL alone', async () => {
     const stored = record({ userId: 'patch-user', meta: { ip: '198.51.100.1' } });
     await store.create(stored);
     await store.patch(stored.key, { set: { count: 1 } }); // loads the script (NOSCRIPT → EVAL)
     const ttlBefore = await probe.pttl(hashKey(stored.key));
-    const ran = await commandsDuring(async () => {
+    const ran = await commandsDuring(probe, async () => {
       expect(
         await store.patch(stored.key, {
           set: { count: 2 },
