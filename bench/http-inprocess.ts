@@ -11,7 +11,8 @@
  * load generator and the kernel share the CPU with the server.
  *
  * Run: `node --import tsx bench/http-inprocess.ts` (about 40 s). Writes
- * bench/results/http-inprocess.json.
+ * bench/results/http-inprocess.json. `--sessions N` rotates the requests over N sessions
+ * (default 1, all requests on one session).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import express from 'express';
@@ -28,6 +29,12 @@ const SECRET = 'bench-secret-0123456789-abcdefghijklmnop';
 const ROUNDS = process.argv.includes('--quick') ? 3 : 9;
 const PER_ROUND = process.argv.includes('--quick') ? 300 : 2000;
 const HEADERS = { host: 'app.test', origin: 'http://app.test' };
+const sessionsArg = process.argv.indexOf('--sessions');
+/** How many distinct sessions the requests rotate over (`--sessions N`, default 1). */
+const SESSIONS = sessionsArg > 0 ? Number(process.argv[sessionsArg + 1]) : 1;
+if (!Number.isSafeInteger(SESSIONS) || SESSIONS < 1) {
+  throw new Error('bench/http-inprocess.ts: --sessions takes a whole number, 1 or more');
+}
 
 type Data = Record<string, unknown>;
 interface Target {
@@ -146,19 +153,23 @@ const median = (values: number[]): number => {
 };
 
 async function measure(group: Target[], route: 'read' | 'incr'): Promise<Record<string, number>> {
-  const cookies = new Map<Target, string>();
+  const cookies = new Map<Target, string[]>();
   for (const target of group) {
-    const first = await target.call('POST', '/incr', '');
-    cookies.set(target, first.cookie ?? '');
+    const list: string[] = [];
+    for (let i = 0; i < SESSIONS; i++) {
+      const first = await target.call('POST', '/incr', '');
+      list.push(first.cookie ?? '');
+    }
+    cookies.set(target, list);
   }
   const samples = new Map<Target, number[]>(group.map((t) => [t, []]));
   const method = route === 'read' ? 'GET' : 'POST';
   for (let round = 0; round < ROUNDS; round++) {
     for (const target of group) {
-      const cookie = cookies.get(target)!;
+      const list = cookies.get(target)!;
       const before = process.cpuUsage();
       for (let i = 0; i < PER_ROUND; i++) {
-        const res = await target.call(method, `/${route}`, cookie);
+        const res = await target.call(method, `/${route}`, list[i % list.length]!);
         if (res.status !== 200) throw new Error(`${target.name} /${route}: ${res.status}`);
       }
       const used = process.cpuUsage(before);
@@ -187,7 +198,7 @@ const groups: Array<{ framework: string; peer: string; targets: Target[] }> = [
 
 const results: Record<string, unknown> = {};
 console.log(
-  `In-process HTTP benchmark: ${ROUNDS} rounds × ${PER_ROUND} requests, CPU µs per request (median)`,
+  `In-process HTTP benchmark: ${ROUNDS} rounds × ${PER_ROUND} requests over ${SESSIONS} session(s), CPU µs per request (median)`,
 );
 console.log(
   'case                    app                         CPU µs/req  layer µs/req  Tessera vs peer (CPU/req, layer)',
@@ -218,6 +229,6 @@ for (const group of groups) {
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 writeFileSync(
   new URL('./results/http-inprocess.json', import.meta.url),
-  `${JSON.stringify({ node: process.version, rounds: ROUNDS, perRound: PER_ROUND, results }, null, 2)}\n`,
+  `${JSON.stringify({ node: process.version, rounds: ROUNDS, perRound: PER_ROUND, sessions: SESSIONS, results }, null, 2)}\n`,
 );
 console.log('\nWrote bench/results/http-inprocess.json');

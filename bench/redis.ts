@@ -1,8 +1,9 @@
 /**
- * Redis benchmark: one small Express 5 app on one shared Redis, three ways, in one run:
+ * Redis benchmark: one small Express 5 app on one shared Redis, four ways, in one run:
  * express-session + connect-redis (v9, on its documented node-redis client), `tessera-session/express`
- * + Tessera's Redis store, and the same with the invalidated read cache (`withReadCache`); all
- * three with `resave: false, saveUninitialized: false`.
+ * + Tessera's Redis store, and the same with the invalidated read cache (`withReadCache`), all
+ * three with `resave: false, saveUninitialized: false`; and the floor, the same routes with no
+ * session layer on raw ioredis (the ceiling for any layer that reads Redis once per request).
  *
  * The Redis server is started here (test/support/redis-server.ts, 127.0.0.1, no persistence).
  * Each app runs in its own child process (Tessera loaded from its built package, bench/tessera.ts);
@@ -37,8 +38,8 @@ const SESSION_COUNTS = [1, 1_000] as const;
 const SAMPLE = 200;
 const TARGETS = { read: 1.5, inc: 1.3 } as const;
 
-type AppName = 'connect-redis' | 'tessera' | 'tessera+cache';
-const APPS: AppName[] = ['connect-redis', 'tessera', 'tessera+cache'];
+type AppName = 'connect-redis' | 'tessera' | 'tessera+cache' | 'floor';
+const APPS: AppName[] = ['connect-redis', 'tessera', 'tessera+cache', 'floor'];
 type CaseName = 'read' | 'inc';
 
 // ------------------------------------------------------------------ child: the apps
@@ -48,7 +49,24 @@ type Data = Record<string, unknown>;
 async function serve(name: AppName, redisUrl: string, secret: string): Promise<void> {
   const { default: express } = await import('express');
   const app = express();
-  if (name === 'connect-redis') {
+  if (name === 'floor') {
+    // No session layer at all: the same routes on raw ioredis (auto-pipelining, as Tessera's
+    // store), one GET per read and GET + SET per increment, no cookie parsing or signing. The
+    // most any Express session layer that reads Redis once per request could reach here.
+    const { Redis } = await import('ioredis');
+    const redis = new Redis(redisUrl, { enableAutoPipelining: true });
+    const key = (req: { headers: { cookie?: string } }): string =>
+      `fl:${req.headers.cookie ?? 'none'}`;
+    app.get('/read', async (req, res) => {
+      res.json({ count: Number((await redis.get(key(req))) ?? 0) });
+    });
+    app.post('/inc', async (req, res) => {
+      const count = Number((await redis.get(key(req))) ?? 0) + 1;
+      await redis.set(key(req), String(count), 'EX', 86_400);
+      if (!req.headers.cookie) res.setHeader('set-cookie', `fl=${randomBytes(8).toString('hex')}`);
+      res.json({ count });
+    });
+  } else if (name === 'connect-redis') {
     const { default: session } = await import('express-session');
     const { RedisStore } = await import('connect-redis');
     const { createClient } = await import('redis');
@@ -64,9 +82,7 @@ async function serve(name: AppName, redisUrl: string, secret: string): Promise<v
     );
   } else {
     const { default: session } = await lib.express();
-    const { createRedisStore, createRedisInvalidation } = await import(
-      '../packages/session/src/stores/redis/index.js'
-    );
+    const { createRedisStore, createRedisInvalidation } = await lib.redisStore();
     const { withReadCache } = await lib.readCache();
     const redis = createRedisStore(
       { url: redisUrl },
@@ -81,14 +97,16 @@ async function serve(name: AppName, redisUrl: string, secret: string): Promise<v
     app.use(session({ secret, store, resave: false, saveUninitialized: false }));
   }
   const data = (req: unknown): Data => (req as { session: Data }).session;
-  app.get('/read', (req, res) => {
-    res.json({ count: (data(req).count as number | undefined) ?? 0 });
-  });
-  app.post('/inc', (req, res) => {
-    const session = data(req);
-    session.count = ((session.count as number | undefined) ?? 0) + 1;
-    res.json({ count: session.count });
-  });
+  if (name !== 'floor') {
+    app.get('/read', (req, res) => {
+      res.json({ count: (data(req).count as number | undefined) ?? 0 });
+    });
+    app.post('/inc', (req, res) => {
+      const session = data(req);
+      session.count = ((session.count as number | undefined) ?? 0) + 1;
+      res.json({ count: session.count });
+    });
+  }
   const server = app.listen(0, '127.0.0.1', () => {
     process.send?.({ type: 'ready', port: (server.address() as AddressInfo).port });
   });
@@ -472,6 +490,8 @@ function report(cases: CaseRun[]): void {
       cpu,
       cachedRps: ratio(c, 'tessera+cache', 'rps'),
       cachedCpu: ratio(c, 'tessera+cache', 'cpu'),
+      floorRps: ratio(c, 'floor', 'rps'),
+      floorCpu: ratio(c, 'floor', 'cpu'),
       met: rps >= target && cpu >= target,
       roundTrips: c.apps.tessera?.roundTripsPerRequest ?? Number.NaN,
       redisCpu: `${c.apps.tessera?.redisCpuUsPerRequest} vs ${c.apps['connect-redis']?.redisCpuUsPerRequest}`,
@@ -515,7 +535,7 @@ function report(cases: CaseRun[]): void {
   const verdict = (ok: boolean): string => (ok ? 'met' : '**missed**');
   const targets = summary.map(
     (s) =>
-      `| ${s.case} | ≥ ${s.target}× | ${s.rps}× | ${s.cpu}× | ${s.cachedRps}× / ${s.cachedCpu}× | ${s.roundTrips} | ${s.redisCpu} | ${verdict(s.met)} |`,
+      `| ${s.case} | ≥ ${s.target}× | ${s.rps}× | ${s.cpu}× | ${s.cachedRps}× / ${s.cachedCpu}× | ${s.floorRps}× / ${s.floorCpu}× | ${s.roundTrips} | ${s.redisCpu} | ${verdict(s.met)} |`,
   );
   const markdown = `## Redis: Express on a shared store
 
@@ -523,7 +543,10 @@ One small Express 5 app on one Redis server (started by the benchmark on loopbac
 setups, all with \`resave: false, saveUninitialized: false\` (connect-redis's recommended
 settings): express-session + connect-redis 9 (on node-redis); \`tessera-session/express\` +
 Tessera's Redis store; and the same with the read cache (\`withReadCache\` +
-\`createRedisInvalidation\`). Each app runs in its own
+\`createRedisInvalidation\`). A fourth app, "floor", has no session layer: the same routes on
+raw ioredis (GET per read, GET + SET per increment, no cookie signing); its ratio is the most
+any session layer that reads Redis once per request could reach against connect-redis here.
+Each app runs in its own
 process; autocannon drives it with ${CONNECTIONS} connections, ${ROUNDS} rounds of ${ROUND_SECONDS} s
 per app and case (apps alternated, medians). Machine: ${result.cores} × ${result.cpu}, Node
 ${result.node}, ${result.date.slice(0, 10)}; 1-minute load average at the end: ${result.loadAverage}.
@@ -537,8 +560,8 @@ is every call \`INFO commandstats\` counted (script-internal included).
 | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: |
 ${rows.join('\n')}
 
-| case | target | Tessera req/s ratio | Tessera CPU ratio (app + Redis) | with read cache (req/s / CPU) | round trips | Redis CPU µs/req, Tessera vs connect-redis | |
-| --- | --- | ---: | ---: | ---: | ---: | --- | --- |
+| case | target | Tessera req/s ratio | Tessera CPU ratio (app + Redis) | with read cache (req/s / CPU) | no session layer (req/s / CPU) | round trips | Redis CPU µs/req, Tessera vs connect-redis | |
+| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- |
 ${targets.join('\n')}
 
 Reproduce: \`npm run bench -- redis\` (\`node --import tsx bench/redis.ts\`); raw figures in
