@@ -13,6 +13,7 @@ const BENCHES = {
   'http-inprocess': [], // the same, in one process without sockets: the session layer's own cost
   redis: [], // Express on Redis vs express-session + connect-redis
   'redis-cpu': [], // Redis CPU per load/patch, ioredis auto-pipelining off and on
+  'redis-client': [], // ioredis client CPU per session read, by reply shape (HGETALL, HVALS, GET)
 };
 
 const args = process.argv.slice(2);
