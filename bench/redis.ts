@@ -17,7 +17,7 @@
  * Redis round trips (commands sent by a client, from a MONITOR sample of 200 sequential
  * requests; commands run inside a Lua script show as source "lua" and are listed apart).
  *
- * Run: `node --import tsx bench/redis.ts` (about 1.5 minutes; `--quick`: 1 round of 1 s).
+ * Run: `node --import tsx bench/redis.ts` (about 3.5 minutes; `--quick`: 1 round of 1 s).
  * Prints a table, writes bench/results/redis.json and the "Redis: Express on a shared store"
  * section as Markdown to bench/results/redis.md (docs/benchmarks.md quotes a run of it).
  */
