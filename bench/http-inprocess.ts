@@ -19,6 +19,7 @@ import express from 'express';
 import session from 'express-session';
 import Fastify from 'fastify';
 import inject from 'light-my-request';
+import { median } from './stats.js';
 import { lib } from './tessera.js';
 
 const { default: tesseraExpress } = await lib.express();
@@ -146,11 +147,6 @@ async function fastifyTarget(kind: 'bare' | '@fastify/session' | 'tessera'): Pro
     },
   };
 }
-
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[sorted.length >> 1]!;
-};
 
 async function measure(group: Target[], route: 'read' | 'incr'): Promise<Record<string, number>> {
   const cookies = new Map<Target, string[]>();

@@ -26,6 +26,7 @@ import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { median } from './stats.js';
 import { lib } from './tessera.js';
 
 const SECRET = 'bench-secret-0123456789-abcdefghijklmnop';
@@ -379,14 +380,6 @@ interface AutocannonResult {
 type Autocannon = (options: Record<string, unknown>) => Promise<AutocannonResult>;
 const autocannonModule = 'autocannon';
 const { default: autocannon } = (await import(autocannonModule)) as { default: Autocannon };
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
 
 interface CaseResult {
   case: string;

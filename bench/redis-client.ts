@@ -13,6 +13,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Redis } from 'ioredis';
 import { startRedisServer } from '../test/support/redis-server.js';
+import { median } from './stats.js';
 
 const QUICK = process.argv.includes('--quick');
 const ROUNDS = QUICK ? 1 : 5;
@@ -69,8 +70,6 @@ try {
       samples.get(name)?.push((used.user + used.system) / PER_ROUND);
     }
   }
-  const median = (values: number[]): number =>
-    [...values].sort((a, b) => a - b)[values.length >> 1] as number;
   const results = Object.fromEntries(
     [...samples].map(([name, values]) => [name, Math.round(median(values) * 100) / 100]),
   );

@@ -16,6 +16,7 @@ import { Redis } from 'ioredis';
 import { createClient } from 'redis';
 
 import { startRedisServer } from '../test/support/redis-server.js';
+import { median } from './stats.js';
 import { lib } from './tessera.js';
 
 const { createRedisStore } = await lib.redisStore();
@@ -123,14 +124,6 @@ async function measure(probe: Redis, request: Request, kase: CaseName): Promise<
     if (delta > 0) commands[name] = Math.round((delta / OPS) * 100) / 100;
   }
   return { us, commands };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 const server = await startRedisServer();

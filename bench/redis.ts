@@ -28,6 +28,7 @@ import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { median } from './stats.js';
 import { lib } from './tessera.js';
 
 const QUICK = process.argv.includes('--quick');
@@ -337,14 +338,6 @@ async function roundTrips(
       Object.entries(scriptByName).map(([name, n]) => [name, round2(n / SAMPLE)]),
     ),
   };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 function round2(value: number): number {

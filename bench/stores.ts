@@ -19,6 +19,7 @@ import Database from 'better-sqlite3';
 import session from 'express-session';
 
 import type { SessionData, SessionRecord, Store } from '../packages/session/src/stores/store.js';
+import { median } from './stats.js';
 import { lib } from './tessera.js';
 
 const { generateHandle, generateSessionId, hashSessionId } = await lib.ids();
@@ -201,12 +202,6 @@ async function runRound(target: Target, count: number, order: Uint32Array): Prom
     elapsed = performance.now() - started;
   }
   return (done / elapsed) * 1000;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 async function throughput(count: number, sqlitePath: string) {

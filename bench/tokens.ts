@@ -33,6 +33,7 @@ import type { TokenRequest } from '../packages/session/src/http/token-guard.js';
 
 import type { TokenAlg } from '../packages/session/src/tokens/keyring.js';
 import { makeProof, newProofKey } from '../test/support/dpop.js';
+import { median } from './stats.js';
 import { lib } from './tessera.js';
 
 const { createTokenGuard } = await lib.tokenGuard();
@@ -83,12 +84,6 @@ async function measure(c: Contestant): Promise<{ cpu: number; wall: number }> {
     cpu: ops / ((cpu.user + cpu.system) / 1e6),
     wall: ops / (Number(now - start) / 1e9),
   };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 interface Setup {
