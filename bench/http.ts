@@ -5,8 +5,10 @@
  *
  * Each server runs in its own child process on 127.0.0.1, so its CPU time is measured with
  * `process.cpuUsage()` around each round and reported per request. Load comes from
- * autocannon in this process: 50 connections, rounds of 3 s, 3 rounds per server and case,
- * servers interleaved within a round (alternating order); medians reported. Cases, for Express 5
+ * autocannon in this process: 50 connections, rounds of 3 s, 5 rounds per server and case,
+ * servers interleaved within a round (alternating order); medians reported, and each ratio is
+ * the median of the rounds' own ratios. On Linux with `taskset` the servers run pinned to the
+ * last CPU and autocannon to the others (bench/cpu-pinning.ts; `BENCH_NO_PIN=1` turns it off). Cases, for Express 5
  * and Fastify 5 each: read-only (`GET /read` reads one value) and increment (`POST /inc`,
  * same-origin), each with all connections sharing one session and with a rotation through
  * 1,000 pre-created sessions. Req/s and CPU per request are reported as Tessera / peer
@@ -17,21 +19,23 @@
  * each case starts with 1 s of warm-up per server. Tessera is loaded from the built package
  * (bench/tessera.ts; `npm run bench` builds it).
  *
- * Run: `node --import tsx bench/http.ts` (about 2.5 minutes). Prints a table and writes
+ * Run: `node --import tsx bench/http.ts` (about 8 minutes). Prints a table and writes
  * `bench/results/http.json`. `--quick` runs 1 round of 1 s (a smoke test).
  */
-import { type ChildProcess, fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { cpuPinning, describePinning, forkPinned, pinThisProcess } from './cpu-pinning.js';
 import { median } from './stats.js';
 import { lib } from './tessera.js';
 
 const SECRET = 'bench-secret-0123456789-abcdefghijklmnop';
 const QUICK = process.argv.includes('--quick');
-const ROUNDS = QUICK ? 1 : 3;
+const ROUNDS = QUICK ? 1 : 5;
+const PINS = cpuPinning();
 const ROUND_SECONDS = QUICK ? 1 : 3;
 const CONNECTIONS = 50;
 const ROTATION = 1_000;
@@ -239,10 +243,10 @@ interface Child {
 }
 
 async function startChild(name: ServerName): Promise<Child> {
-  const child = fork(fileURLToPath(import.meta.url), ['--serve', name], {
+  const child = forkPinned(fileURLToPath(import.meta.url), ['--serve', name], {
     execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, NODE_ENV: 'production' },
+    cpuList: PINS?.server ?? null,
   });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('error', reject);
@@ -396,7 +400,10 @@ interface CaseResult {
       errors: number;
     }
   >;
-  /** Tessera over the baseline: req/s, and CPU per request (baseline ÷ Tessera). */
+  /**
+   * Tessera over the baseline: req/s, and CPU per request (baseline ÷ Tessera); the median of
+   * the rounds' ratios (each round measures both servers back to back).
+   */
   ratios: { rps: number; cpu: number };
   /** CPU per request above the no-session floor of the same app, and its ratio. */
   sessionLayer: { baselineUs: number; tesseraUs: number; ratio: number } | null;
@@ -537,6 +544,7 @@ function printTable(cases: CaseResult[]): void {
 
 async function main(): Promise<void> {
   const started = Date.now();
+  if (PINS !== null) pinThisProcess(PINS.driver);
   const names: ServerName[] = [
     'express-bare',
     'express-session',
@@ -553,7 +561,7 @@ async function main(): Promise<void> {
     const express = [get('express-session'), get('tessera-express'), get('express-bare')];
     const fastify = [get('fastify-session'), get('tessera-fastify'), get('fastify-bare')];
     console.log(
-      `HTTP benchmark: ${ROUNDS} rounds × ${ROUND_SECONDS} s per server and case, ${CONNECTIONS} connections, Node ${process.version}, ${cpus().length} CPUs`,
+      `HTTP benchmark: ${ROUNDS} rounds × ${ROUND_SECONDS} s per server and case, ${CONNECTIONS} connections, Node ${process.version}, ${cpus().length} CPUs, ${describePinning(PINS)}`,
     );
     const cases: CaseResult[] = [];
     for (const [framework, servers, target] of [
@@ -601,6 +609,7 @@ async function main(): Promise<void> {
       rounds: ROUNDS,
       roundSeconds: ROUND_SECONDS,
       connections: CONNECTIONS,
+      pinning: PINS,
       quick: QUICK,
       cases,
       race: { requests: RACE, keysKept: raceResult },

@@ -8,8 +8,10 @@
  * The Redis server is started here (test/support/redis-server.ts, 127.0.0.1, no persistence).
  * Each app runs in its own child process (Tessera loaded from its built package, bench/tessera.ts);
  * load comes from autocannon in this process: 50 connections. Each fresh app process first serves
- * both routes for 4 s; each case then starts with 1 s of warm-up per app, then 3 rounds of 3 s per
- * app and case, apps interleaved (alternating order), medians reported. Cases: read-only (`GET /read`, reads a counter) and
+ * both routes for 4 s; each case then starts with 1 s of warm-up per app, then 5 rounds of 3 s per
+ * app and case, apps interleaved (alternating order), medians reported; each ratio is the median
+ * of the rounds' own ratios. On Linux with `taskset`, the apps and redis-server share the last
+ * CPU and autocannon has the others (bench/cpu-pinning.ts; `BENCH_NO_PIN=1` turns it off). Cases: read-only (`GET /read`, reads a counter) and
  * increment (`POST /inc`, same-origin), each with one session shared by all connections and
  * with 1,000 pre-created sessions. Per request: req/s, p99, CPU of the app process, CPU of the
  * redis-server this benchmark starts (`INFO cpu` deltas), their sum (the ratio compares the
@@ -17,22 +19,30 @@
  * Redis round trips (commands sent by a client, from a MONITOR sample of 200 sequential
  * requests; commands run inside a Lua script show as source "lua" and are listed apart).
  *
- * Run: `node --import tsx bench/redis.ts` (about 3.5 minutes; `--quick`: 1 round of 1 s).
+ * Run: `node --import tsx bench/redis.ts` (about 6 minutes; `--quick`: 1 round of 1 s).
  * Prints a table, writes bench/results/redis.json and the "Redis: Express on a shared store"
  * section as Markdown to bench/results/redis.md (docs/benchmarks.md quotes a run of it).
  */
-import { type ChildProcess, fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import {
+  cpuPinning,
+  describePinning,
+  forkPinned,
+  pinProcess,
+  pinThisProcess,
+} from './cpu-pinning.js';
 import { median } from './stats.js';
 import { lib } from './tessera.js';
 
 const QUICK = process.argv.includes('--quick');
-const ROUNDS = QUICK ? 1 : 3;
+const ROUNDS = QUICK ? 1 : 5;
+const PINS = cpuPinning();
 const ROUND_SECONDS = QUICK ? 1 : 3;
 const CONNECTIONS = 50;
 const SESSION_COUNTS = [1, 1_000] as const;
@@ -127,10 +137,10 @@ interface Child {
 }
 
 async function startChild(name: AppName, redisUrl: string, secret: string): Promise<Child> {
-  const child = fork(fileURLToPath(import.meta.url), ['--serve', name, redisUrl], {
+  const child = forkPinned(fileURLToPath(import.meta.url), ['--serve', name, redisUrl], {
     execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, NODE_ENV: 'production', BENCH_SECRET: secret },
+    cpuList: PINS?.server ?? null,
   });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('error', reject);
@@ -359,6 +369,8 @@ interface AppResult {
   scriptByName: Record<string, number>;
   errors: number;
   rounds: number[];
+  /** App + Redis CPU per request in each round, in the order of `rounds`. */
+  cpuRounds: number[];
 }
 
 interface CaseRun {
@@ -432,6 +444,7 @@ async function runCase(
       scriptByName: trips.inScripts,
       errors: list.reduce((sum, m) => sum + m.errors, 0),
       rounds: list.map((m) => Math.round(m.rps)),
+      cpuRounds: list.map((m) => round2(m.cpuUs + m.redisCpuUs)),
     };
   }
   return out;
@@ -441,6 +454,12 @@ async function main(): Promise<void> {
   const { startRedisServer } = await import('../test/support/redis-server.js');
   const { Redis } = await import('ioredis');
   const server = await startRedisServer();
+  if (PINS !== null) {
+    // The app and redis-server share the server CPU: req/s then follows their summed CPU per
+    // request, which is what the CPU ratio compares; autocannon keeps the other CPUs.
+    pinThisProcess(PINS.driver);
+    if (server.pid !== null) pinProcess(server.pid, PINS.server);
+  }
   const secret = randomBytes(32).toString('base64url');
   const children: Child[] = [];
   const redis = new Redis(server.url);
@@ -466,9 +485,17 @@ function report(cases: CaseRun[]): void {
     const ours = c.apps[name];
     const peer = c.apps['connect-redis'];
     if (!ours || !peer) return Number.NaN;
-    return field === 'rps'
-      ? round2(ours.rps / peer.rps)
-      : round2(peer.totalCpuUsPerRequest / ours.totalCpuUsPerRequest);
+    // The median of the rounds' own ratios: each round measures the apps back to back, so a
+    // disturbance that hits one side of one round is left out.
+    return round2(
+      median(
+        ours.rounds.map((rps, i) =>
+          field === 'rps'
+            ? rps / (peer.rounds[i] as number)
+            : (peer.cpuRounds[i] as number) / (ours.cpuRounds[i] as number),
+        ),
+      ),
+    );
   };
   const label = (c: CaseRun): string =>
     `${c.kase === 'read' ? 'read-only' : 'increment'}, ${c.sessions === 1 ? '1 shared session' : `${c.sessions.toLocaleString('en-US')} sessions`}`;
@@ -503,6 +530,7 @@ function report(cases: CaseRun[]): void {
       roundSeconds: ROUND_SECONDS,
       sessionCounts: SESSION_COUNTS,
       monitorSample: SAMPLE,
+      pinning: PINS,
       quick: QUICK,
     },
     cases,
@@ -541,7 +569,8 @@ raw ioredis (GET per read, GET + SET per increment, no cookie signing); its rati
 any session layer that reads Redis once per request could reach against connect-redis here.
 Each app runs in its own
 process; autocannon drives it with ${CONNECTIONS} connections, ${ROUNDS} rounds of ${ROUND_SECONDS} s
-per app and case (apps alternated, medians). Machine: ${result.cores} × ${result.cpu}, Node
+per app and case (apps alternated, medians; each ratio is the median of the rounds' ratios);
+${describePinning(PINS)}. Machine: ${result.cores} × ${result.cpu}, Node
 ${result.node}, ${result.date.slice(0, 10)}; 1-minute load average at the end: ${result.loadAverage}.
 
 CPU per request is the app process plus redis-server (\`INFO cpu\` deltas); the CPU ratio
