@@ -1,8 +1,10 @@
 /**
  * What reading one session costs the Redis client (ioredis, in this process), by the shape of
- * the reply: `HGETALL` of a session hash as Tessera's Redis store lays it out (the 6 fields of
- * an anonymous session, one data key, one meta key: 16 bulk strings), `HVALS` of the same hash
- * (8), and `GET` of the same session as one JSON string (1, connect-redis's layout). 50
+ * the reply: `HGETALL` of an anonymous Express session's hash as Tessera's Redis store lays it
+ * out now (the packed fixed fields `_p`, one data key, the three meta keys every session gets:
+ * 5 fields, 10 bulk strings), the same session in the layout written before `_p` (six separate
+ * fixed fields: 10 fields, 20 bulk strings), and `GET` of the same session as one JSON string
+ * (1 bulk string, connect-redis's layout). 50
  * concurrent loops over one auto-pipelining client, as the store creates it; client CPU per
  * command (`process.cpuUsage()`), 5 rounds, medians. Redis's own CPU is `bench/redis-cpu.ts`'s.
  *
@@ -27,15 +29,28 @@ const version = (
 ).version;
 
 const now = Date.now();
-const HASH: Record<string, string> = {
-  _h: 'Qm9keS1oYW5kbGUtMTIzNDU2',
+const HANDLE = 'Qm9keS1oYW5kbGUtMTIzNDU2';
+const EXPIRES = String(now + 86_400_000);
+const ABSOLUTE = String(now + 30 * 86_400_000);
+/** Data and meta keys as `tessera-session/express` stores them for `req.session.count = 42`. */
+const KEYS: Record<string, string> = {
+  'd:count': '42',
+  'm:strategy': '"server"',
+  'm:ip': '"127.0.0.1"',
+  'm:userAgent': '"autocannon"',
+};
+const PACKED: Record<string, string> = {
+  _p: [EXPIRES, now, now, ABSOLUTE, ABSOLUTE, HANDLE].join('|'),
+  ...KEYS,
+};
+const SEPARATE: Record<string, string> = {
+  _h: HANDLE,
   _c: String(now),
   _l: String(now),
-  _e: String(now + 86_400_000),
-  _x: String(now + 30 * 86_400_000),
-  _b: String(now + 30 * 86_400_000),
-  'd:count': '42',
-  'm:cookieMaxAge': 'null',
+  _e: EXPIRES,
+  _x: ABSOLUTE,
+  _b: ABSOLUTE,
+  ...KEYS,
 };
 const STRING = JSON.stringify({
   cookie: { originalMaxAge: null, httpOnly: true, path: '/' },
@@ -45,11 +60,12 @@ const STRING = JSON.stringify({
 const server = await startRedisServer();
 const client = new Redis(server.url, { enableAutoPipelining: true });
 try {
-  await client.hset('bench:hash', HASH);
+  await client.hset('bench:packed', PACKED);
+  await client.hset('bench:separate', SEPARATE);
   await client.set('bench:string', STRING);
   const commands: Record<string, () => Promise<unknown>> = {
-    'HGETALL (16 bulk strings)': () => client.hgetall('bench:hash'),
-    'HVALS (8 bulk strings)': () => client.hvals('bench:hash'),
+    'HGETALL, packed (10 bulk strings)': () => client.hgetall('bench:packed'),
+    'HGETALL, separate (20 bulk strings)': () => client.hgetall('bench:separate'),
     'GET (1 bulk string)': () => client.get('bench:string'),
   };
   const run = async (command: () => Promise<unknown>, count: number): Promise<void> => {
@@ -76,7 +92,7 @@ try {
   console.log(
     `Redis client CPU per command, ioredis ${version}, ${LOOPS} loops, ${ROUNDS} × ${PER_ROUND}, medians (µs)`,
   );
-  for (const [name, us] of Object.entries(results)) console.log(`  ${name.padEnd(28)} ${us}`);
+  for (const [name, us] of Object.entries(results)) console.log(`  ${name.padEnd(36)} ${us}`);
   if (!QUICK) {
     mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
     writeFileSync(

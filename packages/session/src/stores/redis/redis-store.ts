@@ -31,7 +31,13 @@ import type {
   Store,
   StoreClockOptions,
 } from '../store.js';
-import { decodeRecord, encodeEntries, patchFields } from './internal/records.js';
+import {
+  decodeRecord,
+  encodeEntries,
+  type PatchFields,
+  packFixed,
+  patchFields,
+} from './internal/records.js';
 import {
   CREATE_SESSION,
   DELETE_SESSION,
@@ -408,20 +414,7 @@ export function createRedisStore(
    */
   async function writeSession(record: SessionRecord): Promise<number> {
     const bound = Math.max(record.expiresAt, record.absoluteExpiresAt);
-    const fields: string[] = [
-      '_h',
-      record.handle,
-      '_c',
-      String(record.createdAt),
-      '_l',
-      String(record.lastSeenAt),
-      '_e',
-      String(record.expiresAt),
-      '_x',
-      String(record.absoluteExpiresAt),
-      '_b',
-      String(bound),
-    ];
+    const fields: string[] = ['_p', packFixed(record, bound)];
     if (record.userId !== null) fields.push('_u', record.userId);
     if (record.authAt !== null) fields.push('_a', String(record.authAt));
     fields.push(...encodeEntries('d:', record.data), ...encodeEntries('m:', record.meta));
@@ -459,13 +452,17 @@ export function createRedisStore(
     const keys = await client.zrange(index, '0', '-1');
     const at = now();
     const rows = await Promise.all(
-      keys.map((key) => client.hmget(sessionKey(key), '_e', '_c', '_u')),
+      keys.map((key) => client.hmget(sessionKey(key), '_p', '_u', '_e', '_c')),
     );
     const live: Array<{ key: string; createdAt: number }> = [];
     const dead: string[] = [];
-    rows.forEach(([expires, created, owner], i) => {
+    rows.forEach(([packed, owner, legacyExpires, legacyCreated], i) => {
       const key = keys[i] as string;
-      if (expires !== null && Number(expires) > at && owner === userId) {
+      // The packed layout (`_p`: expiresAt|lastSeenAt|createdAt|…) or the separate fields.
+      const parts = typeof packed === 'string' ? packed.split('|') : null;
+      const expires = (parts === null ? legacyExpires : parts[0]) ?? null;
+      const created = parts === null ? legacyCreated : parts[2];
+      if (expires !== null && expires !== '' && Number(expires) > at && owner === userId) {
         live.push({ key, createdAt: Number(created) });
       } else {
         dead.push(key);
@@ -483,8 +480,7 @@ export function createRedisStore(
   async function fullPatch(
     key: string,
     patch: SessionPatch,
-    pairs: string[],
-    dels: string[],
+    { pairs, dels, lastSeenAt }: PatchFields,
   ): Promise<boolean> {
     const userChange = patch.userId === undefined ? '0' : patch.userId === null ? '2' : '1';
     const result = await evalScript(
@@ -493,6 +489,7 @@ export function createRedisStore(
       [
         now(),
         patch.expiresAt === undefined ? '' : wallClock(patch.expiresAt),
+        lastSeenAt,
         pairs.length / 2,
         dels.length,
         ...pairs,
@@ -590,7 +587,8 @@ export function createRedisStore(
       assertUsable('patch');
       validateKey(key, 'key');
       validatePatch(patch);
-      const { pairs, dels } = patchFields(patch);
+      const fields = patchFields(patch);
+      const { pairs, dels } = fields;
       if (
         patch.userId === undefined &&
         patch.expiresAt === undefined &&
@@ -598,13 +596,19 @@ export function createRedisStore(
         pairs.length + dels.length <= FAST_PATCH_MAX_ARGS
       ) {
         // The common case (data, meta, lastSeenAt, authAt): one small script, no index work.
-        const args: Array<string | number> = [now(), pairs.length, ...pairs, ...dels];
+        const args: Array<string | number> = [
+          now(),
+          fields.lastSeenAt,
+          pairs.length,
+          ...pairs,
+          ...dels,
+        ];
         const applied = await bounded('patch', () =>
           evalScript(scripts.patchFields, [sessionKey(key)], args),
         );
         return applied === 1;
       }
-      return bounded('patch', () => fullPatch(key, patch, pairs, dels));
+      return bounded('patch', () => fullPatch(key, patch, fields));
     },
 
     touch(key, lastSeenAt, expiresAt) {

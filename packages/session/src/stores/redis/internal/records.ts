@@ -17,15 +17,26 @@ export function encodeEntries(prefix: string, values: Record<string, unknown>): 
   return out;
 }
 
+/**
+ * The packed fixed fields (`_p`, see `scripts.ts`):
+ * `<expiresAt>|<lastSeenAt>|<createdAt>|<absoluteExpiresAt>|<bound>|<handle>`.
+ */
+export function packFixed(record: SessionRecord, bound: number): string {
+  return `${record.expiresAt}|${record.lastSeenAt}|${record.createdAt}|${record.absoluteExpiresAt}|${bound}|${record.handle}`;
+}
+
 /** The hash fields a patch writes (flat field/value pairs) and deletes. */
 export interface PatchFields {
   pairs: string[];
   dels: string[];
+  /** The new `lastSeenAt` as text, '' when unchanged (it lives in the packed `_p`). */
+  lastSeenAt: string;
 }
 
 /**
- * The field writes of a validated patch: data keys (`d:`), meta keys (`m:`), `_l` and `_a`.
- * `userId`, `expiresAt` and `absoluteExpiresAt` are left to the caller (they touch indexes).
+ * The field writes of a validated patch: data keys (`d:`), meta keys (`m:`) and `_a`, and
+ * `lastSeenAt`. `userId`, `expiresAt` and `absoluteExpiresAt` are left to the caller (they
+ * touch indexes).
  */
 export function patchFields(patch: SessionPatch): PatchFields {
   const pairs: string[] = [];
@@ -33,10 +44,10 @@ export function patchFields(patch: SessionPatch): PatchFields {
   addEntries('d:', patch.set, pairs, dels);
   if (patch.unset) for (const name of patch.unset) dels.push(`d:${name}`);
   addEntries('m:', patch.meta, pairs, dels);
-  if (patch.lastSeenAt !== undefined) pairs.push('_l', String(patch.lastSeenAt));
   if (patch.authAt === null) dels.push('_a');
   else if (patch.authAt !== undefined) pairs.push('_a', String(patch.authAt));
-  return { pairs, dels };
+  const lastSeenAt = patch.lastSeenAt === undefined ? '' : String(patch.lastSeenAt);
+  return { pairs, dels, lastSeenAt };
 }
 
 function addEntries(
@@ -53,10 +64,31 @@ function addEntries(
   }
 }
 
-/** The record held in a session hash (as HGETALL answers it), or null when it is empty. */
+/**
+ * The record held in a session hash (as HGETALL answers it), or null when it holds none (empty,
+ * or a malformed `_p`). Reads the packed layout and the separate fields written before it.
+ */
 export function decodeRecord(key: string, fields: Record<string, string>): SessionRecord | null {
-  const expires = fields._e;
-  if (expires === undefined) return null;
+  const packed = fields._p;
+  let expires: string | undefined;
+  let lastSeen: string | undefined;
+  let created: string | undefined;
+  let absolute: string | undefined;
+  let handle: string | undefined;
+  if (packed !== undefined) {
+    const parts = packed.split('|');
+    if (parts.length < 6) return null;
+    [expires, lastSeen, created, absolute] = parts as [string, string, string, string];
+    // The handle is last: whatever follows the fifth separator.
+    handle = parts.length === 6 ? parts[5] : parts.slice(5).join('|');
+  } else {
+    expires = fields._e;
+    lastSeen = fields._l;
+    created = fields._c;
+    absolute = fields._x;
+    handle = fields._h;
+  }
+  if (expires === undefined || expires === '') return null;
   const data: Record<string, unknown> = {};
   const meta: SessionMeta = {};
   for (const field of Object.keys(fields)) {
@@ -67,14 +99,14 @@ export function decodeRecord(key: string, fields: Record<string, string>): Sessi
   }
   return {
     key,
-    handle: fields._h ?? '',
+    handle: handle ?? '',
     userId: fields._u ?? null,
     data,
     meta,
-    createdAt: Number(fields._c),
-    lastSeenAt: Number(fields._l),
+    createdAt: Number(created),
+    lastSeenAt: Number(lastSeen),
     authAt: fields._a === undefined ? null : Number(fields._a),
     expiresAt: Number(expires),
-    absoluteExpiresAt: Number(fields._x),
+    absoluteExpiresAt: Number(absolute),
   };
 }

@@ -5,15 +5,57 @@
  * that is what lets an injected clock decide expiry; PEXPIREAT values are real wall-clock
  * times computed by the caller.
  *
- * Session hash fields: `_h` handle, `_u` user id (absent: anonymous), `_c` createdAt,
- * `_l` lastSeenAt, `_a` authAt (absent: null), `_e` expiresAt, `_x` absoluteExpiresAt,
- * `_b` the expiry bound last written to the user index and handle key, `d:<name>` one data
- * key (JSON), `m:<name>` one meta key (JSON).
+ * Session hash fields: `_p` the fixed fields packed into one value,
+ * `<expiresAt>|<lastSeenAt>|<createdAt>|<absoluteExpiresAt>|<bound>|<handle>` (`bound` is the
+ * expiry bound last written to the user index and handle key); `_u` user id (absent:
+ * anonymous); `_a` authAt (absent: null); `d:<name>` one data key (JSON); `m:<name>` one meta
+ * key (JSON). One packed value instead of six fields makes every read's reply ten values
+ * shorter, which is what a client spends its time decoding.
+ *
+ * Hashes written before the packed layout hold `_e`, `_l`, `_c`, `_x`, `_b`, `_h` as separate
+ * fields. Every script reads both layouts, and a script that rewrites the fixed fields writes
+ * `_p` and drops the separate ones, so such a session moves to the packed layout on its first
+ * touch or full patch.
  */
 
+/**
+ * Lua that sets the locals `e l c x b h` (the fixed fields as stored; `e` nil when the hash
+ * holds no session), `u` (the user id, false when anonymous) and `legacy` (true for the
+ * separate-field layout) for the session hash KEYS[1]. Inlined rather than a Lua function: a
+ * function defined in a script is a new closure on every call.
+ */
+const READ_FIXED = `
+local fixed = redis.call('HMGET', KEYS[1], '_p', '_u')
+local u = fixed[2]
+local e, l, c, x, b, h
+local legacy = false
+if fixed[1] then
+  e, l, c, x, b, h = string.match(fixed[1], '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$')
+else
+  local g = redis.call('HMGET', KEYS[1], '_e', '_l', '_c', '_x', '_b', '_h')
+  e, l, c, x, b, h = g[1], g[2], g[3], g[4], g[5], g[6]
+  legacy = e ~= false
+end
+if e == false or e == '' then e = nil end
+`;
+
+/** A Lua expression: the packed `_p` value of the locals `READ_FIXED` set. */
+const PACKED = `e .. '|' .. l .. '|' .. c .. '|' .. x .. '|' .. (b or '') .. '|' .. (h or '')`;
+
+/** Lua that drops the separate fixed fields once `_p` replaces them. */
+const DROP_LEGACY = `
+if legacy then redis.call('HDEL', KEYS[1], '_e', '_l', '_c', '_x', '_b', '_h') end
+`;
+
+/** Sets `p` (the packed value, or false) and `e` (expiresAt as stored, or false/nil). */
+const EXPIRES = `
+local p = redis.call('HGET', KEYS[1], '_p')
+local e
+if p then e = string.match(p, '^([^|]*)|') else e = redis.call('HGET', KEYS[1], '_e') end
+`;
+
 /** KEYS[1] session. ARGV: now, pxat, then field/value pairs. 1 created, 0 live record exists. */
-export const CREATE_SESSION = `
-local e = redis.call('HGET', KEYS[1], '_e')
+export const CREATE_SESSION = `${EXPIRES}
 if e and tonumber(e) > tonumber(ARGV[1]) then return 0 end
 redis.call('DEL', KEYS[1])
 local i = 3
@@ -29,38 +71,45 @@ return 1
 /**
  * The common patch, kept cheap for Redis: data and meta keys, `lastSeenAt`, `authAt`; nothing
  * that moves the expiry or the user, so no index or TTL work and no other field read.
- * KEYS[1] session. ARGV: now, n (how many ARGV entries after this one are field/value pairs),
- * the pairs…, then the fields to delete…. 1 applied, 0 absent or expired (nothing written:
- * the liveness check and the write are one atomic step, so a patch never recreates a hash
- * that was deleted or expired).
+ * KEYS[1] session. ARGV: now, lastSeenAt ('' unchanged), n (how many ARGV entries after this
+ * one are field/value pairs), the pairs…, then the fields to delete…. 1 applied, 0 absent or
+ * expired (nothing written: the liveness check and the write are one atomic step, so a patch
+ * never recreates a hash that was deleted or expired).
  */
-export const PATCH_FIELDS = `
-local e = redis.call('HGET', KEYS[1], '_e')
+export const PATCH_FIELDS = `${EXPIRES}
 if not e or tonumber(e) <= tonumber(ARGV[1]) then return 0 end
-local n = 2 + tonumber(ARGV[2])
+local rest
+if p and ARGV[2] ~= '' then
+  rest = string.match(p, '^[^|]*|[^|]*(|.*)$')
+  if not rest then return 0 end
+end
+local n = 3 + tonumber(ARGV[3])
 if #ARGV > n then redis.call('HDEL', KEYS[1], unpack(ARGV, n + 1)) end
-if n > 2 then redis.call('HSET', KEYS[1], unpack(ARGV, 3, n)) end
+if rest then
+  redis.call('HSET', KEYS[1], '_p', e .. '|' .. ARGV[2] .. rest, unpack(ARGV, 4, n))
+  return 1
+end
+if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], '_l', ARGV[2]) end
+if n > 3 then redis.call('HSET', KEYS[1], unpack(ARGV, 4, n)) end
 return 1
 `;
 
 /**
- * KEYS[1] session. ARGV: now, pxat ('' keeps the TTL), setCount (pairs), delCount, pairs…,
- * names to delete…, then newExpires ('' unchanged), newAbsolute ('' unchanged), userChange
- * ('0' none, '1' set to next arg, '2' to anonymous), userId.
+ * KEYS[1] session. ARGV: now, pxat ('' keeps the TTL), lastSeenAt ('' unchanged), setCount
+ * (pairs), delCount, pairs…, names to delete…, then newExpires ('' unchanged), newAbsolute
+ * ('' unchanged), userChange ('0' none, '1' set to next arg, '2' to anonymous), userId.
  * Answers 0 when absent/expired, else {oldUser, newUser, handle, bound or ''} where bound is
  * set when the index expiry bound grew or the user changed.
  */
-export const PATCH_SESSION = `
+export const PATCH_SESSION = `${READ_FIXED}
 local now = tonumber(ARGV[1])
-local f = redis.call('HMGET', KEYS[1], '_e', '_u', '_x', '_b', '_h')
-local e = f[1]
 if not e or tonumber(e) <= now then return 0 end
-local oldUser = f[2] or ''
-local nset = tonumber(ARGV[3])
-local ndel = tonumber(ARGV[4])
+local oldUser = u or ''
+local nset = tonumber(ARGV[4])
+local ndel = tonumber(ARGV[5])
 local fields = {}
-local last = 4 + nset * 2
-for k = 5, last do fields[#fields + 1] = ARGV[k] end
+local last = 5 + nset * 2
+for k = 6, last do fields[#fields + 1] = ARGV[k] end
 local i = last + 1
 last = last + ndel
 while i <= last do
@@ -71,19 +120,10 @@ end
 local newExpires = ARGV[i]
 local newAbsolute = ARGV[i + 1]
 local userChange = ARGV[i + 2]
-local ev = e
-local xv = f[3]
 local newUser = oldUser
-if newExpires ~= '' then
-  ev = newExpires
-  fields[#fields + 1] = '_e'
-  fields[#fields + 1] = newExpires
-end
-if newAbsolute ~= '' then
-  xv = newAbsolute
-  fields[#fields + 1] = '_x'
-  fields[#fields + 1] = newAbsolute
-end
+if ARGV[3] ~= '' then l = ARGV[3] end
+if newExpires ~= '' then e = newExpires end
+if newAbsolute ~= '' then x = newAbsolute end
 if userChange == '1' then
   newUser = ARGV[i + 3]
   fields[#fields + 1] = '_u'
@@ -92,14 +132,16 @@ elseif userChange == '2' then
   newUser = ''
   redis.call('HDEL', KEYS[1], '_u')
 end
-local bound = ev
-if tonumber(xv) > tonumber(ev) then bound = xv end
+local bound = e
+if tonumber(x) > tonumber(e) then bound = x end
 local out = ''
-if newUser ~= oldUser or tonumber(bound) > tonumber(f[4] or '0') then
-  fields[#fields + 1] = '_b'
-  fields[#fields + 1] = bound
+if newUser ~= oldUser or tonumber(bound) > tonumber(b or '0') then
+  b = bound
   out = bound
 end
+${DROP_LEGACY}
+fields[#fields + 1] = '_p'
+fields[#fields + 1] = ${PACKED}
 local k = 1
 while k <= #fields do
   local j = math.min(k + 199, #fields)
@@ -107,22 +149,23 @@ while k <= #fields do
   k = j + 1
 end
 if ARGV[2] ~= '' then redis.call('PEXPIREAT', KEYS[1], ARGV[2]) end
-return {oldUser, newUser, f[5], out}
+return {oldUser, newUser, h or '', out}
 `;
 
 /**
  * KEYS[1] session. ARGV: now, lastSeenAt, expiresAt, pxat. 0 when absent/expired, else
  * {1} or, when the index bound grew, {2, userId, handle, bound}.
  */
-export const TOUCH_SESSION = `
-local f = redis.call('HMGET', KEYS[1], '_e', '_b', '_u', '_h')
-if not f[1] or tonumber(f[1]) <= tonumber(ARGV[1]) then return 0 end
+export const TOUCH_SESSION = `${READ_FIXED}
+if not e or tonumber(e) <= tonumber(ARGV[1]) then return 0 end
 redis.call('PEXPIREAT', KEYS[1], ARGV[4])
-if tonumber(ARGV[3]) > tonumber(f[2] or '0') then
-  redis.call('HSET', KEYS[1], '_l', ARGV[2], '_e', ARGV[3], '_b', ARGV[3])
-  return {2, f[3] or '', f[4], ARGV[3]}
-end
-redis.call('HSET', KEYS[1], '_l', ARGV[2], '_e', ARGV[3])
+l = ARGV[2]
+e = ARGV[3]
+local grew = tonumber(ARGV[3]) > tonumber(b or '0')
+if grew then b = ARGV[3] end
+${DROP_LEGACY}
+redis.call('HSET', KEYS[1], '_p', ${PACKED})
+if grew then return {2, u or '', h or '', ARGV[3]} end
 return {1}
 `;
 
@@ -130,22 +173,20 @@ return {1}
  * KEYS[1] session. ARGV: now, onlyUser ('' any). Deletes the record (when it belongs to
  * onlyUser, if given). {} when nothing was deleted, else {live 0/1, userId, handle}.
  */
-export const DELETE_SESSION = `
-local f = redis.call('HMGET', KEYS[1], '_e', '_u', '_h')
-if not f[1] then return {} end
-if ARGV[2] ~= '' and f[2] ~= ARGV[2] then return {} end
+export const DELETE_SESSION = `${READ_FIXED}
+if not e then return {} end
+if ARGV[2] ~= '' and u ~= ARGV[2] then return {} end
 redis.call('DEL', KEYS[1])
 local live = 0
-if tonumber(f[1]) > tonumber(ARGV[1]) then live = 1 end
-return {live, f[2] or '', f[3] or ''}
+if tonumber(e) > tonumber(ARGV[1]) then live = 1 end
+return {live, u or '', h or ''}
 `;
 
 /** KEYS[1] session. ARGV: now. Deletes it when expired: {userId, handle}, else 0. */
-export const PURGE_SESSION = `
-local f = redis.call('HMGET', KEYS[1], '_e', '_u', '_h')
-if not f[1] or tonumber(f[1]) > tonumber(ARGV[1]) then return 0 end
+export const PURGE_SESSION = `${READ_FIXED}
+if not e or tonumber(e) > tonumber(ARGV[1]) then return 0 end
 redis.call('DEL', KEYS[1])
-return {f[2] or '', f[3] or ''}
+return {u or '', h or ''}
 `;
 
 /** KEYS[1] handle key. ARGV: expected value, new value, pxat. Compare-and-set. */
