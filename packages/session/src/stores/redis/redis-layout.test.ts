@@ -3,13 +3,13 @@
  * sessions written before that layout (six separate fields), which every operation must still
  * read, and which move to the packed layout when a script rewrites their fixed fields.
  */
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { startRedisServer } from '../../../../../test/support/redis-server.js';
+import { redisStoreAndProbe } from '../../../../../test/support/redis-store-probe.js';
 import { makeRecord } from '../conformance/index.js';
 import { createManualClock } from '../conformance/manual-clock.js';
 import type { SessionRecord } from '../store.js';
-import { createRedisStore, type RedisStore } from './redis-store.js';
+import { createRedisStore } from './redis-store.js';
 
 const redis = await startRedisServer();
 afterAll(() => redis.destroy());
@@ -19,16 +19,7 @@ const hashKey = (key: string): string => `${PREFIX}s:{${key}}`;
 const SEPARATE = ['_e', '_l', '_c', '_x', '_b', '_h'];
 
 describe('redis store hash layout', () => {
-  let store: RedisStore;
-  let probe: Redis;
-  beforeAll(() => {
-    store = createRedisStore({ url: redis.url }, { prefix: PREFIX });
-    probe = new Redis(redis.url);
-  });
-  afterAll(async () => {
-    await store.close();
-    probe.disconnect();
-  });
+  const t = redisStoreAndProbe(redis.url, PREFIX);
 
   function record(overrides: Partial<SessionRecord> = {}): SessionRecord {
     return makeRecord(Date.now(), {
@@ -55,22 +46,22 @@ describe('redis store hash layout', () => {
       fields[`d:${name}`] = JSON.stringify(value);
     for (const [name, value] of Object.entries(stored.meta))
       fields[`m:${name}`] = JSON.stringify(value);
-    await probe.hset(hashKey(stored.key), fields);
-    await probe.pexpireat(hashKey(stored.key), stored.expiresAt);
-    await probe.set(`${PREFIX}h:{${stored.handle}}`, stored.key, 'PXAT', bound);
+    await t.probe.hset(hashKey(stored.key), fields);
+    await t.probe.pexpireat(hashKey(stored.key), stored.expiresAt);
+    await t.probe.set(`${PREFIX}h:{${stored.handle}}`, stored.key, 'PXAT', bound);
     if (stored.userId !== null)
-      await probe.zadd(`${PREFIX}u:{${stored.userId}}`, bound, stored.key);
+      await t.probe.zadd(`${PREFIX}u:{${stored.userId}}`, bound, stored.key);
   }
 
   async function fieldNames(key: string): Promise<string[]> {
-    return (await probe.hkeys(hashKey(key))).sort();
+    return (await t.probe.hkeys(hashKey(key))).sort();
   }
 
   it('writes a new session as one packed field plus its data and meta keys', async () => {
     const stored = record({ userId: 'layout-user', authAt: Date.now() });
-    await store.create(stored);
+    await t.store.create(stored);
     expect(await fieldNames(stored.key)).toEqual(['_a', '_p', '_u', 'd:count', 'm:ip']);
-    const packed = await probe.hget(hashKey(stored.key), '_p');
+    const packed = await t.probe.hget(hashKey(stored.key), '_p');
     expect(packed).toBe(
       [
         stored.expiresAt,
@@ -81,91 +72,95 @@ describe('redis store hash layout', () => {
         stored.handle,
       ].join('|'),
     );
-    expect(await store.get(stored.key)).toEqual(stored);
+    expect(await t.store.get(stored.key)).toEqual(stored);
   });
 
   it('keeps a handle that contains the separator', async () => {
     const stored = record({ handle: 'odd|handle|value', userId: 'layout-pipe' });
-    await store.create(stored);
-    expect(await store.get(stored.key)).toEqual(stored);
-    expect(await store.getByHandle('odd|handle|value')).toEqual(stored);
-    expect(await store.touch(stored.key, stored.lastSeenAt + 1, stored.expiresAt + 1000)).toBe(
+    await t.store.create(stored);
+    expect(await t.store.get(stored.key)).toEqual(stored);
+    expect(await t.store.getByHandle('odd|handle|value')).toEqual(stored);
+    expect(await t.store.touch(stored.key, stored.lastSeenAt + 1, stored.expiresAt + 1000)).toBe(
       true,
     );
-    expect((await store.get(stored.key))?.handle).toBe('odd|handle|value');
-    expect((await store.listByUser('layout-pipe')).map((r) => r.handle)).toEqual([
+    expect((await t.store.get(stored.key))?.handle).toBe('odd|handle|value');
+    expect((await t.store.listByUser('layout-pipe')).map((r) => r.handle)).toEqual([
       'odd|handle|value',
     ]);
   });
 
   it('treats a malformed packed field as no session', async () => {
     const stored = record();
-    await store.create(stored);
-    await probe.hset(hashKey(stored.key), '_p', 'not-a-packed-value');
-    expect(await store.get(stored.key)).toBeNull();
-    expect(await store.patch(stored.key, { set: { count: 2 } })).toBe(false);
-    expect(await store.touch(stored.key, Date.now(), Date.now() + 60_000)).toBe(false);
-    expect(await probe.hget(hashKey(stored.key), 'd:count')).toBe('1');
+    await t.store.create(stored);
+    await t.probe.hset(hashKey(stored.key), '_p', 'not-a-packed-value');
+    expect(await t.store.get(stored.key)).toBeNull();
+    expect(await t.store.patch(stored.key, { set: { count: 2 } })).toBe(false);
+    expect(await t.store.touch(stored.key, Date.now(), Date.now() + 60_000)).toBe(false);
+    expect(await t.probe.hget(hashKey(stored.key), 'd:count')).toBe('1');
     // Cut short after a live expiry: a patch that must rewrite it refuses, and writes nothing.
-    await probe.hset(hashKey(stored.key), '_p', `${Date.now() + 60_000}|1`);
-    expect(await store.get(stored.key)).toBeNull();
+    await t.probe.hset(hashKey(stored.key), '_p', `${Date.now() + 60_000}|1`);
+    expect(await t.store.get(stored.key)).toBeNull();
     const patch = { set: { count: 3 }, unset: ['gone'], lastSeenAt: Date.now() };
-    expect(await store.patch(stored.key, patch)).toBe(false);
-    expect(await probe.hget(hashKey(stored.key), 'd:count')).toBe('1');
+    expect(await t.store.patch(stored.key, patch)).toBe(false);
+    expect(await t.probe.hget(hashKey(stored.key), 'd:count')).toBe('1');
   });
 
   describe('a session written before the packed layout', () => {
     it('reads as it was stored (get, getByHandle, listByUser)', async () => {
       const stored = record({ userId: 'legacy-read', authAt: Date.now() - 1000 });
       await writeSeparate(stored);
-      expect(await store.get(stored.key)).toEqual(stored);
-      expect(await store.getByHandle(stored.handle)).toEqual(stored);
-      expect(await store.listByUser('legacy-read')).toEqual([stored]);
+      expect(await t.store.get(stored.key)).toEqual(stored);
+      expect(await t.store.getByHandle(stored.handle)).toEqual(stored);
+      expect(await t.store.listByUser('legacy-read')).toEqual([stored]);
     });
 
     it('takes a data patch (with lastSeenAt) in its own layout', async () => {
       const stored = record();
       await writeSeparate(stored);
       const patch = { set: { count: 2 }, unset: [], lastSeenAt: stored.lastSeenAt + 7 };
-      expect(await store.patch(stored.key, patch)).toBe(true);
-      expect(await store.get(stored.key)).toEqual({
+      expect(await t.store.patch(stored.key, patch)).toBe(true);
+      expect(await t.store.get(stored.key)).toEqual({
         ...stored,
         data: { count: 2 },
         lastSeenAt: stored.lastSeenAt + 7,
       });
-      expect(await probe.hexists(hashKey(stored.key), '_p')).toBe(0);
+      expect(await t.probe.hexists(hashKey(stored.key), '_p')).toBe(0);
     });
 
     it('moves to the packed layout on touch, keeping every value', async () => {
       const stored = record({ userId: 'legacy-touch' });
       await writeSeparate(stored);
       const expiresAt = stored.expiresAt + 60_000;
-      expect(await store.touch(stored.key, stored.lastSeenAt + 5, expiresAt)).toBe(true);
+      expect(await t.store.touch(stored.key, stored.lastSeenAt + 5, expiresAt)).toBe(true);
       const names = await fieldNames(stored.key);
       expect(names).toContain('_p');
       for (const name of SEPARATE) expect(names).not.toContain(name);
-      expect(await store.get(stored.key)).toEqual({
+      expect(await t.store.get(stored.key)).toEqual({
         ...stored,
         lastSeenAt: stored.lastSeenAt + 5,
         expiresAt,
       });
-      expect(await probe.pttl(hashKey(stored.key))).toBeGreaterThan(expiresAt - Date.now() - 5_000);
+      expect(await t.probe.pttl(hashKey(stored.key))).toBeGreaterThan(
+        expiresAt - Date.now() - 5_000,
+      );
     });
 
     it('moves to the packed layout on a user change, and the user index follows', async () => {
       const stored = record({ userId: 'legacy-from' });
       await writeSeparate(stored);
-      expect(await store.patch(stored.key, { userId: 'legacy-to', set: { count: 3 } })).toBe(true);
+      expect(await t.store.patch(stored.key, { userId: 'legacy-to', set: { count: 3 } })).toBe(
+        true,
+      );
       const names = await fieldNames(stored.key);
       for (const name of SEPARATE) expect(names).not.toContain(name);
-      expect(await store.get(stored.key)).toEqual({
+      expect(await t.store.get(stored.key)).toEqual({
         ...stored,
         userId: 'legacy-to',
         data: { count: 3 },
       });
-      expect(await store.listByUser('legacy-from')).toEqual([]);
-      expect((await store.listByUser('legacy-to')).map((r) => r.key)).toEqual([stored.key]);
-      expect(await store.getByHandle(stored.handle)).not.toBeNull();
+      expect(await t.store.listByUser('legacy-from')).toEqual([]);
+      expect((await t.store.listByUser('legacy-to')).map((r) => r.key)).toEqual([stored.key]);
+      expect(await t.store.getByHandle(stored.handle)).not.toBeNull();
     });
 
     it('is deleted by delete and deleteByUser', async () => {
@@ -173,24 +168,24 @@ describe('redis store hash layout', () => {
       const two = record({ userId: 'legacy-del' });
       await writeSeparate(one);
       await writeSeparate(two);
-      expect(await store.delete(one.key)).toBe(true);
-      expect(await probe.exists(hashKey(one.key))).toBe(0);
-      expect(await store.getByHandle(one.handle)).toBeNull();
-      expect(await store.deleteByUser('legacy-del')).toBe(1);
-      expect(await probe.exists(hashKey(two.key))).toBe(0);
+      expect(await t.store.delete(one.key)).toBe(true);
+      expect(await t.probe.exists(hashKey(one.key))).toBe(0);
+      expect(await t.store.getByHandle(one.handle)).toBeNull();
+      expect(await t.store.deleteByUser('legacy-del')).toBe(1);
+      expect(await t.probe.exists(hashKey(two.key))).toBe(0);
     });
 
     it('counts toward the per-user cap and is evicted as the oldest', async () => {
       const old = record({ userId: 'legacy-cap', createdAt: Date.now() - 10_000 });
       await writeSeparate(old);
       const next = record({ userId: 'legacy-cap' });
-      const result = await store.createWithinLimit?.(next, {
+      const result = await t.store.createWithinLimit?.(next, {
         maxPerUser: 1,
         onLimit: 'evict-oldest',
       });
       expect(result?.created).toBe(true);
       expect(result?.evicted.map((e) => e.key)).toEqual([old.key]);
-      expect(await store.get(old.key)).toBeNull();
+      expect(await t.store.get(old.key)).toBeNull();
     });
   });
 
@@ -204,7 +199,7 @@ describe('redis store hash layout', () => {
       const live = makeRecord(clock.now(), { expiresAt: clock.now() + 3_600_000 });
       await timed.create(packed);
       await timed.create(live);
-      await probe.hset(key(separate.key), {
+      await t.probe.hset(key(separate.key), {
         _h: separate.handle,
         _c: String(separate.createdAt),
         _l: String(separate.lastSeenAt),
@@ -212,10 +207,10 @@ describe('redis store hash layout', () => {
         _x: String(separate.absoluteExpiresAt),
         _b: String(separate.absoluteExpiresAt),
       });
-      await probe.pexpire(key(separate.key), 3_600_000);
+      await t.probe.pexpire(key(separate.key), 3_600_000);
       clock.advance(2000);
       expect(await timed.purgeExpired()).toBe(2);
-      expect(await probe.exists(key(packed.key), key(separate.key))).toBe(0);
+      expect(await t.probe.exists(key(packed.key), key(separate.key))).toBe(0);
       expect(await timed.get(live.key)).toEqual(live);
     } finally {
       await timed.close();
