@@ -10,6 +10,7 @@ import { afterAll, beforeAll } from 'vitest';
 import {
   createRedisStore,
   type RedisStore,
+  type RedisStoreOptions,
 } from '../../packages/session/src/stores/redis/redis-store.js';
 
 /** Filled in by `beforeAll`: read the fields inside tests, not when the block is declared. */
@@ -18,10 +19,14 @@ export interface StoreAndProbe {
   probe: Redis;
 }
 
-export function redisStoreAndProbe(url: string, prefix: string): StoreAndProbe {
+export function redisStoreAndProbe(
+  url: string,
+  prefix: string,
+  options: Omit<RedisStoreOptions, 'prefix'> = {},
+): StoreAndProbe {
   const context = {} as StoreAndProbe;
   beforeAll(() => {
-    context.store = createRedisStore({ url }, { prefix });
+    context.store = createRedisStore({ url }, { ...options, prefix });
     context.probe = new Redis(url);
   });
   afterAll(async () => {

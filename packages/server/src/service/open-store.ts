@@ -9,9 +9,11 @@ import { TesseraError } from 'tessera-session';
 export const DEFAULT_STORE_URL = 'sqlite:./data/tessera.db';
 
 /**
+ * `env` supplies `TESSERA_REDIS_LAYOUT` (`packed`, the default, or `separate` while instances
+ * of a version before the packed Redis layout share the Redis: a rolling upgrade).
  * @example const store = await openStore('sqlite:./data/tessera.db');
  */
-export async function openStore(url: string): Promise<Store> {
+export async function openStore(url: string, env: NodeJS.ProcessEnv = process.env): Promise<Store> {
   const value = url.trim();
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(value)?.[1]?.toLowerCase();
   switch (scheme) {
@@ -36,10 +38,11 @@ export async function openStore(url: string): Promise<Store> {
     case 'redis':
     case 'rediss':
     case 'redis+cluster': {
+      const layout = redisLayout(env.TESSERA_REDIS_LAYOUT);
       const { createRedisStore } = await importOptional<{
-        createRedisStore(options: { url: string }): Store;
+        createRedisStore(connection: { url: string }, options: { layout: typeof layout }): Store;
       }>('tessera-session/stores/redis', url);
-      return createRedisStore({ url: value });
+      return createRedisStore({ url: value }, { layout });
     }
     case 'postgres':
     case 'postgresql': {
@@ -54,6 +57,17 @@ export async function openStore(url: string): Promise<Store> {
         'use sqlite:PATH, memory:, file:DIR, redis://…, rediss://…, redis+cluster://h1:p1,h2:p2 or postgres://…',
       );
   }
+}
+
+function redisLayout(value: string | undefined): 'packed' | 'separate' {
+  const layout = (value ?? '').trim().toLowerCase() || 'packed';
+  if (layout !== 'packed' && layout !== 'separate') {
+    throw new TesseraError(
+      'ERR_CONFIG',
+      `TESSERA_REDIS_LAYOUT must be packed or separate (got "${String(value)}")`,
+    );
+  }
+  return layout;
 }
 
 async function importOptional<T>(specifier: string, url: string): Promise<T> {

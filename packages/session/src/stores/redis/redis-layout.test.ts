@@ -216,4 +216,66 @@ describe('redis store hash layout', () => {
       await timed.close();
     }
   });
+
+  describe("with layout: 'separate' (a rolling upgrade from an earlier version)", () => {
+    const old = redisStoreAndProbe(redis.url, PREFIX, { layout: 'separate' });
+
+    it('writes new sessions as separate fields, which an earlier version reads', async () => {
+      const stored = record({ userId: 'separate-new' });
+      await old.store.create(stored);
+      expect(await fieldNames(stored.key)).toEqual(
+        [...SEPARATE.slice().sort(), '_u', 'd:count', 'm:ip'].sort(),
+      );
+      expect(await t.probe.hmget(hashKey(stored.key), '_e', '_l', '_c', '_x', '_h')).toEqual([
+        String(stored.expiresAt),
+        String(stored.lastSeenAt),
+        String(stored.createdAt),
+        String(stored.absoluteExpiresAt),
+        stored.handle,
+      ]);
+      // The packed store reads it too.
+      expect(await t.store.get(stored.key)).toEqual(stored);
+    });
+
+    it('keeps a separate-field session separate on touch and full patch', async () => {
+      const stored = record({ userId: 'separate-keep' });
+      await writeSeparate(stored);
+      const expiresAt = stored.expiresAt + 60_000;
+      expect(await old.store.touch(stored.key, stored.lastSeenAt + 3, expiresAt)).toBe(true);
+      expect(
+        await old.store.patch(stored.key, { userId: 'separate-kept', authAt: stored.createdAt }),
+      ).toBe(true);
+      const names = await fieldNames(stored.key);
+      expect(names).not.toContain('_p');
+      for (const name of SEPARATE) expect(names).toContain(name);
+      expect(await t.probe.hmget(hashKey(stored.key), '_l', '_e', '_u')).toEqual([
+        String(stored.lastSeenAt + 3),
+        String(expiresAt),
+        'separate-kept',
+      ]);
+      expect(await old.store.get(stored.key)).toEqual({
+        ...stored,
+        userId: 'separate-kept',
+        authAt: stored.createdAt,
+        lastSeenAt: stored.lastSeenAt + 3,
+        expiresAt,
+      });
+      expect((await old.store.listByUser('separate-kept')).map((r) => r.key)).toEqual([stored.key]);
+    });
+
+    it('leaves a packed session packed', async () => {
+      const stored = record();
+      await t.store.create(stored);
+      expect(await old.store.touch(stored.key, stored.lastSeenAt + 1, stored.expiresAt + 1)).toBe(
+        true,
+      );
+      expect(await fieldNames(stored.key)).toEqual(['_p', 'd:count', 'm:ip']);
+    });
+
+    it('refuses any other layout', () => {
+      expect(() => createRedisStore({ url: redis.url }, { layout: 'compact' as never })).toThrow(
+        expect.objectContaining({ code: 'ERR_CONFIG' }),
+      );
+    });
+  });
 });

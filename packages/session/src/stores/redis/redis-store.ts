@@ -37,6 +37,7 @@ import {
   type PatchFields,
   packFixed,
   patchFields,
+  separateFixed,
 } from './internal/records.js';
 import {
   CREATE_SESSION,
@@ -79,6 +80,15 @@ export interface RedisStoreOptions extends StoreClockOptions {
    * @defaultValue 2000
    */
   timeoutMs?: number;
+  /**
+   * How a session's fixed fields are written. `'packed'`: one hash field (`_p`), the shortest
+   * reply to read; sessions written separate by an earlier version move to it on their next
+   * touch or full patch. `'separate'`: six fields, as versions before the packed layout wrote
+   * and read them; for a rolling upgrade, while instances of such a version share the Redis,
+   * then switch to `'packed'`. Both layouts are always read.
+   * @defaultValue 'packed'
+   */
+  layout?: 'packed' | 'separate';
 }
 
 /** The Redis store, with what `createRedisInvalidation` needs. */
@@ -266,6 +276,15 @@ export function createRedisStore(
       'createRedisStore: `timeoutMs` must be a positive number.',
     );
   }
+  const layout = options.layout ?? 'packed';
+  if (layout !== 'packed' && layout !== 'separate') {
+    throw new TesseraError(
+      'ERR_CONFIG',
+      "createRedisStore: `layout` must be 'packed' or 'separate'.",
+    );
+  }
+  /** '1' when sessions in the separate-field layout stay in it (script argument). */
+  const keepSeparate = layout === 'separate' ? '1' : '0';
   const now = options.now ?? Date.now;
   let client: RedisClient;
   let owned: boolean;
@@ -414,7 +433,8 @@ export function createRedisStore(
    */
   async function writeSession(record: SessionRecord): Promise<number> {
     const bound = Math.max(record.expiresAt, record.absoluteExpiresAt);
-    const fields: string[] = ['_p', packFixed(record, bound)];
+    const fields: string[] =
+      layout === 'packed' ? ['_p', packFixed(record, bound)] : separateFixed(record, bound);
     if (record.userId !== null) fields.push('_u', record.userId);
     if (record.authAt !== null) fields.push('_a', String(record.authAt));
     fields.push(...encodeEntries('d:', record.data), ...encodeEntries('m:', record.meta));
@@ -498,6 +518,7 @@ export function createRedisStore(
         patch.absoluteExpiresAt === undefined ? '' : String(patch.absoluteExpiresAt),
         userChange,
         typeof patch.userId === 'string' ? patch.userId : '',
+        keepSeparate,
       ],
     );
     if (!Array.isArray(result)) return false;
@@ -619,7 +640,7 @@ export function createRedisStore(
         const result = await evalScript(
           scripts.touch,
           [sessionKey(key)],
-          [now(), String(lastSeenAt), String(expiresAt), wallClock(expiresAt)],
+          [now(), String(lastSeenAt), String(expiresAt), wallClock(expiresAt), keepSeparate],
         );
         if (!Array.isArray(result)) return false;
         if (result[0] === 2) {

@@ -25,6 +25,24 @@ export function packFixed(record: SessionRecord, bound: number): string {
   return `${record.expiresAt}|${record.lastSeenAt}|${record.createdAt}|${record.absoluteExpiresAt}|${bound}|${record.handle}`;
 }
 
+/** The fixed fields as separate hash fields (the layout before `_p`; `layout: 'separate'`). */
+export function separateFixed(record: SessionRecord, bound: number): string[] {
+  return [
+    '_h',
+    record.handle,
+    '_c',
+    String(record.createdAt),
+    '_l',
+    String(record.lastSeenAt),
+    '_e',
+    String(record.expiresAt),
+    '_x',
+    String(record.absoluteExpiresAt),
+    '_b',
+    String(bound),
+  ];
+}
+
 /** The hash fields a patch writes (flat field/value pairs) and deletes. */
 export interface PatchFields {
   pairs: string[];

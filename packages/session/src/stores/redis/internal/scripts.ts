@@ -15,7 +15,8 @@
  * Hashes written before the packed layout hold `_e`, `_l`, `_c`, `_x`, `_b`, `_h` as separate
  * fields. Every script reads both layouts, and a script that rewrites the fixed fields writes
  * `_p` and drops the separate ones, so such a session moves to the packed layout on its first
- * touch or full patch.
+ * touch or full patch; with `layout: 'separate'` (a rolling upgrade, while instances of an
+ * earlier version still run) new sessions are written, and such sessions kept, separate.
  */
 
 /**
@@ -42,9 +43,22 @@ if e == false or e == '' then e = nil end
 /** A Lua expression: the packed `_p` value of the locals `READ_FIXED` set. */
 const PACKED = `e .. '|' .. l .. '|' .. c .. '|' .. x .. '|' .. (b or '') .. '|' .. (h or '')`;
 
-/** Lua that drops the separate fixed fields once `_p` replaces them. */
-const DROP_LEGACY = `
-if legacy then redis.call('HDEL', KEYS[1], '_e', '_l', '_c', '_x', '_b', '_h') end
+/**
+ * Lua that appends the fixed fields to the local table `fields` (written by the script's HSET):
+ * `_p`, dropping the separate fields of an earlier layout; or, when `keep` is true and the hash
+ * has that layout (`layout: 'separate'`, for a rolling upgrade), the separate fields.
+ */
+const FIXED_FIELDS = `
+if legacy and keep then
+  for _, pair in ipairs({{'_l', l}, {'_e', e}, {'_x', x}, {'_b', b or '0'}}) do
+    fields[#fields + 1] = pair[1]
+    fields[#fields + 1] = pair[2]
+  end
+else
+  if legacy then redis.call('HDEL', KEYS[1], '_e', '_l', '_c', '_x', '_b', '_h') end
+  fields[#fields + 1] = '_p'
+  fields[#fields + 1] = ${PACKED}
+end
 `;
 
 /** Sets `p` (the packed value, or false) and `e` (expiresAt as stored, or false/nil). */
@@ -97,7 +111,8 @@ return 1
 /**
  * KEYS[1] session. ARGV: now, pxat ('' keeps the TTL), lastSeenAt ('' unchanged), setCount
  * (pairs), delCount, pairs…, names to delete…, then newExpires ('' unchanged), newAbsolute
- * ('' unchanged), userChange ('0' none, '1' set to next arg, '2' to anonymous), userId.
+ * ('' unchanged), userChange ('0' none, '1' set to next arg, '2' to anonymous), userId,
+ * keep ('1': a hash in the separate-field layout stays in it).
  * Answers 0 when absent/expired, else {oldUser, newUser, handle, bound or ''} where bound is
  * set when the index expiry bound grew or the user changed.
  */
@@ -120,6 +135,7 @@ end
 local newExpires = ARGV[i]
 local newAbsolute = ARGV[i + 1]
 local userChange = ARGV[i + 2]
+local keep = ARGV[i + 4] == '1'
 local newUser = oldUser
 if ARGV[3] ~= '' then l = ARGV[3] end
 if newExpires ~= '' then e = newExpires end
@@ -139,9 +155,7 @@ if newUser ~= oldUser or tonumber(bound) > tonumber(b or '0') then
   b = bound
   out = bound
 end
-${DROP_LEGACY}
-fields[#fields + 1] = '_p'
-fields[#fields + 1] = ${PACKED}
+${FIXED_FIELDS}
 local k = 1
 while k <= #fields do
   local j = math.min(k + 199, #fields)
@@ -153,18 +167,21 @@ return {oldUser, newUser, h or '', out}
 `;
 
 /**
- * KEYS[1] session. ARGV: now, lastSeenAt, expiresAt, pxat. 0 when absent/expired, else
- * {1} or, when the index bound grew, {2, userId, handle, bound}.
+ * KEYS[1] session. ARGV: now, lastSeenAt, expiresAt, pxat, keep ('1': a hash in the
+ * separate-field layout stays in it). 0 when absent/expired, else {1} or, when the index bound
+ * grew, {2, userId, handle, bound}.
  */
 export const TOUCH_SESSION = `${READ_FIXED}
 if not e or tonumber(e) <= tonumber(ARGV[1]) then return 0 end
+local keep = ARGV[5] == '1'
 redis.call('PEXPIREAT', KEYS[1], ARGV[4])
 l = ARGV[2]
 e = ARGV[3]
 local grew = tonumber(ARGV[3]) > tonumber(b or '0')
 if grew then b = ARGV[3] end
-${DROP_LEGACY}
-redis.call('HSET', KEYS[1], '_p', ${PACKED})
+local fields = {}
+${FIXED_FIELDS}
+redis.call('HSET', KEYS[1], unpack(fields))
 if grew then return {2, u or '', h or '', ARGV[3]} end
 return {1}
 `;
