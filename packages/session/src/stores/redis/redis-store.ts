@@ -38,6 +38,7 @@ import {
   packFixed,
   patchFields,
   separateFixed,
+  unpackFixed,
 } from './internal/records.js';
 import {
   CREATE_SESSION,
@@ -478,10 +479,10 @@ export function createRedisStore(
     const dead: string[] = [];
     rows.forEach(([packed, owner, legacyExpires, legacyCreated], i) => {
       const key = keys[i] as string;
-      // The packed layout (`_p`: expiresAt|lastSeenAt|createdAt|…) or the separate fields.
-      const parts = typeof packed === 'string' ? packed.split('|') : null;
-      const expires = (parts === null ? legacyExpires : parts[0]) ?? null;
-      const created = parts === null ? legacyCreated : parts[2];
+      // The packed layout or the separate fields.
+      const fixed = typeof packed === 'string' ? unpackFixed(packed) : null;
+      const expires = (fixed === null ? legacyExpires : fixed.expires) ?? null;
+      const created = fixed === null ? legacyCreated : fixed.created;
       if (expires !== null && expires !== '' && Number(expires) > at && owner === userId) {
         live.push({ key, createdAt: Number(created) });
       } else {

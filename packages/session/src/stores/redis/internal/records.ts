@@ -25,6 +25,24 @@ export function packFixed(record: SessionRecord, bound: number): string {
   return `${record.expiresAt}|${record.lastSeenAt}|${record.createdAt}|${record.absoluteExpiresAt}|${bound}|${record.handle}`;
 }
 
+/** The fixed fields as text, from either layout. */
+export interface FixedFields {
+  expires: string | undefined;
+  lastSeen: string | undefined;
+  created: string | undefined;
+  absolute: string | undefined;
+  handle: string | undefined;
+}
+
+/** The fixed fields in a packed `_p` value, or null when it is malformed. */
+export function unpackFixed(packed: string): FixedFields | null {
+  const parts = packed.split('|');
+  if (parts.length < 6) return null;
+  const [expires, lastSeen, created, absolute] = parts;
+  // The handle is last: whatever follows the fifth separator.
+  return { expires, lastSeen, created, absolute, handle: parts.slice(5).join('|') };
+}
+
 /** The fixed fields as separate hash fields (the layout before `_p`; `layout: 'separate'`). */
 export function separateFixed(record: SessionRecord, bound: number): string[] {
   return [
@@ -87,26 +105,18 @@ function addEntries(
  * or a malformed `_p`). Reads the packed layout and the separate fields written before it.
  */
 export function decodeRecord(key: string, fields: Record<string, string>): SessionRecord | null {
-  const packed = fields._p;
-  let expires: string | undefined;
-  let lastSeen: string | undefined;
-  let created: string | undefined;
-  let absolute: string | undefined;
-  let handle: string | undefined;
-  if (packed !== undefined) {
-    const parts = packed.split('|');
-    if (parts.length < 6) return null;
-    [expires, lastSeen, created, absolute] = parts as [string, string, string, string];
-    // The handle is last: whatever follows the fifth separator.
-    handle = parts.length === 6 ? parts[5] : parts.slice(5).join('|');
-  } else {
-    expires = fields._e;
-    lastSeen = fields._l;
-    created = fields._c;
-    absolute = fields._x;
-    handle = fields._h;
-  }
-  if (expires === undefined || expires === '') return null;
+  const fixed: FixedFields | null =
+    fields._p === undefined
+      ? {
+          expires: fields._e,
+          lastSeen: fields._l,
+          created: fields._c,
+          absolute: fields._x,
+          handle: fields._h,
+        }
+      : unpackFixed(fields._p);
+  if (fixed === null || fixed.expires === undefined || fixed.expires === '') return null;
+  const { expires, lastSeen, created, absolute, handle } = fixed;
   const data: Record<string, unknown> = {};
   const meta: SessionMeta = {};
   for (const field of Object.keys(fields)) {
