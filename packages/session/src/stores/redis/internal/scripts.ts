@@ -44,7 +44,8 @@ if e == false or e == '' then e = nil end
 const PACKED = `e .. '|' .. l .. '|' .. c .. '|' .. x .. '|' .. (b or '') .. '|' .. (h or '')`;
 
 /**
- * Lua that appends the fixed fields to the local table `fields` (written by the script's HSET):
+ * Lua that appends the fixed fields to the local table `fields` (written by the script's HSET;
+ * the touch, which writes nothing else, spells the same choice out as direct HSETs):
  * `_p`, dropping the separate fields of an earlier layout; or, when `keep` is true and the hash
  * has that layout (`layout: 'separate'`, for a rolling upgrade), the separate fields.
  */
@@ -179,9 +180,12 @@ l = ARGV[2]
 e = ARGV[3]
 local grew = tonumber(ARGV[3]) > tonumber(b or '0')
 if grew then b = ARGV[3] end
-local fields = {}
-${FIXED_FIELDS}
-redis.call('HSET', KEYS[1], unpack(fields))
+if legacy and keep then
+  redis.call('HSET', KEYS[1], '_l', l, '_e', e, '_b', b or '0')
+else
+  if legacy then redis.call('HDEL', KEYS[1], '_e', '_l', '_c', '_x', '_b', '_h') end
+  redis.call('HSET', KEYS[1], '_p', ${PACKED})
+end
 if grew then return {2, u or '', h or '', ARGV[3]} end
 return {1}
 `;
