@@ -1,12 +1,12 @@
 /**
  * CPU pinning for the socket benchmarks (Linux, `taskset` from util-linux). On a 2-core machine
  * the load generator (autocannon, in the benchmark's own process) and the server under test
- * each need most of a core; left to the scheduler they migrate between cores and take turns on
- * one, and a run's ratios moved by up to 0.6× between runs of the same code. Pinned, the
+ * each need most of a core; left to the scheduler they also take turns on one. Pinned, the
  * servers share the last core (one runs at a time) and the load generator keeps the others,
  * which is closer to a server whose load comes from elsewhere. Both sides of every ratio get
- * the same treatment. `BENCH_NO_PIN=1` turns it off; without `taskset`, or with one core,
- * nothing is pinned.
+ * the same treatment. It does not remove the VM's own swings: on the project's machine the
+ * Express cells still moved by up to 0.33× between runs (docs/benchmarks.md, fourth round).
+ * `BENCH_NO_PIN=1` turns it off; without `taskset`, or with one core, nothing is pinned.
  * @example const pins = cpuPinning(); if (pins) pinThisProcess(pins.driver);
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';

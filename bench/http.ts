@@ -8,10 +8,10 @@
  * autocannon in this process: 50 connections, rounds of 3 s, 5 rounds per server and case,
  * servers interleaved within a round (alternating order); medians reported, and each ratio is
  * the median of the rounds' own ratios. On Linux with `taskset` the servers run pinned to the
- * last CPU and autocannon to the others (bench/cpu-pinning.ts; `BENCH_NO_PIN=1` turns it off). Cases, for Express 5
- * and Fastify 5 each: read-only (`GET /read` reads one value) and increment (`POST /inc`,
- * same-origin), each with all connections sharing one session and with a rotation through
- * 1,000 pre-created sessions. Req/s and CPU per request are reported as Tessera / peer
+ * last CPU and autocannon to the others (bench/cpu-pinning.ts; `BENCH_NO_PIN=1` turns it
+ * off). Cases, for Express 5 and Fastify 5 each: read-only (`GET /read` reads one value) and
+ * increment (`POST /inc`, same-origin), each with all connections sharing one session and
+ * with a rotation through 1,000 pre-created sessions. Req/s and CPU per request are reported as Tessera / peer
  * ratios within the one run, and the no-session floor of the same app. Also the race: 50
  * concurrent requests each setting its own key in one session, and how many keys survive.
  *

@@ -8,12 +8,13 @@
  * The Redis server is started here (test/support/redis-server.ts, 127.0.0.1, no persistence).
  * Each app runs in its own child process (Tessera loaded from its built package, bench/tessera.ts);
  * load comes from autocannon in this process: 50 connections. Each fresh app process first serves
- * both routes for 4 s; each case then starts with 1 s of warm-up per app, then 5 rounds of 3 s per
- * app and case, apps interleaved (alternating order), medians reported; each ratio is the median
- * of the rounds' own ratios. On Linux with `taskset`, the apps and redis-server share the last
- * CPU and autocannon has the others (bench/cpu-pinning.ts; `BENCH_NO_PIN=1` turns it off). Cases: read-only (`GET /read`, reads a counter) and
- * increment (`POST /inc`, same-origin), each with one session shared by all connections and
- * with 1,000 pre-created sessions. Per request: req/s, p99, CPU of the app process, CPU of the
+ * both routes for 4 s; each case then starts with 1 s of warm-up per app, then 5 rounds of 3 s
+ * per app and case, apps interleaved (alternating order), medians reported; each ratio is the
+ * median of the rounds' own ratios. On Linux with `taskset`, the apps and redis-server share
+ * the last CPU and autocannon has the others (bench/cpu-pinning.ts; `BENCH_NO_PIN=1` turns it
+ * off). Cases: read-only (`GET /read`, reads a counter) and increment (`POST /inc`,
+ * same-origin), each with one session shared by all connections and with 1,000 pre-created
+ * sessions. Per request: req/s, p99, CPU of the app process, CPU of the
  * redis-server this benchmark starts (`INFO cpu` deltas), their sum (the ratio compares the
  * sums), Redis commands (from `INFO commandstats` deltas, script-internal calls included) and
  * Redis round trips (commands sent by a client, from a MONITOR sample of 200 sequential
