@@ -32,7 +32,7 @@ const majors: Array<[string, () => Express]> = [
 describe.each(majors)('%s', (_name, factory) => {
   useExpress(factory);
 
-  it('adds no own end/writeHead to res and no own sessionStore/sessionControl to req; both still answer', async () => {
+  it('adds no own end/writeHead to res and no own sessionID/sessionStore/sessionControl to req; all still answer', async () => {
     const { store } = countedStore();
     const app = makeApp({ store }, (a) => {
       a.get(
@@ -42,7 +42,10 @@ describe.each(majors)('%s', (_name, factory) => {
           const r = req as Loose;
           res.json({
             own: ['end', 'writeHead'].filter((name) => Object.hasOwn(res, name)),
-            ownReq: ['sessionStore', 'sessionControl'].filter((name) => Object.hasOwn(r, name)),
+            ownReq: ['sessionID', 'sessionStore', 'sessionControl'].filter((name) =>
+              Object.hasOwn(r, name),
+            ),
+            id: typeof r.sessionID === 'string' && r.sessionID === req.session.id,
             store: r.sessionStore === store,
             handle: typeof req.sessionControl.handle,
             views: req.session.views,
@@ -55,6 +58,7 @@ describe.each(majors)('%s', (_name, factory) => {
     expect((await agent.get('/')).body).toEqual({
       own: [],
       ownReq: [],
+      id: true,
       store: true,
       handle: 'string',
       views: 2,
@@ -94,6 +98,38 @@ describe.each(majors)('%s', (_name, factory) => {
       );
     });
     expect((await request(app).get('/')).body).toEqual({ store: 'mine', control: 'also mine' });
+  });
+
+  it('lets the app assign req.sessionID; a non-string one saves nothing, as in express-session', async () => {
+    const app = makeApp({}, (a) => {
+      a.get(
+        '/',
+        route((req, res) => {
+          req.session.views = (req.session.views ?? 0) + 1;
+          const r = req as Loose;
+          if (req.query.id === 'bogus') r.sessionID = 42;
+          if (req.query.id === 'mine') r.sessionID = 'mine';
+          res.json({ views: req.session.views, id: r.sessionID });
+        }),
+      );
+    });
+    const agent = request.agent(app);
+    const first = await agent.get('/');
+    expect(first.body.views).toBe(1);
+    expect((await agent.get('/?id=mine')).body).toEqual({ views: 2, id: 'mine' });
+    expect((await agent.get('/?id=bogus')).body).toEqual({ views: 3, id: 42 });
+    // The bogus ID saved nothing; the session's own ID is unchanged for the next request.
+    expect((await agent.get('/')).body).toEqual({ views: 3, id: first.body.id });
+  });
+
+  it('reads req.sessionID of requests is undefined where no session was attached', async () => {
+    const app = factory();
+    app.use('/app', session({ secret: SECRET, resave: false, saveUninitialized: false }));
+    app.get('/outside', (req, res) => {
+      res.json({ id: (req as Loose).sessionID ?? null, has: 'session' in req });
+    });
+    await request(app).get('/app');
+    expect((await request(app).get('/outside')).body).toEqual({ id: null, has: false });
   });
 
   it('leaves express-session working in the same process, with its own req.sessionStore', async () => {

@@ -188,11 +188,20 @@ function ownProperty(target: object, name: string, value: unknown): void {
 }
 
 /**
- * `req.sessionStore` and `req.sessionControl`, installed once on Express's base request
- * object: read from the request's hook, so a request gets no own properties for them.
- * Assigning either makes an own property, as before.
+ * `req.sessionID`, `req.sessionStore` and `req.sessionControl`, installed once on Express's
+ * base request object: read from the request's hook, so a request gets no own properties for
+ * them. Assigning any of them makes an own property, as before.
  */
 const REQUEST_ACCESSORS: PropertyDescriptorMap = {
+  sessionID: {
+    configurable: true,
+    get(this: HookedRequest): string | undefined {
+      return this[HOOK]?.sessionId;
+    },
+    set(this: HookedRequest, value: unknown): void {
+      ownProperty(this, 'sessionID', value);
+    },
+  },
   sessionStore: {
     configurable: true,
     get(this: HookedRequest): unknown {
@@ -290,7 +299,13 @@ function explainCsrf(error: unknown): unknown {
 /** Puts the loaded (or new) session on `req`; the response hooks take it from here. */
 function attach(shared: Shared, req: HookedRequest, begun: Begun, core: CoreSession): void {
   const { rs, hook } = begun;
-  const controller = new Controller(req, rs, rs.exchange as ExpressExchange, shared.settings);
+  const controller = new Controller(
+    req,
+    rs,
+    rs.exchange as ExpressExchange,
+    shared.settings,
+    begun.express ? hook : null,
+  );
   controller.attach(core);
   hook.controller = controller;
   if (!begun.express) req.sessionControl = createSessionControl(controller);

@@ -64,6 +64,8 @@ export class ResponseHook {
   readonly store: unknown;
   /** `req.sessionControl`, made on first use. */
   control: unknown = null;
+  /** `req.sessionID` (read through Express's base request object). */
+  sessionId: string | undefined = undefined;
   readonly #next: Next;
   readonly #logger: SessionLogger;
   #fired = false;
@@ -188,6 +190,27 @@ function installOnResponse(base: Record<PropertyKey, unknown>): void {
 }
 
 /**
+ * An accessor that defers to the one it replaces for requests it has no hook for: another
+ * copy of this module (its CommonJS and ESM builds loaded side by side) keeps reading its
+ * own requests' values.
+ */
+function chain(
+  descriptor: PropertyDescriptor,
+  base: Record<PropertyKey, unknown>,
+  name: string,
+): PropertyDescriptor {
+  const previous = Object.getOwnPropertyDescriptor(base, name)?.get;
+  const get = descriptor.get;
+  if (previous === undefined || get === undefined) return descriptor;
+  return {
+    ...descriptor,
+    get(this: Hooked): unknown {
+      return this[HOOK] === undefined ? previous.call(this) : get.call(this);
+    },
+  };
+}
+
+/**
  * Installs the shared response hooks on the Express base object `res` inherits from (once),
  * and `accessors` on the base request object. False when `req`/`res` are not Express's:
  * the caller then hooks this one response with {@link hookResponse}.
@@ -205,7 +228,11 @@ export function installShared(
   const requestBase = expressBase(req, 'accepts');
   if (responseBase === null || requestBase === null || (res as Hooked).req !== req) return false;
   if (requestBase[INSTALLED] !== true) {
-    Object.defineProperties(requestBase, { ...accessors, [INSTALLED]: { value: true } });
+    const chained: PropertyDescriptorMap = {};
+    for (const name of Object.keys(accessors)) {
+      chained[name] = chain(accessors[name] as PropertyDescriptor, requestBase, name);
+    }
+    Object.defineProperties(requestBase, { ...chained, [INSTALLED]: { value: true } });
   }
   installOnResponse(responseBase);
   return true;
