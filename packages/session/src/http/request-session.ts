@@ -14,7 +14,7 @@ import type {
   StepUpOptions,
 } from '../core/manager.js';
 import type { Session } from '../core/session.js';
-import { type CsrfGuard, createCsrfGuard } from '../csrf/index.js';
+import { type CsrfGuard, type CsrfRequest, createCsrfGuard } from '../csrf/index.js';
 import { isTesseraError, TesseraError } from '../shared/errors.js';
 import type { BoundCookieState, Dbsc, DbscAnswer } from './dbsc.js';
 
@@ -305,6 +305,30 @@ export function decideCommit(facts: CommitFacts): CommitDecision {
 const UNSAFE_CHECK_SKIPPED = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
+ * The CSRF guard's view of an exchange. `isSecure` is worked out only when the guard asks:
+ * a same-origin `Sec-Fetch-Site` decides without it, and Express's `req.secure` costs a few µs.
+ */
+class ExchangeCsrfRequest implements CsrfRequest {
+  readonly method: string;
+  readonly url: string | undefined;
+  readonly #exchange: HttpExchange;
+
+  constructor(exchange: HttpExchange, method: string) {
+    this.#exchange = exchange;
+    this.method = method;
+    this.url = exchange.url;
+  }
+
+  headers(name: string): string | undefined {
+    return this.#exchange.header(name);
+  }
+
+  get isSecure(): boolean {
+    return this.#exchange.isSecure;
+  }
+}
+
+/**
  * Creates the request lifecycle over a session manager and a cookie format.
  * @example
  * const sessions = createRequestSessions({ manager, cookie: codecCookie(createCookieCodec()) });
@@ -479,12 +503,7 @@ class Lifecycle implements RequestSession {
     if (guard === null || this.cookieId === null) return;
     const method = this.exchange.method.toUpperCase();
     if (UNSAFE_CHECK_SKIPPED.has(method)) return;
-    const verdict = guard.check({
-      method,
-      headers: (name) => this.exchange.header(name),
-      isSecure: this.exchange.isSecure,
-      ...(this.exchange.url === undefined ? {} : { url: this.exchange.url }),
-    });
+    const verdict = guard.check(new ExchangeCsrfRequest(this.exchange, method));
     if (!verdict.ok) {
       throw new TesseraError('ERR_CSRF', `request refused: ${verdict.reason}`);
     }

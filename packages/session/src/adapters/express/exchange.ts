@@ -61,6 +61,7 @@ export class ExpressExchange implements HttpExchange {
   readonly res: ServerResponse;
   readonly #proxy: boolean | undefined;
   #secure: boolean | undefined;
+  #headers: IncomingMessage['headers'] | undefined;
   readonly secrets: SessionSecret[];
   /** This request's cookie settings (the option, or `cookie(req)`'s answer). */
   readonly settings: CookieOptions;
@@ -104,11 +105,13 @@ export class ExpressExchange implements HttpExchange {
   }
 
   get userAgent(): string | undefined {
-    return this.req.headers['user-agent'];
+    return this.header('user-agent');
   }
 
   header(name: string): string | undefined {
-    const value = this.req.headers[name];
+    // Read once: every property read on Express's re-prototyped `req` is a slow lookup.
+    this.#headers ??= this.req.headers;
+    const value = this.#headers[name];
     return Array.isArray(value) ? value.join(', ') : value;
   }
 

@@ -210,6 +210,12 @@ function chain(
   };
 }
 
+/** The prototypes of the last Express app whose requests were found hooked (see installShared). */
+let lastApp: { request: object | null; response: object | null } = {
+  request: null,
+  response: null,
+};
+
 /**
  * Installs the shared response hooks on the Express base object `res` inherits from (once),
  * and `accessors` on the base request object. False when `req`/`res` are not Express's:
@@ -221,8 +227,17 @@ export function installShared(
   res: ServerResponse,
   accessors: PropertyDescriptorMap,
 ): boolean {
+  // The app seen last: its `req`/`res` prototypes (Express makes one pair per app and
+  // re-prototypes every request onto them) already lead to the installed base objects. A
+  // symbol looked up through each request's own hidden class costs more than this check.
+  const responseProto = Object.getPrototypeOf(res);
+  if (responseProto === lastApp.response && Object.getPrototypeOf(req) === lastApp.request) {
+    return true;
+  }
   if ((res as unknown as Record<PropertyKey, unknown>)[INSTALLED] === true) {
-    return (req as unknown as Record<PropertyKey, unknown>)[INSTALLED] === true;
+    const installed = (req as unknown as Record<PropertyKey, unknown>)[INSTALLED] === true;
+    if (installed) lastApp = { request: Object.getPrototypeOf(req), response: responseProto };
+    return installed;
   }
   const responseBase = expressBase(res, 'json');
   const requestBase = expressBase(req, 'accepts');
