@@ -10,8 +10,10 @@ const BENCHES = {
   stores: ['--expose-gc'], // memory and SQLite stores vs express-session's MemoryStore
   tokens: [], // sign/verify vs jose, jsonwebtoken, fast-jwt and the node:crypto floor
   http: [], // Express and Fastify apps vs express-session and @fastify/session, over sockets
+  'http-paired': [], // the same apps, the three of a comparison at once on one CPU: steadier ratios
   'http-inprocess': [], // the same, in one process without sockets: the session layer's own cost
   redis: [], // Express on Redis vs express-session + connect-redis
+  'redis-paired': [], // the same, the three apps (each with its own Redis) at once on one CPU
   'redis-cpu': [], // Redis CPU per load/patch, ioredis auto-pipelining off and on
   'redis-client': [], // ioredis client CPU per session read, by reply shape (HGETALL, HVALS, GET)
 };

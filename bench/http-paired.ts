@@ -1,0 +1,78 @@
+/**
+ * HTTP benchmark, paired (bench/paired.ts): for Express 5 and Fastify 5, the app with no session
+ * layer, the peer (express-session + its MemoryStore, @fastify/session + @fastify/cookie) and
+ * Tessera's adapter on its memory store (the apps of `bench/http.ts`, `--serve NAME`, each in its
+ * own process) run at the same time on the last CPU, each loaded by 50 connections. Cases:
+ * read-only (`GET /read`) and increment (`POST /inc`, same-origin), over one shared session and
+ * over 1,000 sessions. Req/s and CPU per request are reported as Tessera / peer ratios, the
+ * median of the rounds' own ratios, and the session layer as CPU above the bare app.
+ *
+ * Run: `node --import tsx bench/http-paired.ts` (about 4 minutes; `--quick`: 1 round of 1 s).
+ * Needs Linux with `taskset` and 2 or more CPUs. Prints a table and writes
+ * `bench/results/http-paired.json`.
+ */
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { cpuPinning, describePinning, pinThisProcess } from './cpu-pinning.js';
+import {
+  type Child,
+  CONNECTIONS,
+  type PairedCase,
+  printPaired,
+  runPairedCases,
+  startChild,
+  writePairedResults,
+} from './paired.js';
+
+const QUICK = process.argv.includes('--quick');
+const TIMING = QUICK
+  ? { rounds: 1, roundSeconds: 1, warmUpSeconds: 1 }
+  : { rounds: 7, roundSeconds: 3, warmUpSeconds: 3 };
+const PINS = cpuPinning();
+const SERVERS = fileURLToPath(new URL('./http.ts', import.meta.url));
+
+async function main(): Promise<void> {
+  if (PINS === null) {
+    console.error('bench/http-paired.ts needs Linux with taskset and 2 or more CPUs');
+    process.exit(2);
+  }
+  pinThisProcess(PINS.driver);
+  const started = Date.now();
+  console.log(
+    `Paired HTTP benchmark: ${TIMING.rounds} rounds × ${TIMING.roundSeconds} s, three servers at once, ${CONNECTIONS} connections each, Node ${process.version}, ${cpus().length} CPUs, ${describePinning(PINS)}`,
+  );
+  const cases: PairedCase[] = [];
+  for (const [framework, peer, target] of [
+    ['express', 'express-session', 1.3],
+    ['fastify', 'fastify-session', 1.5],
+  ] as const) {
+    const children: Child[] = [];
+    try {
+      for (const name of [`${framework}-bare`, peer, `tessera-${framework}`]) {
+        children.push(await startChild(name, SERVERS, ['--serve', name], PINS));
+      }
+      const [bare, peerChild, tessera] = children as [Child, Child, Child];
+      const trio = { framework, bare, peer: peerChild, tessera, target };
+      cases.push(...(await runPairedCases(trio, [1, 1_000], TIMING)));
+    } finally {
+      for (const child of children) child.process.kill();
+    }
+  }
+  printPaired(cases);
+  writePairedResults(
+    'http-paired',
+    {
+      date: new Date().toISOString(),
+      node: process.version,
+      cpus: cpus().length,
+      ...TIMING,
+      connections: CONNECTIONS,
+      pinning: PINS,
+      cases,
+      seconds: Math.round((Date.now() - started) / 1000),
+    },
+    QUICK,
+  );
+}
+
+await main();

@@ -1,0 +1,344 @@
+/**
+ * Paired measurement for the socket benchmarks (`bench/http-paired.ts`, `bench/redis-paired.ts`):
+ * the three servers of one comparison (the app with no session layer, the peer library's app and
+ * Tessera's) run at the same time on the same CPU, each loaded by its own autocannon instance
+ * (50 connections) from this process on the other CPUs.
+ *
+ * Measured one after another, each ratio also carries how fast the machine was in each server's
+ * seconds; on the project's VM (other guests take CPU from it) the same code gave 1.01× in one
+ * run and 1.34× in the next (docs/benchmarks.md, fourth round). Run together, the scheduler
+ * splits the CPU between the three and a slow second slows all three alike, so each round's
+ * ratio is nearly free of the machine's swings. Each ratio is the median of the rounds' own
+ * ratios, reported with their range.
+ *
+ * What differs from serving one app at a time: the servers share the CPU's caches, and each gets
+ * about a third of the CPU. The "CPU share" column says whether the load kept the CPU busy
+ * (1.00: the servers, and their Redis servers where used, used the whole CPU).
+ * @example const cases = [await runPairedCase({ label, servers: [bare, peer, tessera], ... })];
+ */
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { type CpuPinning, forkPinned } from './cpu-pinning.js';
+import { median } from './stats.js';
+
+export const CONNECTIONS = 50;
+
+/** One server under load: its port and the CPU it (and its own Redis, if any) used so far. */
+export interface Child {
+  name: string;
+  port: number;
+  process: ChildProcess;
+  /** Microseconds of CPU (user + system) used so far, its own Redis server's included. */
+  cpu(): Promise<number>;
+}
+
+/**
+ * Starts a benchmark's server process (`module` with `args`, which answers `ready` with its port
+ * and `cpu` with its `process.cpuUsage()` over IPC) on the server CPU.
+ */
+export async function startChild(
+  name: string,
+  module: string,
+  args: string[],
+  pins: CpuPinning,
+  env: NodeJS.ProcessEnv = {},
+): Promise<Child> {
+  const child = forkPinned(module, args, {
+    execArgv: ['--import', 'tsx'],
+    env: { ...process.env, NODE_ENV: 'production', ...env },
+    cpuList: pins.server,
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`${name} exited with ${code}`)));
+    child.on('message', (m: { type: string; port?: number }) => {
+      if (m.type === 'ready') resolve(m.port as number);
+    });
+  });
+  return {
+    name,
+    port,
+    process: child,
+    cpu: () =>
+      new Promise((resolve) => {
+        const onMessage = (m: { type: string; usage?: NodeJS.CpuUsage }) => {
+          if (m.type !== 'cpu' || m.usage === undefined) return;
+          child.off('message', onMessage);
+          resolve(m.usage.user + m.usage.system);
+        };
+        child.on('message', onMessage);
+        child.send({ type: 'cpu' });
+      }),
+  };
+}
+
+function headersFor(port: number): Record<string, string> {
+  return { origin: `http://127.0.0.1:${port}`, 'sec-fetch-site': 'same-origin' };
+}
+
+/** A new session on `child` (POST /inc), answered as its cookie pair (`none=0` for a bare app). */
+export function newSession(child: Child): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      {
+        host: '127.0.0.1',
+        port: child.port,
+        method: 'POST',
+        path: '/inc',
+        headers: headersFor(child.port),
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => {
+          const cookie = res.headers['set-cookie']?.[0]?.split(';')[0];
+          if (child.name.endsWith('-bare')) resolve('none=0');
+          else if (res.statusCode === 200 && cookie) resolve(cookie);
+          else reject(new Error(`${child.name}: could not create a session (${res.statusCode})`));
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** The part of autocannon's API used here (it ships no types). */
+interface AutocannonResult {
+  requests: { total: number };
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+}
+type Autocannon = (options: Record<string, unknown>) => Promise<AutocannonResult>;
+const autocannonModule = 'autocannon';
+const { default: autocannon } = (await import(autocannonModule)) as { default: Autocannon };
+
+interface Measure {
+  requests: number;
+  cpuUs: number;
+  errors: number;
+}
+
+export async function load(
+  child: Child,
+  method: 'GET' | 'POST',
+  path: string,
+  cookies: string[],
+  seconds: number,
+): Promise<Measure> {
+  let next = 0;
+  const headers = headersFor(child.port);
+  const before = await child.cpu();
+  const result = await autocannon({
+    url: `http://127.0.0.1:${child.port}`,
+    connections: CONNECTIONS,
+    duration: seconds,
+    requests: [
+      {
+        method,
+        path,
+        setupRequest: (req: Record<string, unknown>) => ({
+          ...req,
+          headers: { ...headers, cookie: cookies[next++ % cookies.length] },
+        }),
+      },
+    ],
+  });
+  const after = await child.cpu();
+  return {
+    requests: result.requests.total,
+    cpuUs: after - before,
+    errors: result.errors + result.timeouts + result.non2xx,
+  };
+}
+
+/** The three servers of one comparison, and the ratio Tessera must reach. */
+export interface Trio {
+  /** How the cases are labelled, e.g. 'express' or 'express on Redis'. */
+  framework: string;
+  bare: Child;
+  peer: Child;
+  tessera: Child;
+  /** One target for both routes, or one per route. */
+  target: number | Record<'read' | 'inc', number>;
+}
+
+export interface PairedCase {
+  case: string;
+  peer: string;
+  tessera: string;
+  /** Medians over the rounds: req/s and CPU µs per request of each server. */
+  servers: Record<string, { rps: number; cpuUsPerRequest: number; errors: number }>;
+  /** Tessera / peer, the median of the rounds' own ratios (CPU: peer's µs ÷ Tessera's). */
+  ratios: { rps: number; cpu: number };
+  /** The lowest and highest of the rounds' req/s ratios. */
+  rpsRatioRange: [number, number];
+  /** Each round's ratios, in order (req/s, and CPU per request). */
+  roundRatios: { rps: number[]; cpu: number[] };
+  /** CPU per request above the no-session app of the same framework, µs (medians of rounds). */
+  sessionLayer: { peerUs: number; tesseraUs: number };
+  /** The three servers' CPU over wall time, median of the rounds (1 = the whole CPU). */
+  cpuShare: number;
+  target: number;
+  met: boolean;
+}
+
+/** Two decimals. */
+export function round2(value: number): number {
+  return Number(value.toFixed(2));
+}
+
+/** Timing of a paired run. */
+export interface PairedTiming {
+  rounds: number;
+  roundSeconds: number;
+  warmUpSeconds: number;
+}
+
+/**
+ * One case: sessions made on each server, a warm-up, then `timing.rounds` rounds with the three
+ * servers loaded at once.
+ */
+export async function runPairedCase(
+  trio: Trio,
+  route: 'read' | 'inc',
+  sessions: number,
+  timing: PairedTiming,
+): Promise<PairedCase> {
+  const { rounds: ROUNDS, roundSeconds: ROUND_SECONDS, warmUpSeconds: WARM_UP_SECONDS } = timing;
+  const target = typeof trio.target === 'number' ? trio.target : trio.target[route];
+  const method = route === 'read' ? 'GET' : 'POST';
+  const path = `/${route}`;
+  const children = [trio.bare, trio.peer, trio.tessera];
+  const cookies = new Map<Child, string[]>();
+  for (const child of children) {
+    const list: string[] = [];
+    for (let i = 0; i < sessions; i++) list.push(await newSession(child));
+    cookies.set(child, list);
+  }
+  const loadAll = (seconds: number) =>
+    Promise.all(children.map((c) => load(c, method, path, cookies.get(c) ?? [], seconds)));
+  await loadAll(WARM_UP_SECONDS);
+  const rounds: Measure[][] = [];
+  for (let i = 0; i < ROUNDS; i++) rounds.push(await loadAll(ROUND_SECONDS));
+  const perRequest = (m: Measure) => m.cpuUs / Math.max(m.requests, 1);
+  const column = (index: number) => rounds.map((r) => r[index] as Measure);
+  const servers: PairedCase['servers'] = {};
+  children.forEach((child, index) => {
+    const measures = column(index);
+    servers[child.name] = {
+      rps: Math.round(median(measures.map((m) => m.requests / ROUND_SECONDS))),
+      cpuUsPerRequest: round2(median(measures.map(perRequest))),
+      errors: measures.reduce((sum, m) => sum + m.errors, 0),
+    };
+  });
+  const [bare, peer, ours] = [column(0), column(1), column(2)];
+  const rpsRatios = rounds.map(
+    (_, i) => (ours[i] as Measure).requests / (peer[i] as Measure).requests,
+  );
+  const cpuRatios = rounds.map(
+    (_, i) => perRequest(peer[i] as Measure) / perRequest(ours[i] as Measure),
+  );
+  const ratios = { rps: round2(median(rpsRatios)), cpu: round2(median(cpuRatios)) };
+  const who = sessions === 1 ? '1 shared session' : `${sessions} sessions`;
+  return {
+    case: `${trio.framework} ${route === 'read' ? 'read-only' : 'increment'}, ${who}`,
+    peer: trio.peer.name,
+    tessera: trio.tessera.name,
+    servers,
+    ratios,
+    rpsRatioRange: [round2(Math.min(...rpsRatios)), round2(Math.max(...rpsRatios))],
+    roundRatios: { rps: rpsRatios.map(round2), cpu: cpuRatios.map(round2) },
+    sessionLayer: {
+      peerUs: round2(
+        median(
+          rounds.map((_, i) => perRequest(peer[i] as Measure) - perRequest(bare[i] as Measure)),
+        ),
+      ),
+      tesseraUs: round2(
+        median(
+          rounds.map((_, i) => perRequest(ours[i] as Measure) - perRequest(bare[i] as Measure)),
+        ),
+      ),
+    },
+    cpuShare: round2(
+      median(rounds.map((r) => r.reduce((sum, m) => sum + m.cpuUs, 0) / (ROUND_SECONDS * 1e6))),
+    ),
+    target,
+    met: ratios.rps >= target && ratios.cpu >= target,
+  };
+}
+
+/** Prints the cases as a table. */
+export function printPaired(cases: PairedCase[]): void {
+  const rows: string[][] = [
+    [
+      'case',
+      'req/s bare / peer / Tessera',
+      'CPU µs/req bare / peer / Tessera',
+      'ratio req/s (range)',
+      'ratio CPU',
+      'layer µs peer / Tessera',
+      'CPU share',
+      'target',
+    ],
+  ];
+  for (const c of cases) {
+    const s = Object.values(c.servers);
+    rows.push([
+      c.case,
+      s.map((x) => x.rps).join(' / '),
+      s.map((x) => x.cpuUsPerRequest).join(' / '),
+      `${c.ratios.rps}× (${c.rpsRatioRange[0]}–${c.rpsRatioRange[1]})`,
+      `${c.ratios.cpu}×`,
+      `${c.sessionLayer.peerUs} / ${c.sessionLayer.tesseraUs}`,
+      String(c.cpuShare),
+      `≥${c.target}× ${c.met ? 'met' : 'MISSED'}`,
+    ]);
+  }
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  for (const row of rows) console.log(row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  '));
+}
+
+/** A fresh process runs cold code: each server serves both routes for `seconds` first. */
+export async function warmUpServers(children: Child[], seconds: number): Promise<void> {
+  const cookies = await Promise.all(children.map(newSession));
+  for (const [method, path] of [
+    ['GET', '/read'],
+    ['POST', '/inc'],
+  ] as const) {
+    await Promise.all(
+      children.map((c, i) => load(c, method, path, [cookies[i] as string], seconds)),
+    );
+  }
+}
+
+/** Every case of one trio: read-only and increment, over each session count. */
+export async function runPairedCases(
+  trio: Trio,
+  sessionCounts: number[],
+  timing: PairedTiming,
+): Promise<PairedCase[]> {
+  await warmUpServers([trio.bare, trio.peer, trio.tessera], timing.warmUpSeconds);
+  const cases: PairedCase[] = [];
+  for (const sessions of sessionCounts) {
+    for (const route of ['read', 'inc'] as const) {
+      cases.push(await runPairedCase(trio, route, sessions, timing));
+    }
+  }
+  return cases;
+}
+
+/** Writes a paired run's summary to bench/results/NAME.json (not for `--quick` runs). */
+export function writePairedResults(
+  name: string,
+  summary: Record<string, unknown>,
+  quick: boolean,
+): void {
+  if (quick) return;
+  const dir = new URL('./results/', import.meta.url);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(new URL(`${name}.json`, dir), `${JSON.stringify(summary, null, 2)}\n`);
+  console.log(`\nWrote bench/results/${name}.json`);
+}

@@ -1,0 +1,103 @@
+/**
+ * Redis benchmark, paired (bench/paired.ts): Express 5 on Redis three ways, at the same time on
+ * the last CPU, each app with its own redis-server on that CPU too: the floor (the same routes on
+ * raw ioredis, no session layer), express-session + connect-redis, and `tessera-session/express`
+ * on Tessera's Redis store (the apps of `bench/redis.ts`, `--serve NAME URL`). Each app's CPU per
+ * request counts its process and its redis-server (`INFO cpu`), as the issue asks. Cases:
+ * read-only and increment, over one shared session and over 1,000 sessions; targets 1.5×
+ * (read-only) and 1.3× (increment) against connect-redis.
+ *
+ * Run: `node --import tsx bench/redis-paired.ts` (about 3 minutes; `--quick`: 1 round of 1 s).
+ * Needs Linux with `taskset`, 2 or more CPUs and `redis-server`. Prints a table and writes
+ * `bench/results/redis-paired.json`.
+ */
+import { randomBytes } from 'node:crypto';
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import type { Redis } from 'ioredis';
+import type { RedisServerHandle } from '../test/support/redis-server.js';
+import { cpuPinning, describePinning, pinProcess, pinThisProcess } from './cpu-pinning.js';
+import {
+  type Child,
+  CONNECTIONS,
+  printPaired,
+  runPairedCases,
+  startChild,
+  writePairedResults,
+} from './paired.js';
+
+const QUICK = process.argv.includes('--quick');
+const TIMING = QUICK
+  ? { rounds: 1, roundSeconds: 1, warmUpSeconds: 1 }
+  : { rounds: 7, roundSeconds: 3, warmUpSeconds: 3 };
+const PINS = cpuPinning();
+const APPS = fileURLToPath(new URL('./redis.ts', import.meta.url));
+
+/** CPU microseconds redis-server has used so far (`INFO cpu`: main thread and children). */
+async function redisCpuUs(redis: Redis): Promise<number> {
+  const text = await redis.info('cpu');
+  let total = 0;
+  for (const match of text.matchAll(/^used_cpu_(?:sys|user):([\d.]+)/gm)) total += Number(match[1]);
+  return total * 1e6;
+}
+
+async function main(): Promise<void> {
+  if (PINS === null) {
+    console.error('bench/redis-paired.ts needs Linux with taskset and 2 or more CPUs');
+    process.exit(2);
+  }
+  pinThisProcess(PINS.driver);
+  const { startRedisServer } = await import('../test/support/redis-server.js');
+  const { Redis: RedisClient } = await import('ioredis');
+  const started = Date.now();
+  console.log(
+    `Paired Redis benchmark: ${TIMING.rounds} rounds × ${TIMING.roundSeconds} s, three apps at once, each with its own redis-server, ${CONNECTIONS} connections each, Node ${process.version}, ${cpus().length} CPUs, ${describePinning(PINS)}`,
+  );
+  const secret = randomBytes(32).toString('base64url');
+  const servers: RedisServerHandle[] = [];
+  const clients: Redis[] = [];
+  const children: Child[] = [];
+  try {
+    for (const name of ['floor', 'connect-redis', 'tessera']) {
+      const server = await startRedisServer();
+      servers.push(server);
+      if (server.pid !== null) pinProcess(server.pid, PINS.server);
+      const client = new RedisClient(server.url);
+      clients.push(client);
+      const app = await startChild(name, APPS, ['--serve', name, server.url], PINS, {
+        BENCH_SECRET: secret,
+      });
+      children.push({ ...app, cpu: async () => (await app.cpu()) + (await redisCpuUs(client)) });
+    }
+    const [bare, peer, tessera] = children as [Child, Child, Child];
+    const trio = {
+      framework: 'express on Redis',
+      bare,
+      peer,
+      tessera,
+      target: { read: 1.5, inc: 1.3 },
+    };
+    const cases = await runPairedCases(trio, [1, 1_000], TIMING);
+    printPaired(cases);
+    writePairedResults(
+      'redis-paired',
+      {
+        date: new Date().toISOString(),
+        node: process.version,
+        cpus: cpus().length,
+        ...TIMING,
+        connections: CONNECTIONS,
+        pinning: PINS,
+        cases,
+        seconds: Math.round((Date.now() - started) / 1000),
+      },
+      QUICK,
+    );
+  } finally {
+    for (const child of children) child.process.kill('SIGTERM');
+    for (const client of clients) client.disconnect();
+    for (const server of servers) await server.destroy();
+  }
+}
+
+await main();
