@@ -19,15 +19,13 @@ import {
   CONNECTIONS,
   type PairedCase,
   printPaired,
+  QUICK,
   runPairedCases,
   startChild,
+  TIMING,
   writePairedResults,
 } from './paired.js';
 
-const QUICK = process.argv.includes('--quick');
-const TIMING = QUICK
-  ? { rounds: 1, roundSeconds: 1, warmUpSeconds: 1 }
-  : { rounds: 7, roundSeconds: 3, warmUpSeconds: 3 };
 const PINS = cpuPinning();
 const SERVERS = fileURLToPath(new URL('./http.ts', import.meta.url));
 
@@ -59,20 +57,7 @@ async function main(): Promise<void> {
     }
   }
   printPaired(cases);
-  writePairedResults(
-    'http-paired',
-    {
-      date: new Date().toISOString(),
-      node: process.version,
-      cpus: cpus().length,
-      ...TIMING,
-      connections: CONNECTIONS,
-      pinning: PINS,
-      cases,
-      seconds: Math.round((Date.now() - started) / 1000),
-    },
-    QUICK,
-  );
+  writePairedResults('http-paired', { timing: TIMING, pins: PINS, cases, started }, QUICK);
 }
 
 await main();

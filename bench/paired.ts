@@ -19,6 +19,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { cpus } from 'node:os';
 import { type CpuPinning, forkPinned } from './cpu-pinning.js';
 import { median } from './stats.js';
 
@@ -35,19 +36,19 @@ export interface Child {
 
 /**
  * Starts a benchmark's server process (`module` with `args`, which answers `ready` with its port
- * and `cpu` with its `process.cpuUsage()` over IPC) on the server CPU.
+ * and `cpu` with its `process.cpuUsage()` over IPC), on the server CPU when `pins` says so.
  */
 export async function startChild(
   name: string,
   module: string,
   args: string[],
-  pins: CpuPinning,
+  pins: CpuPinning | null,
   env: NodeJS.ProcessEnv = {},
 ): Promise<Child> {
   const child = forkPinned(module, args, {
     execArgv: ['--import', 'tsx'],
     env: { ...process.env, NODE_ENV: 'production', ...env },
-    cpuList: pins.server,
+    cpuList: pins?.server ?? null,
   });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('error', reject);
@@ -111,8 +112,17 @@ interface AutocannonResult {
   non2xx: number;
 }
 type Autocannon = (options: Record<string, unknown>) => Promise<AutocannonResult>;
-const autocannonModule = 'autocannon';
-const { default: autocannon } = (await import(autocannonModule)) as { default: Autocannon };
+let loaded: Autocannon | null = null;
+
+/** autocannon, loaded on first use (server processes that import this module never need it). */
+async function autocannon(options: Record<string, unknown>): Promise<AutocannonResult> {
+  if (loaded === null) {
+    // A computed specifier: autocannon ships no type declarations.
+    const name = 'autocannon';
+    loaded = ((await import(name)) as { default: Autocannon }).default;
+  }
+  return loaded(options);
+}
 
 interface Measure {
   requests: number;
@@ -195,6 +205,14 @@ export interface PairedTiming {
   roundSeconds: number;
   warmUpSeconds: number;
 }
+
+/** `--quick` on the command line: one round of 1 s (a smoke test). */
+export const QUICK = process.argv.includes('--quick');
+
+/** 7 rounds of 3 s after 3 s of warm-up per case, or 1 s of each with `--quick`. */
+export const TIMING: PairedTiming = QUICK
+  ? { rounds: 1, roundSeconds: 1, warmUpSeconds: 1 }
+  : { rounds: 7, roundSeconds: 3, warmUpSeconds: 3 };
 
 /**
  * One case: sessions made on each server, a warm-up, then `timing.rounds` rounds with the three
@@ -333,10 +351,20 @@ export async function runPairedCases(
 /** Writes a paired run's summary to bench/results/NAME.json (not for `--quick` runs). */
 export function writePairedResults(
   name: string,
-  summary: Record<string, unknown>,
+  run: { timing: PairedTiming; pins: CpuPinning; cases: PairedCase[]; started: number },
   quick: boolean,
 ): void {
   if (quick) return;
+  const summary = {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: cpus().length,
+    ...run.timing,
+    connections: CONNECTIONS,
+    pinning: run.pins,
+    cases: run.cases,
+    seconds: Math.round((Date.now() - run.started) / 1000),
+  };
   const dir = new URL('./results/', import.meta.url);
   mkdirSync(dir, { recursive: true });
   writeFileSync(new URL(`${name}.json`, dir), `${JSON.stringify(summary, null, 2)}\n`);

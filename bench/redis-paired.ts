@@ -21,15 +21,13 @@ import {
   type Child,
   CONNECTIONS,
   printPaired,
+  QUICK,
   runPairedCases,
   startChild,
+  TIMING,
   writePairedResults,
 } from './paired.js';
 
-const QUICK = process.argv.includes('--quick');
-const TIMING = QUICK
-  ? { rounds: 1, roundSeconds: 1, warmUpSeconds: 1 }
-  : { rounds: 7, roundSeconds: 3, warmUpSeconds: 3 };
 const PINS = cpuPinning();
 const APPS = fileURLToPath(new URL('./redis.ts', import.meta.url));
 
@@ -79,20 +77,7 @@ async function main(): Promise<void> {
     };
     const cases = await runPairedCases(trio, [1, 1_000], TIMING);
     printPaired(cases);
-    writePairedResults(
-      'redis-paired',
-      {
-        date: new Date().toISOString(),
-        node: process.version,
-        cpus: cpus().length,
-        ...TIMING,
-        connections: CONNECTIONS,
-        pinning: PINS,
-        cases,
-        seconds: Math.round((Date.now() - started) / 1000),
-      },
-      QUICK,
-    );
+    writePairedResults('redis-paired', { timing: TIMING, pins: PINS, cases, started }, QUICK);
   } finally {
     for (const child of children) child.process.kill('SIGTERM');
     for (const client of clients) client.disconnect();

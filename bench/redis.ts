@@ -31,13 +31,8 @@ import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import {
-  cpuPinning,
-  describePinning,
-  forkPinned,
-  pinProcess,
-  pinThisProcess,
-} from './cpu-pinning.js';
+import { cpuPinning, describePinning, pinProcess, pinThisProcess } from './cpu-pinning.js';
+import { startChild as startServer } from './paired.js';
 import { median } from './stats.js';
 import { lib } from './tessera.js';
 
@@ -138,33 +133,16 @@ interface Child {
 }
 
 async function startChild(name: AppName, redisUrl: string, secret: string): Promise<Child> {
-  const child = forkPinned(fileURLToPath(import.meta.url), ['--serve', name, redisUrl], {
-    execArgv: ['--import', 'tsx'],
-    env: { ...process.env, NODE_ENV: 'production', BENCH_SECRET: secret },
-    cpuList: PINS?.server ?? null,
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`${name} exited with ${code}`)));
-    child.on('message', (m: { type: string; port?: number }) => {
-      if (m.type === 'ready') resolve(m.port as number);
-    });
-  });
-  return {
+  const child = await startServer(
     name,
-    port,
-    process: child,
-    cpu: () =>
-      new Promise((resolve) => {
-        const onMessage = (m: { type: string; usage?: NodeJS.CpuUsage }) => {
-          if (m.type !== 'cpu' || !m.usage) return;
-          child.off('message', onMessage);
-          resolve(m.usage.user + m.usage.system);
-        };
-        child.on('message', onMessage);
-        child.send({ type: 'cpu' });
-      }),
-  };
+    fileURLToPath(import.meta.url),
+    ['--serve', name, redisUrl],
+    PINS,
+    {
+      BENCH_SECRET: secret,
+    },
+  );
+  return { ...child, name };
 }
 
 function headersFor(port: number, cookie?: string): Record<string, string> {
