@@ -304,8 +304,10 @@ export function printPaired(cases: PairedCase[]): void {
   ];
   for (const c of cases) {
     const s = Object.values(c.servers);
+    // A server that answered errors (a refused or failed request) makes the row meaningless.
+    const errors = s.reduce((sum, x) => sum + x.errors, 0);
     rows.push([
-      c.case,
+      errors > 0 ? `${c.case} (${errors} ERRORS)` : c.case,
       s.map((x) => x.rps).join(' / '),
       s.map((x) => x.cpuUsPerRequest).join(' / '),
       `${c.ratios.rps}× (${c.rpsRatioRange[0]}–${c.rpsRatioRange[1]})`,
