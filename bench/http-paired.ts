@@ -11,12 +11,10 @@
  * Needs Linux with `taskset` and 2 or more CPUs. Prints a table and writes
  * `bench/results/http-paired.json`.
  */
-import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { cpuPinning, describePinning, pinThisProcess } from './cpu-pinning.js';
 import {
+  beginPairedRun,
   type Child,
-  CONNECTIONS,
   type PairedCase,
   printPaired,
   QUICK,
@@ -26,18 +24,12 @@ import {
   writePairedResults,
 } from './paired.js';
 
-const PINS = cpuPinning();
 const SERVERS = fileURLToPath(new URL('./http.ts', import.meta.url));
 
 async function main(): Promise<void> {
-  if (PINS === null) {
-    console.error('bench/http-paired.ts needs Linux with taskset and 2 or more CPUs');
-    process.exit(2);
-  }
-  pinThisProcess(PINS.driver);
-  const started = Date.now();
-  console.log(
-    `Paired HTTP benchmark: ${TIMING.rounds} rounds × ${TIMING.roundSeconds} s, three servers at once, ${CONNECTIONS} connections each, Node ${process.version}, ${cpus().length} CPUs, ${describePinning(PINS)}`,
+  const { pins, started } = beginPairedRun(
+    'Paired HTTP benchmark (bench/http-paired.ts)',
+    'three servers at once',
   );
   const cases: PairedCase[] = [];
   for (const [framework, peer, target] of [
@@ -47,7 +39,7 @@ async function main(): Promise<void> {
     const children: Child[] = [];
     try {
       for (const name of [`${framework}-bare`, peer, `tessera-${framework}`]) {
-        children.push(await startChild(name, SERVERS, ['--serve', name], PINS));
+        children.push(await startChild(name, SERVERS, ['--serve', name], pins));
       }
       const [bare, peerChild, tessera] = children as [Child, Child, Child];
       const trio = { framework, bare, peer: peerChild, tessera, target };
@@ -57,7 +49,7 @@ async function main(): Promise<void> {
     }
   }
   printPaired(cases);
-  writePairedResults('http-paired', { timing: TIMING, pins: PINS, cases, started }, QUICK);
+  writePairedResults('http-paired', { timing: TIMING, pins, cases, started }, QUICK);
 }
 
 await main();

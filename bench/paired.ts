@@ -14,13 +14,19 @@
  * What differs from serving one app at a time: the servers share the CPU's caches, and each gets
  * about a third of the CPU. The "CPU share" column says whether the load kept the CPU busy
  * (1.00: the servers, and their Redis servers where used, used the whole CPU).
- * @example const cases = [await runPairedCase({ label, servers: [bare, peer, tessera], ... })];
+ * @example const cases = await runPairedCases({ framework, bare, peer, tessera, target: 1.3 }, [1, 1_000], TIMING);
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { cpus } from 'node:os';
-import { type CpuPinning, forkPinned } from './cpu-pinning.js';
+import {
+  type CpuPinning,
+  cpuPinning,
+  describePinning,
+  forkPinned,
+  pinThisProcess,
+} from './cpu-pinning.js';
 import { median } from './stats.js';
 
 export const CONNECTIONS = 50;
@@ -348,6 +354,31 @@ export async function runPairedCases(
     }
   }
   return cases;
+}
+
+/**
+ * Starts a paired run: the CPUs to pin to (exits with a message where pinning is not possible),
+ * this process pinned to the load generator's, the header line printed.
+ */
+export function beginPairedRun(title: string, what: string): { pins: CpuPinning; started: number } {
+  const pins = cpuPinning();
+  if (pins === null) {
+    console.error(`${title} needs Linux with taskset and 2 or more CPUs`);
+    process.exit(2);
+  }
+  pinThisProcess(pins.driver);
+  console.log(
+    `${title}: ${TIMING.rounds} rounds × ${TIMING.roundSeconds} s, ${what}, ${CONNECTIONS} connections each, Node ${process.version}, ${cpus().length} CPUs, ${describePinning(pins)}`,
+  );
+  return { pins, started: Date.now() };
+}
+
+/** CPU microseconds a redis-server has used so far (`INFO cpu`: main thread and children). */
+export async function redisCpuUs(redis: import('ioredis').Redis): Promise<number> {
+  const text = await redis.info('cpu');
+  let total = 0;
+  for (const match of text.matchAll(/^used_cpu_(?:sys|user):([\d.]+)/gm)) total += Number(match[1]);
+  return total * 1e6;
 }
 
 /** Writes a paired run's summary to bench/results/NAME.json (not for `--quick` runs). */

@@ -12,45 +12,31 @@
  * `bench/results/redis-paired.json`.
  */
 import { randomBytes } from 'node:crypto';
-import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import type { RedisServerHandle } from '../test/support/redis-server.js';
-import { cpuPinning, describePinning, pinProcess, pinThisProcess } from './cpu-pinning.js';
+import { pinProcess } from './cpu-pinning.js';
 import {
+  beginPairedRun,
   type Child,
-  CONNECTIONS,
   printPaired,
   QUICK,
+  redisCpuUs,
   runPairedCases,
   startChild,
   TIMING,
   writePairedResults,
 } from './paired.js';
 
-const PINS = cpuPinning();
 const APPS = fileURLToPath(new URL('./redis.ts', import.meta.url));
 
-/** CPU microseconds redis-server has used so far (`INFO cpu`: main thread and children). */
-async function redisCpuUs(redis: Redis): Promise<number> {
-  const text = await redis.info('cpu');
-  let total = 0;
-  for (const match of text.matchAll(/^used_cpu_(?:sys|user):([\d.]+)/gm)) total += Number(match[1]);
-  return total * 1e6;
-}
-
 async function main(): Promise<void> {
-  if (PINS === null) {
-    console.error('bench/redis-paired.ts needs Linux with taskset and 2 or more CPUs');
-    process.exit(2);
-  }
-  pinThisProcess(PINS.driver);
+  const { pins, started } = beginPairedRun(
+    'Paired Redis benchmark (bench/redis-paired.ts)',
+    'three apps at once, each with its own redis-server',
+  );
   const { startRedisServer } = await import('../test/support/redis-server.js');
   const { Redis: RedisClient } = await import('ioredis');
-  const started = Date.now();
-  console.log(
-    `Paired Redis benchmark: ${TIMING.rounds} rounds × ${TIMING.roundSeconds} s, three apps at once, each with its own redis-server, ${CONNECTIONS} connections each, Node ${process.version}, ${cpus().length} CPUs, ${describePinning(PINS)}`,
-  );
   const secret = randomBytes(32).toString('base64url');
   const servers: RedisServerHandle[] = [];
   const clients: Redis[] = [];
@@ -59,10 +45,10 @@ async function main(): Promise<void> {
     for (const name of ['floor', 'connect-redis', 'tessera']) {
       const server = await startRedisServer();
       servers.push(server);
-      if (server.pid !== null) pinProcess(server.pid, PINS.server);
+      if (server.pid !== null) pinProcess(server.pid, pins.server);
       const client = new RedisClient(server.url);
       clients.push(client);
-      const app = await startChild(name, APPS, ['--serve', name, server.url], PINS, {
+      const app = await startChild(name, APPS, ['--serve', name, server.url], pins, {
         BENCH_SECRET: secret,
       });
       children.push({ ...app, cpu: async () => (await app.cpu()) + (await redisCpuUs(client)) });
@@ -77,7 +63,7 @@ async function main(): Promise<void> {
     };
     const cases = await runPairedCases(trio, [1, 1_000], TIMING);
     printPaired(cases);
-    writePairedResults('redis-paired', { timing: TIMING, pins: PINS, cases, started }, QUICK);
+    writePairedResults('redis-paired', { timing: TIMING, pins, cases, started }, QUICK);
   } finally {
     for (const child of children) child.process.kill('SIGTERM');
     for (const client of clients) client.disconnect();

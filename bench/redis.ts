@@ -32,7 +32,7 @@ import type { AddressInfo } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { cpuPinning, describePinning, pinProcess, pinThisProcess } from './cpu-pinning.js';
-import { startChild as startServer } from './paired.js';
+import { redisCpuUs, startChild as startServer } from './paired.js';
 import { median } from './stats.js';
 import { lib } from './tessera.js';
 
@@ -216,14 +216,6 @@ async function loadAutocannon(): Promise<Autocannon> {
   return ((await import(name)) as { default: Autocannon }).default;
 }
 
-/** CPU seconds used by redis-server so far (main thread and children). */
-async function redisCpu(redis: Redis): Promise<number> {
-  const text = await redis.info('cpu');
-  let total = 0;
-  for (const match of text.matchAll(/^used_cpu_(?:sys|user):([\d.]+)/gm)) total += Number(match[1]);
-  return total;
-}
-
 interface Round {
   rps: number;
   redisCpuUs: number;
@@ -245,7 +237,7 @@ async function load(
   let next = 0;
   const cpuBefore = await child.cpu();
   const statsBefore = await commandStats(redis);
-  const redisCpuBefore = await redisCpu(redis);
+  const redisCpuBefore = await redisCpuUs(redis);
   const result = await autocannon({
     url: `http://127.0.0.1:${child.port}`,
     connections: CONNECTIONS,
@@ -261,7 +253,7 @@ async function load(
       },
     ],
   });
-  const redisCpuAfter = await redisCpu(redis);
+  const redisCpuAfter = await redisCpuUs(redis);
   const statsAfter = await commandStats(redis);
   const cpuAfter = await child.cpu();
   const total = result.requests.total;
@@ -271,7 +263,7 @@ async function load(
     rps: total / seconds,
     p99: result.latency.p99,
     cpuUs: total > 0 ? (cpuAfter - cpuBefore) / total : Number.NaN,
-    redisCpuUs: total > 0 ? ((redisCpuAfter - redisCpuBefore) * 1e6) / total : Number.NaN,
+    redisCpuUs: total > 0 ? (redisCpuAfter - redisCpuBefore) / total : Number.NaN,
     commands: total > 0 ? commands / total : Number.NaN,
     byCommand: Object.fromEntries(
       Object.entries(byCommand).map(([name, calls]) => [name, round2(calls / Math.max(1, total))]),
