@@ -85,6 +85,38 @@ describe.each(majors)('%s', (_name, factory) => {
     expect((await agent.get('/sub')).body).toEqual({ views: 3 });
   });
 
+  it('on the memory store, a changed session is saved and the response ends within res.end(); a wrapped store still saves', async () => {
+    // Tessera's memory store answers within the call, so the response is not held back by
+    // a promise. A store whose methods the app wrapped (here: counting calls) is called
+    // through the wrapper, on the path that waits for it.
+    for (const counted of [false, true]) {
+      const { store, calls } = countedStore();
+      const mw = session({
+        secret: SECRET,
+        resave: false,
+        saveUninitialized: false,
+        ...(counted ? { store } : {}),
+      });
+      const app = factory();
+      app.use(mw);
+      const seen: unknown[] = [];
+      app.use(
+        route(async (req, res) => {
+          req.session.views = (req.session.views ?? 0) + 1;
+          res.end();
+          const ended = res.writableEnded;
+          const stored = await mw.manager!.load((req as Loose).sessionID);
+          seen.push({ ended, views: stored?.get('views') });
+        }),
+      );
+      const agent = request.agent(app);
+      await agent.get('/');
+      await agent.get('/');
+      expect(seen[1]).toMatchObject({ views: 2, ...(counted ? {} : { ended: true }) });
+      if (counted) expect(calls.filter((call) => call === 'patch')).toHaveLength(1);
+    }
+  });
+
   it('lets the app assign req.sessionStore and req.sessionControl', async () => {
     const app = makeApp({}, (a) => {
       a.get(

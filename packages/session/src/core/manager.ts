@@ -13,17 +13,18 @@ import {
   isCustomSessionId,
   isValidSessionId,
 } from '../shared/ids.js';
-import { boundsItsCalls } from '../stores/internal/prompt-stores.js';
+import { boundsItsCalls, promptCall } from '../stores/internal/prompt-stores.js';
 import type {
   CreateWithinLimitResult,
   SessionMeta,
+  SessionPatch,
   SessionRecord,
   Store,
 } from '../stores/store.js';
 import { authLevelFacts, authLevelOf, authMethodsOf } from './auth-level.js';
 import { SessionEventEmitter, type SessionEventListener, type SessionEventName } from './events.js';
 import { addressNetwork, userAgentFamily } from './internal/anomaly.js';
-import { callPromptStore, callStore } from './internal/store-call.js';
+import { callPromptStore, callPromptStoreNow, callStore } from './internal/store-call.js';
 import { type ResolvedOptions, resolveOptions, type SessionManagerOptions } from './options.js';
 import { Session } from './session.js';
 
@@ -275,6 +276,37 @@ class Manager implements SessionManager {
     if (!this.#acceptsId(id)) return null;
     const key = hashSessionId(id);
     const record = await this.#call('get', () => this.store.get(key));
+    return this.#loaded(id, key, record, facts);
+  }
+
+  /**
+   * `load` for the adapters' hot path: the session as a value when the store answers within
+   * the call (the memory store) and nothing else needs the store, else a promise as `load`.
+   * Never throws: a failure is a rejected promise.
+   */
+  loadNow(
+    id: string | undefined | null,
+    facts?: RequestFacts,
+  ): Session | null | Promise<Session | null> {
+    const get = promptCall(this.store, 'get');
+    if (get === null) return this.load(id, facts);
+    try {
+      if (!this.#acceptsId(id)) return null;
+      const key = hashSessionId(id);
+      const record = callPromptStoreNow('get', () => get(key));
+      return record instanceof Promise ? record : this.#loaded(id, key, record, facts);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** What a load does with the record it read: checks the limits, the risk and the touch. */
+  #loaded(
+    id: string,
+    key: string,
+    record: SessionRecord | null,
+    facts: RequestFacts | undefined,
+  ): Session | null | Promise<Session | null> {
     if (!record) return null;
     const now = this.#config.now();
     // The limits in force now apply to every session, also to one stored under longer ones
@@ -285,19 +317,31 @@ class Manager implements SessionManager {
       (record.authAt ?? record.createdAt) + this.#config.absoluteMs,
     );
     if (idleEnd <= now || absoluteEnd <= now) {
-      await this.#call('delete', () => this.store.delete(key));
-      this.#events.emit('expired', {
-        ...eventBase(record, now),
-        reason: absoluteEnd <= now ? 'absolute' : 'idle',
-      });
-      return null;
+      return this.#expire(key, record, now, absoluteEnd <= now ? 'absolute' : 'idle');
     }
     const session = new Session(id, record, false);
-    if (facts && session.userId !== null) {
-      const verdict = await this.#checkAnomaly(session, facts, now);
-      if (verdict === 'revoked') return null;
+    if (facts && session.userId !== null) return this.#checkedLoad(session, facts, now);
+    if (now - record.lastSeenAt >= this.#config.touchMs) {
+      return this.touch(session).then(() => session);
     }
-    if (now - record.lastSeenAt >= this.#config.touchMs) await this.touch(session);
+    return session;
+  }
+
+  async #expire(
+    key: string,
+    record: SessionRecord,
+    now: number,
+    reason: 'absolute' | 'idle',
+  ): Promise<null> {
+    await this.#call('delete', () => this.store.delete(key));
+    this.#events.emit('expired', { ...eventBase(record, now), reason });
+    return null;
+  }
+
+  async #checkedLoad(session: Session, facts: RequestFacts, now: number): Promise<Session | null> {
+    const verdict = await this.#checkAnomaly(session, facts, now);
+    if (verdict === 'revoked') return null;
+    if (now - session.lastSeenAt >= this.#config.touchMs) await this.touch(session);
     return session;
   }
 
@@ -342,28 +386,74 @@ class Manager implements SessionManager {
 
   async commit(session: Session): Promise<boolean> {
     if (session.isNew) {
-      session.expiresAt = Math.min(
-        session.lastSeenAt + this.#idleMs(session.meta),
-        session.absoluteExpiresAt,
-      );
-      const record = session.toRecord();
+      const record = this.#recordToCreate(session);
       await this.#call('create', () => this.store.create(record));
-      session.markClean();
-      this.#events.emit('created', {
-        ...eventBase(record, record.createdAt),
-        strategy: String(record.meta.strategy ?? 'server'),
-      });
-      return true;
+      return this.#created(session, record);
     }
-    const patch = session.pendingPatch();
+    const patch = this.#patchOf(session);
     if (!patch) return false;
+    const applied = await this.#call('patch', () => this.store.patch(session.key, patch));
+    return this.#patched(session, applied);
+  }
+
+  /**
+   * `commit` for the adapters' hot path: done within the call when the store answers so
+   * (the memory store), else a promise as `commit`. Never throws: a failure is a rejected
+   * promise.
+   */
+  commitNow(session: Session): boolean | Promise<boolean> {
+    const create = session.isNew ? promptCall(this.store, 'create') : null;
+    const patchCall = session.isNew ? null : promptCall(this.store, 'patch');
+    try {
+      if (create !== null) {
+        const record = this.#recordToCreate(session);
+        const created = callPromptStoreNow('create', () => create(record));
+        return created instanceof Promise ? created : this.#created(session, record);
+      }
+      if (patchCall !== null) {
+        const patch = this.#patchOf(session);
+        if (!patch) return false;
+        const applied = callPromptStoreNow('patch', () => patchCall(session.key, patch));
+        return applied instanceof Promise ? applied : this.#patched(session, applied);
+      }
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.commit(session);
+  }
+
+  /** A new session's first record; its expiry starts now. */
+  #recordToCreate(session: Session): SessionRecord {
+    session.expiresAt = Math.min(
+      session.lastSeenAt + this.#idleMs(session.meta),
+      session.absoluteExpiresAt,
+    );
+    return session.toRecord();
+  }
+
+  #created(session: Session, record: SessionRecord): true {
+    session.markClean();
+    this.#events.emit('created', {
+      ...eventBase(record, record.createdAt),
+      strategy: String(record.meta.strategy ?? 'server'),
+    });
+    return true;
+  }
+
+  /** A stored session's pending changes, with the expiry moved when its idle window changed. */
+  #patchOf(session: Session): SessionPatch | null {
+    const patch = session.pendingPatch();
+    if (!patch) return null;
     if (patch.meta && 'idleTimeout' in patch.meta) {
       // A new idle window takes effect now: the expiry moves with the patch.
       const now = this.#config.now();
       patch.lastSeenAt = now;
       patch.expiresAt = Math.min(now + this.#idleMs(session.meta), session.absoluteExpiresAt);
     }
-    const applied = await this.#call('patch', () => this.store.patch(session.key, patch));
+    return patch;
+  }
+
+  #patched(session: Session, applied: boolean): true {
     if (!applied) {
       throw new TesseraError(
         'ERR_SESSION_NOT_FOUND',
@@ -383,6 +473,24 @@ class Manager implements SessionManager {
       return true;
     }
     const ok = await this.#call('touch', () => this.store.touch(session.key, now, expiresAt));
+    return this.#touched(session, ok, now, expiresAt);
+  }
+
+  /** `touch` for the adapters' hot path, as {@link commitNow} is for `commit`. */
+  touchNow(session: Session): boolean | Promise<boolean> {
+    const touchCall = promptCall(this.store, 'touch');
+    if (touchCall === null || session.isNew) return this.touch(session);
+    try {
+      const now = this.#config.now();
+      const expiresAt = Math.min(now + this.#idleMs(session.meta), session.absoluteExpiresAt);
+      const ok = callPromptStoreNow('touch', () => touchCall(session.key, now, expiresAt));
+      return ok instanceof Promise ? ok : this.#touched(session, ok, now, expiresAt);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  #touched(session: Session, ok: boolean, now: number, expiresAt: number): boolean {
     if (ok) {
       session.lastSeenAt = now;
       session.expiresAt = expiresAt;

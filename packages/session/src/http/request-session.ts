@@ -9,6 +9,7 @@ import type { CookieCodec } from '../cookies/index.js';
 import type {
   CreateSessionOptions,
   LoginOptions,
+  RequestFacts,
   SessionInfo,
   SessionManager,
   StepUpOptions,
@@ -93,6 +94,18 @@ export interface LifecycleManager
   > {
   /** A new unsaved session; `exchange` is the request it is for. */
   draft(options?: CreateSessionOptions & { exchange?: HttpExchange }): Session;
+  /**
+   * `load` answered as a value when the store answers within the call; never throws (a
+   * failure is a rejected promise). Optional: the lifecycle uses `load` without it.
+   */
+  loadNow?(
+    id: string | undefined | null,
+    facts?: RequestFacts,
+  ): Session | null | Promise<Session | null>;
+  /** `commit` answered as a value when the store answers within the call (as `loadNow`). */
+  commitNow?(session: Session): boolean | Promise<boolean>;
+  /** `touch` answered as a value when the store answers within the call (as `loadNow`). */
+  touchNow?(session: Session): boolean | Promise<boolean>;
   /** Records a new authentication with a new ID (absent on managers that cannot: `ERR_CONFIG`). */
   stepUp?: SessionManager['stepUp'];
 }
@@ -209,6 +222,12 @@ export interface RequestSession {
   load(): Promise<Session | null>;
   /** The loaded session, or a new unsaved one. */
   session(): Promise<Session>;
+  /**
+   * `session()` as a value when it is at hand without waiting (a store that answers within
+   * the call, or a session already loaded), else the same promise. Never throws: a failure
+   * is a rejected promise.
+   */
+  sessionNow(): Session | Promise<Session>;
   /** Sets the persistent cookie lifetime in seconds (null: a browser-session cookie). */
   setCookieLifetime(maxAgeSeconds: number | null): void;
   /** Asks for the session's expiry in the store to slide at the end (when nothing else is written). */
@@ -467,14 +486,16 @@ class Lifecycle implements RequestSession {
   readonly cookieId: string | null;
   #shared: Shared;
   #session: Session | null = null;
-  #loading: Promise<Session | null> | null = null;
+  /** What `load` answered: the session (or null) once known, or the promise of it. */
+  #loading: Session | null | Promise<Session | null> | undefined = undefined;
   #destroyed = false;
   #touched = false;
   #lifetimeChanged = false;
   #savedNow = false;
   #forceSave = false;
   #cookieSent = false;
-  #raw: Promise<Session | null> | null = null;
+  /** The manager's answer for the cookie's session, before the bound-cookie check. */
+  #raw: Session | null | Promise<Session | null> | undefined = undefined;
   #bound: BoundCookieState = 'unbound';
   #boundCleared = false;
 
@@ -524,25 +545,50 @@ class Lifecycle implements RequestSession {
     return facts;
   }
 
-  /** The session the cookie names, before the bound-cookie check. Loads once. */
-  #loadRaw(): Promise<Session | null> {
-    if (this.#raw === null) {
+  /**
+   * The session the cookie names, before the bound-cookie check. Loads once; a value when
+   * the manager answered within the call.
+   */
+  #loadRaw(): Session | null | Promise<Session | null> {
+    if (this.#raw === undefined) {
       const id = this.cookieId;
+      const manager = this.#shared.manager;
       this.#raw =
-        id === null ? Promise.resolve(null) : this.#shared.manager.load(id, this.#lazyFacts());
+        id === null
+          ? null
+          : manager.loadNow !== undefined
+            ? manager.loadNow(id, this.#lazyFacts())
+            : manager.load(id, this.#lazyFacts());
     }
     return this.#raw;
   }
 
-  load(): Promise<Session | null> {
-    if (this.#loading === null) {
-      this.#loading = this.#loadRaw().then((loaded) => {
-        const session = this.#enforceBinding(loaded);
-        if (this.#session === null && !this.#destroyed) this.#session = session;
-        return session;
-      });
+  /** `load`, as a value when the session is at hand without waiting. Never throws. */
+  #loadNow(): Session | null | Promise<Session | null> {
+    if (this.#loading === undefined) {
+      const raw = this.#loadRaw();
+      if (raw instanceof Promise) {
+        this.#loading = raw.then((loaded) => this.#settle(loaded));
+      } else {
+        try {
+          this.#loading = this.#settle(raw);
+        } catch (error) {
+          this.#loading = Promise.reject(error);
+        }
+      }
     }
     return this.#loading;
+  }
+
+  #settle(loaded: Session | null): Session | null {
+    const session = this.#enforceBinding(loaded);
+    if (this.#session === null && !this.#destroyed) this.#session = session;
+    return session;
+  }
+
+  load(): Promise<Session | null> {
+    const loading = this.#loadNow();
+    return loading instanceof Promise ? loading : Promise.resolve(loading);
   }
 
   /**
@@ -609,11 +655,26 @@ class Lifecycle implements RequestSession {
   /** The request's session as it stands: null once destroyed, else the loaded one. */
   async #live(): Promise<Session | null> {
     if (this.#destroyed) return null;
-    return this.#session ?? (await this.load());
+    return this.#session ?? (await this.#loadNow());
   }
 
   async session(): Promise<Session> {
-    await this.load();
+    await this.#loadNow();
+    return this.#orDraft();
+  }
+
+  sessionNow(): Session | Promise<Session> {
+    const loading = this.#loadNow();
+    if (loading instanceof Promise) return loading.then(() => this.#orDraft());
+    try {
+      return this.#orDraft();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** The loaded session, or a new unsaved one in its place. */
+  #orDraft(): Session {
     if (this.#session === null) {
       this.#session = this.#shared.manager.draft({ ...this.#facts(), exchange: this.exchange });
       this.#destroyed = false;
@@ -815,16 +876,47 @@ class Lifecycle implements RequestSession {
     return this.#write(session, decision, cookieSent);
   }
 
-  async #write(session: Session, decision: CommitDecision, cookieSent: boolean): Promise<void> {
+  /**
+   * The store writes of a commit. On a store that answers within the call, a stored
+   * session's patch (or touch) is done here and now, and the answer is undefined: nothing
+   * left to wait for. Anything else continues in {@link #writeAsync}. Never throws.
+   */
+  #write(
+    session: Session,
+    decision: CommitDecision,
+    cookieSent: boolean,
+  ): Promise<void> | undefined {
+    const manager = this.#shared.manager;
+    const now = decision.save ? manager.commitNow : manager.touchNow;
+    if (now === undefined) return this.#writeAsync(session, decision, cookieSent, undefined);
+    const first = now.call(manager, session);
+    // An unchanged session may still need a touch (resave, req.session.touch()): the long way.
+    if (first instanceof Promise || (decision.save && first === false)) {
+      return this.#writeAsync(session, decision, cookieSent, first);
+    }
+    try {
+      this.#sendCookie(session, decision, cookieSent);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return undefined;
+  }
+
+  async #writeAsync(
+    session: Session,
+    decision: CommitDecision,
+    cookieSent: boolean,
+    first: boolean | Promise<boolean> | undefined,
+  ): Promise<void> {
     const shared = this.#shared;
     try {
       if (decision.save) {
-        const wrote = await shared.manager.commit(session);
+        const wrote = await (first ?? shared.manager.commit(session));
         if (!wrote && !session.isNew && (shared.rewriteUnchanged || this.#touched)) {
           await shared.manager.touch(session);
         }
       } else {
-        await shared.manager.touch(session);
+        await (first ?? shared.manager.touch(session));
       }
     } catch (error) {
       // Revoked or expired while the request ran: its changes have nowhere to go, and the

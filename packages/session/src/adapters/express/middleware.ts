@@ -62,6 +62,19 @@ function requestOf(exchange: unknown): unknown {
   return (exchange as ExpressExchange | undefined)?.req;
 }
 
+/** The hot-path calls of a manager that has them (`createSessionManager`'s). */
+function promptCallsOf(
+  manager: SessionManager,
+): Pick<LifecycleManager, 'loadNow' | 'commitNow' | 'touchNow'> {
+  const { loadNow, commitNow, touchNow } = manager as Partial<LifecycleManager>;
+  if (loadNow === undefined || commitNow === undefined || touchNow === undefined) return {};
+  return {
+    loadNow: (id, facts) => loadNow.call(manager, id, facts),
+    commitNow: (session) => commitNow.call(manager, session),
+    touchNow: (session) => touchNow.call(manager, session),
+  };
+}
+
 /** A Tessera manager whose new sessions take their ID from `genid(req)` (stored hashed). */
 function withGenid(manager: SessionManager, genid: (req: unknown) => string): LifecycleManager {
   return {
@@ -72,6 +85,7 @@ function withGenid(manager: SessionManager, genid: (req: unknown) => string): Li
     load: (id, facts) => manager.load(id, facts),
     commit: (session) => manager.commit(session),
     touch: (session) => manager.touch(session),
+    ...promptCallsOf(manager),
     reload: (session) => manager.reload(session),
     regenerate: (session) => manager.regenerate(session),
     login: (session, userId, options) => manager.login(session, userId, options),
@@ -327,18 +341,32 @@ function handle(shared: Shared, req: HookedRequest, res: ServerResponse, next: E
   }
   if (begun === null) return;
   const started = begun;
-  started.rs.session().then(
-    (core) => {
-      try {
-        attach(shared, req, started, core);
-      } catch (error) {
-        next(toNextError(error));
-        return;
-      }
-      next();
-    },
+  const loaded = started.rs.sessionNow();
+  // The memory store answers within the call: no promise to wait for, `next()` right away.
+  if (!(loaded instanceof Promise)) {
+    attached(shared, req, started, loaded, next);
+    return;
+  }
+  loaded.then(
+    (core) => attached(shared, req, started, core, next),
     (error: unknown) => next(toNextError(error)),
   );
+}
+
+function attached(
+  shared: Shared,
+  req: HookedRequest,
+  begun: Begun,
+  core: CoreSession,
+  next: ExpressNext,
+): void {
+  try {
+    attach(shared, req, begun, core);
+  } catch (error) {
+    next(toNextError(error));
+    return;
+  }
+  next();
 }
 
 /** The DBSC server side when the option asks for it; only over a Tessera store (its key-value space). */

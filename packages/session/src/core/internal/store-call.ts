@@ -27,6 +27,20 @@ export async function callPromptStore<T>(operation: string, call: () => Promise<
   }
 }
 
+/**
+ * A synchronous call of a prompt store's twin (`stores/internal/prompt-stores.ts`): its
+ * answer as a value, or its error mapped as `callStore` maps it, as a rejected promise (the
+ * caller never sees a synchronous throw).
+ * @example const record = callPromptStoreNow('get', () => get(key));
+ */
+export function callPromptStoreNow<T>(operation: string, call: () => T): T | Promise<never> {
+  try {
+    return call();
+  } catch (error) {
+    return Promise.reject(toStoreError(operation, error));
+  }
+}
+
 export function callStore<T>(
   operation: string,
   timeoutMs: number,

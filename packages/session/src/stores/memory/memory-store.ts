@@ -14,7 +14,7 @@
  */
 import { TesseraError } from '../../shared/errors.js';
 import { storeClosedError, storeConflictError } from '../internal/errors.js';
-import { markPrompt } from '../internal/prompt-stores.js';
+import { markPrompt, type PromptSessionCalls } from '../internal/prompt-stores.js';
 import { startPurgeTimer } from '../internal/purge-timer.js';
 import {
   applyDataPatch,
@@ -100,7 +100,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
   if (typeof now !== 'function') {
     throw new TesseraError('ERR_CONFIG', '`now` must be a function returning milliseconds.');
   }
-  return markPrompt(new MemorySessionStore(maxEntries, purgeIntervalMs, now));
+  return new MemorySessionStore(maxEntries, purgeIntervalMs, now);
 }
 
 /** One stored session. A class so every entry shares one compact hidden class. */
@@ -176,6 +176,15 @@ class MemorySessionStore implements MemoryStore {
     this.#maxEntries = maxEntries;
     this.#now = now;
     this.#stopPurge = startPurgeTimer(purgeIntervalMs, () => this.purgeExpired());
+    // The core calls these directly (no promise per call) while `get`, `patch` and `touch`
+    // are still this class's own.
+    const calls: PromptSessionCalls = {
+      get: (key) => this.#get(key),
+      create: (record) => this.#create(record),
+      patch: (key, patch) => this.#patch(key, patch),
+      touch: (key, lastSeenAt, expiresAt) => this.#touch(key, lastSeenAt, expiresAt),
+    };
+    markPrompt(this, calls);
   }
 
   stats(): MemoryStoreStats {
@@ -183,6 +192,10 @@ class MemorySessionStore implements MemoryStore {
   }
 
   async get(key: string): Promise<SessionRecord | null> {
+    return this.#get(key);
+  }
+
+  #get(key: string): SessionRecord | null {
     this.#checkOpen();
     validateKey(key, 'key');
     const entry = this.#live(key);
@@ -205,6 +218,10 @@ class MemorySessionStore implements MemoryStore {
   }
 
   async create(record: SessionRecord): Promise<void> {
+    this.#create(record);
+  }
+
+  #create(record: SessionRecord): void {
     this.#checkOpen();
     validateRecord(record);
     this.#insert(record, this.#now());
@@ -261,6 +278,10 @@ class MemorySessionStore implements MemoryStore {
   }
 
   async patch(key: string, patch: SessionPatch): Promise<boolean> {
+    return this.#patch(key, patch);
+  }
+
+  #patch(key: string, patch: SessionPatch): boolean {
     this.#checkOpen();
     validateKey(key, 'key');
     validatePatch(patch);
@@ -292,6 +313,10 @@ class MemorySessionStore implements MemoryStore {
   }
 
   async touch(key: string, lastSeenAt: number, expiresAt: number): Promise<boolean> {
+    return this.#touch(key, lastSeenAt, expiresAt);
+  }
+
+  #touch(key: string, lastSeenAt: number, expiresAt: number): boolean {
     this.#checkOpen();
     validateKey(key, 'key');
     validateTime(lastSeenAt, 'lastSeenAt');
