@@ -183,10 +183,14 @@ export function createSessionManager(options: SessionManagerOptions): SessionMan
   return new Manager(config);
 }
 
+/** How many session IDs' store keys a manager remembers (see `#keyOf`). */
+const KEY_MEMO_SIZE = 10_000;
+
 class Manager implements SessionManager {
   readonly store: Store;
   readonly #config: ResolvedOptions;
   readonly #events = new SessionEventEmitter();
+  readonly #keys = new Map<string, string>();
 
   constructor(config: ResolvedOptions) {
     this.#config = config;
@@ -205,6 +209,20 @@ class Manager implements SessionManager {
       return callPromptStore(operation, call);
     }
     return callStore(operation, timeout, call);
+  }
+
+  /**
+   * The store key of a session ID a request presented: SHA-256 once per distinct ID, not
+   * once per request (a bounded memo, emptied when full).
+   */
+  #keyOf(id: string): string {
+    let key = this.#keys.get(id);
+    if (key === undefined) {
+      key = hashSessionId(id);
+      if (this.#keys.size >= KEY_MEMO_SIZE) this.#keys.clear();
+      this.#keys.set(id, key);
+    }
+    return key;
   }
 
   #acceptsId(id: unknown): id is string {
@@ -274,7 +292,7 @@ class Manager implements SessionManager {
 
   async load(id: string | undefined | null, facts?: RequestFacts): Promise<Session | null> {
     if (!this.#acceptsId(id)) return null;
-    const key = hashSessionId(id);
+    const key = this.#keyOf(id);
     const record = await this.#call('get', () => this.store.get(key));
     return this.#loaded(id, key, record, facts);
   }
@@ -292,7 +310,7 @@ class Manager implements SessionManager {
     if (get === null) return this.load(id, facts);
     try {
       if (!this.#acceptsId(id)) return null;
-      const key = hashSessionId(id);
+      const key = this.#keyOf(id);
       const record = callPromptStoreNow('get', () => get(key));
       return record instanceof Promise ? record : this.#loaded(id, key, record, facts);
     } catch (error) {

@@ -6,7 +6,7 @@
  */
 import { type SerializeOptions, serialize as serializeCookie } from 'cookie';
 import { createExpressValueVerifier } from '../../cookies/express-signature.js';
-import { readCookie, signExpressValue } from '../../cookies/index.js';
+import { signExpressValue } from '../../cookies/index.js';
 import type { HttpExchange, SessionCookieFormat } from '../../http/request-session.js';
 import { Cookie } from './cookie.js';
 import type { ExpressExchange } from './exchange.js';
@@ -67,13 +67,17 @@ export function expressCookieFormat(options: CookieFormatOptions): SessionCookie
     options.hostPrefix && secureFor(exchange, cookieOf(exchange))
       ? `__Host-${options.name}`
       : options.name;
-  // The HMAC runs once per distinct cookie value, not once per request (bounded cache).
+  // The HMAC runs once per distinct cookie value, and the Cookie header is parsed once per
+  // distinct header, not once per request (bounded caches).
   const verifier = createExpressValueVerifier();
   return {
     name: options.name,
     read(exchange) {
-      const raw = readCookie(exchange.header('cookie'), nameFor(exchange));
-      return raw === null ? null : verifier.unsign(raw, (exchange as ExpressExchange).secrets);
+      return verifier.fromHeader(
+        exchange.header('cookie'),
+        nameFor(exchange),
+        (exchange as ExpressExchange).secrets,
+      );
     },
     serialize(id, exchange, lifetime) {
       const cookie = cookieOf(exchange);
