@@ -31,7 +31,14 @@ import {
   resolveExpressOptions,
   type SessionSecret,
 } from './options.js';
-import { HOOK, hookResponse, installShared, ResponseHook, toNextError } from './response.js';
+import {
+  hookOf,
+  hookResponse,
+  installShared,
+  placeHook,
+  ResponseHook,
+  toNextError,
+} from './response.js';
 import { createSessionControl, type SessionControl } from './session-control.js';
 
 export type { ExpressRequest } from './exchange.js';
@@ -190,7 +197,7 @@ function inCookiePath(req: ExpressRequest, prefix: string): boolean {
   return pathOf(req).startsWith(prefix);
 }
 
-type HookedRequest = ExpressRequest & { [HOOK]?: ResponseHook };
+type HookedRequest = ExpressRequest;
 
 function ownProperty(target: object, name: string, value: unknown): void {
   Object.defineProperty(target, name, {
@@ -210,7 +217,7 @@ const REQUEST_ACCESSORS: PropertyDescriptorMap = {
   sessionID: {
     configurable: true,
     get(this: HookedRequest): string | undefined {
-      return this[HOOK]?.sessionId;
+      return hookOf(this)?.sessionId;
     },
     set(this: HookedRequest, value: unknown): void {
       ownProperty(this, 'sessionID', value);
@@ -219,7 +226,7 @@ const REQUEST_ACCESSORS: PropertyDescriptorMap = {
   sessionStore: {
     configurable: true,
     get(this: HookedRequest): unknown {
-      return this[HOOK]?.store;
+      return hookOf(this)?.store;
     },
     set(this: HookedRequest, value: unknown): void {
       ownProperty(this, 'sessionStore', value);
@@ -228,7 +235,7 @@ const REQUEST_ACCESSORS: PropertyDescriptorMap = {
   sessionControl: {
     configurable: true,
     get(this: HookedRequest): SessionControl | undefined {
-      const hook = this[HOOK];
+      const hook = hookOf(this);
       if (hook === undefined || hook.controller === null) return undefined;
       hook.control ??= createSessionControl(hook.controller);
       return hook.control as SessionControl;
@@ -262,8 +269,8 @@ function begin(
     next(new Error('secret option required for sessions'));
     return null;
   }
-  const hook = new ResponseHook(shared.backend.store, next, shared.resolved.logger);
-  req[HOOK] = hook;
+  const hook = new ResponseHook(req, shared.backend.store, next, shared.resolved.logger);
+  placeHook(req, hook);
   const express = installShared(req, res, REQUEST_ACCESSORS);
   if (!express) {
     req.sessionStore = shared.backend.store;

@@ -45,7 +45,11 @@ interface FallbackStore {
 
 const run = settleCallback;
 
-function controllerOf(session: Session): SessionController | undefined {
+/**
+ * The controller bound to a session (the middleware's; undefined for a detached one).
+ * @example controllerOf(req.session)?.save(req.session);
+ */
+export function controllerOf(session: Session): SessionController | undefined {
   return session[CONTROLLER];
 }
 
