@@ -197,8 +197,6 @@ function inCookiePath(req: ExpressRequest, prefix: string): boolean {
   return pathOf(req).startsWith(prefix);
 }
 
-type HookedRequest = ExpressRequest;
-
 function ownProperty(target: object, name: string, value: unknown): void {
   Object.defineProperty(target, name, {
     value,
@@ -216,31 +214,31 @@ function ownProperty(target: object, name: string, value: unknown): void {
 const REQUEST_ACCESSORS: PropertyDescriptorMap = {
   sessionID: {
     configurable: true,
-    get(this: HookedRequest): string | undefined {
+    get(this: ExpressRequest): string | undefined {
       return hookOf(this)?.sessionId;
     },
-    set(this: HookedRequest, value: unknown): void {
+    set(this: ExpressRequest, value: unknown): void {
       ownProperty(this, 'sessionID', value);
     },
   },
   sessionStore: {
     configurable: true,
-    get(this: HookedRequest): unknown {
+    get(this: ExpressRequest): unknown {
       return hookOf(this)?.store;
     },
-    set(this: HookedRequest, value: unknown): void {
+    set(this: ExpressRequest, value: unknown): void {
       ownProperty(this, 'sessionStore', value);
     },
   },
   sessionControl: {
     configurable: true,
-    get(this: HookedRequest): SessionControl | undefined {
+    get(this: ExpressRequest): SessionControl | undefined {
       const hook = hookOf(this);
       if (hook === undefined || hook.controller === null) return undefined;
       hook.control ??= createSessionControl(hook.controller);
       return hook.control as SessionControl;
     },
-    set(this: HookedRequest, value: unknown): void {
+    set(this: ExpressRequest, value: unknown): void {
       ownProperty(this, 'sessionControl', value);
     },
   },
@@ -255,7 +253,7 @@ interface Begun {
 
 function begin(
   shared: Shared,
-  req: HookedRequest,
+  req: ExpressRequest,
   res: ServerResponse,
   next: ExpressNext,
 ): Begun | null {
@@ -318,7 +316,7 @@ function explainCsrf(error: unknown): unknown {
 }
 
 /** Puts the loaded (or new) session on `req`; the response hooks take it from here. */
-function attach(shared: Shared, req: HookedRequest, begun: Begun, core: CoreSession): void {
+function attach(shared: Shared, req: ExpressRequest, begun: Begun, core: CoreSession): void {
   const { rs, hook } = begun;
   const controller = new Controller(
     req,
@@ -334,7 +332,7 @@ function attach(shared: Shared, req: HookedRequest, begun: Begun, core: CoreSess
   if (shared.backend.legacy && !core.isNew) rs.touch();
 }
 
-function handle(shared: Shared, req: HookedRequest, res: ServerResponse, next: ExpressNext): void {
+function handle(shared: Shared, req: ExpressRequest, res: ServerResponse, next: ExpressNext): void {
   if (req.session || !shared.ready()) {
     next();
     return;
@@ -362,7 +360,7 @@ function handle(shared: Shared, req: HookedRequest, res: ServerResponse, next: E
 
 function attached(
   shared: Shared,
-  req: HookedRequest,
+  req: ExpressRequest,
   begun: Begun,
   core: CoreSession,
   next: ExpressNext,
@@ -442,7 +440,7 @@ export function session(options: ExpressSessionOptions): ExpressSessionMiddlewar
     ready: trackReadiness(backend.store),
   };
   const middleware = (req: IncomingMessage, res: ServerResponse, next: ExpressNext): void =>
-    handle(shared, req as HookedRequest, res, next);
+    handle(shared, req as ExpressRequest, res, next);
   return Object.assign(middleware, {
     store: backend.store,
     manager: backend.sessionManager,
