@@ -6,6 +6,9 @@
 import type { SessionData, SessionMeta, SessionPatch, SessionRecord } from '../stores/store.js';
 import { authLevelOf, authMethodsOf } from './auth-level.js';
 
+/** Reads a session's data object itself (no copy); set in the class's static block. */
+let readData: (session: Session) => Readonly<SessionData>;
+
 export class Session {
   /** The secret session ID that travels in the cookie. Never log it. */
   readonly id: string;
@@ -24,9 +27,14 @@ export class Session {
   meta: SessionMeta;
 
   #data: SessionData;
-  #set: SessionData = {};
-  #unset = new Set<string>();
+  // Made on the first change: most loads change nothing, and a Set costs per request.
+  #set: SessionData | null = null;
+  #unset: Set<string> | null = null;
   #metaChanges: SessionMeta | null = null;
+
+  static {
+    readData = (session) => session.#data;
+  }
 
   constructor(id: string, record: SessionRecord, isNew: boolean) {
     this.id = id;
@@ -83,15 +91,18 @@ export class Session {
       return;
     }
     this.#data[name] = value;
+    this.#set ??= {};
     this.#set[name] = value;
-    this.#unset.delete(name);
+    this.#unset?.delete(name);
   }
 
   /** Removes one key. */
   delete(name: string): void {
-    if (!Object.hasOwn(this.#data, name) && !Object.hasOwn(this.#set, name)) return;
+    const set = this.#set;
+    if (!Object.hasOwn(this.#data, name) && (set === null || !Object.hasOwn(set, name))) return;
     delete this.#data[name];
-    delete this.#set[name];
+    if (set !== null) delete set[name];
+    this.#unset ??= new Set();
     this.#unset.add(name);
   }
 
@@ -113,23 +124,23 @@ export class Session {
 
   /** True when the session has changes not yet written. */
   get isDirty(): boolean {
-    return Object.keys(this.#set).length > 0 || this.#unset.size > 0 || this.#metaChanges !== null;
+    return hasKeys(this.#set) || (this.#unset?.size ?? 0) > 0 || this.#metaChanges !== null;
   }
 
   /** The pending changes as a store patch, or null when there are none. */
   pendingPatch(): SessionPatch | null {
     if (!this.isDirty) return null;
     const patch: SessionPatch = {};
-    if (Object.keys(this.#set).length > 0) patch.set = { ...this.#set };
-    if (this.#unset.size > 0) patch.unset = [...this.#unset];
+    if (hasKeys(this.#set)) patch.set = { ...this.#set };
+    if (this.#unset !== null && this.#unset.size > 0) patch.unset = [...this.#unset];
     if (this.#metaChanges) patch.meta = { ...this.#metaChanges };
     return patch;
   }
 
   /** Forgets pending changes after they were written. */
   markClean(): void {
-    this.#set = {};
-    this.#unset.clear();
+    this.#set = null;
+    this.#unset = null;
     this.#metaChanges = null;
     this.isNew = false;
   }
@@ -153,7 +164,24 @@ export class Session {
   /** Replaces the data with `data` (a reload); pending changes are dropped. */
   replaceData(data: SessionData): void {
     this.#data = data;
-    this.#set = {};
-    this.#unset.clear();
+    this.#set = null;
+    this.#unset = null;
   }
+}
+
+/** True when `object` has an own key (without listing them). */
+function hasKeys(object: SessionData | null): boolean {
+  if (object === null) return false;
+  for (const key in object) if (Object.hasOwn(object, key)) return true;
+  return false;
+}
+
+/**
+ * A session's data object itself, not a copy: for adapters that copy it once into their own
+ * shape. Never change it; {@link Session.set} and {@link Session.delete} do.
+ * @internal
+ * @example for (const key in dataOf(session)) use(key);
+ */
+export function dataOf(session: Session): Readonly<SessionData> {
+  return readData(session);
 }

@@ -5,7 +5,7 @@
  * the cookie's lifetime (`req.session.cookie.maxAge`) becomes the session's lifetime.
  */
 import type { StepUpOptions } from '../../core/manager.js';
-import type { Session as CoreSession } from '../../core/session.js';
+import { type Session as CoreSession, dataOf } from '../../core/session.js';
 import { ChangeTracker } from '../../http/kit/change-tracker.js';
 import type { RequestSession, RequestSessionInfo } from '../../http/request-session.js';
 import { TesseraError } from '../../shared/errors.js';
@@ -128,11 +128,10 @@ export class Controller implements SessionController, SessionControlBackend {
     if (slot !== null && !Object.hasOwn(req, 'sessionID')) slot.sessionId = core.id;
     else req.sessionID = core.id;
     const cookie = this.#cookieFor(core);
-    const data = core.toJSON();
-    this.#tracker.reset(data);
-    // The cookie goes in with the data (a fresh copy), so the constructor builds no default one.
-    data.cookie = cookie;
-    const session = new Session(req, data);
+    // The core session's data object itself, not a copy: the snapshot and the Session copy it.
+    const data = dataOf(core);
+    this.#tracker.reset(data, NOT_DATA);
+    const session = new Session(req, data, cookie);
     attachController(session, this);
     req.session = session;
     this.#express = session;

@@ -74,15 +74,21 @@ export class Session {
   declare [CONTROLLER]: SessionController | undefined;
   [key: string]: unknown;
 
-  constructor(req: SessionRequest, data?: Record<string, unknown>) {
+  /**
+   * @param req The request the session belongs to.
+   * @param data The data to copy in (own enumerable keys; none that would hide a method).
+   * @param cookie The session's cookie; without it, one is made from `data.cookie`.
+   */
+  constructor(req: SessionRequest, data?: Record<string, unknown>, cookie?: Cookie) {
     this[ID] = req.sessionID as string;
     this[REQ] = req;
     if (data !== undefined && data !== null && typeof data === 'object') {
-      for (const [key, value] of Object.entries(data)) {
-        if (!(key in this)) this[key] = value;
+      for (const key in data) {
+        if (Object.hasOwn(data, key) && !(key in this)) this[key] = data[key];
       }
     }
-    if (!(this.cookie instanceof Cookie)) this.cookie = new Cookie(this.cookie as never);
+    if (cookie instanceof Cookie) this.cookie = cookie;
+    else if (!(this.cookie instanceof Cookie)) this.cookie = new Cookie(this.cookie as never);
   }
 
   /** A new ID and empty data; the old session ends. */

@@ -30,11 +30,11 @@ export class ChangeTracker {
   /** Key → JSON of its value at the last snapshot; null while there are none. */
   #snapshot: Map<string, string> | null = null;
 
-  /** Takes the snapshot the next `changes` compares against. */
-  reset(data: Record<string, unknown>): void {
+  /** Takes the snapshot the next `changes` compares against (of `data` minus `skip`). */
+  reset(data: Readonly<Record<string, unknown>>, skip: readonly string[] = []): void {
     let snapshot: Map<string, string> | null = null;
     for (const key in data) {
-      if (!Object.hasOwn(data, key)) continue;
+      if (!Object.hasOwn(data, key) || skip.includes(key)) continue;
       const json = JSON.stringify(data[key]);
       if (json === undefined) continue;
       if (snapshot === null) snapshot = new Map();
@@ -71,25 +71,35 @@ export class ChangeTracker {
     this.#snapshot = snapshot;
     const set: Record<string, unknown> = {};
     const unset: string[] = [];
-    const seen = new Set<string>();
-    for (const key of Object.keys(data)) {
-      if (skip.includes(key)) continue;
-      seen.add(key);
+    // Keys gone from `data` first (a Map may lose entries while it is iterated).
+    for (const key of snapshot.keys()) {
+      if (Object.hasOwn(data, key) && !skip.includes(key)) continue;
+      unset.push(key);
+      snapshot.delete(key);
+    }
+    for (const key in data) {
+      if (!Object.hasOwn(data, key) || skip.includes(key)) continue;
       const json = JSON.stringify(data[key]);
       if (json === snapshot.get(key)) continue;
       if (json === undefined) {
         unset.push(key);
         snapshot.delete(key);
       } else {
-        set[key] = JSON.parse(json);
+        set[key] = copyOf(data[key], json);
         snapshot.set(key, json);
       }
     }
-    for (const key of [...snapshot.keys()]) {
-      if (seen.has(key)) continue;
-      unset.push(key);
-      snapshot.delete(key);
-    }
     return { set, unset };
   }
+}
+
+/**
+ * `value` as a store would give it back: a string, a boolean or an ordinary number is itself;
+ * anything else goes through its JSON (`NaN` becomes null, `-0` becomes 0, objects are copied).
+ */
+function copyOf(value: unknown, json: string): unknown {
+  const type = typeof value;
+  if (type === 'string' || type === 'boolean') return value;
+  if (type === 'number' && Number.isFinite(value) && !Object.is(value, -0)) return value;
+  return JSON.parse(json);
 }

@@ -42,6 +42,30 @@ describe('adapter kit', () => {
     expect(tracker.changes({ views: 1, list: undefined })).toEqual({ set: {}, unset: ['list'] });
   });
 
+  it('ChangeTracker hands out values as a store gives them back, and skips the same keys in the snapshot', () => {
+    const tracker = new ChangeTracker();
+    // A stored `cookie` key is not data for the snapshot either: no change is reported for it.
+    tracker.reset({ cookie: { maxAge: 1 }, views: 1 }, ['cookie']);
+    const cart = { items: [1] };
+    const data: Record<string, unknown> = {
+      cookie: {},
+      views: 2,
+      name: 'ann',
+      ok: false,
+      nan: Number.NaN,
+      negative: -0,
+      cart,
+    };
+    const { set, unset } = tracker.changes(data, ['cookie']);
+    expect(unset).toEqual([]);
+    expect(set).toEqual({ views: 2, name: 'ann', ok: false, nan: null, negative: 0, cart });
+    expect(Object.is(set.negative, 0)).toBe(true);
+    // An object is a copy: changing the app's object afterwards does not change the patch.
+    expect(set.cart).not.toBe(cart);
+    cart.items.push(2);
+    expect(set.cart).toEqual({ items: [1] });
+  });
+
   it('callbackCall settles once from a callback or a returned promise, passing errors on', async () => {
     expect(await callbackCall<number>((done) => done(null, 1))).toBe(1);
     expect(await callbackCall<number>(() => Promise.resolve(2))).toBe(2);
