@@ -7,7 +7,12 @@
  * over 1,000 sessions. Req/s and CPU per request are reported as Tessera / peer ratios, the
  * median of the rounds' own ratios, and the session layer as CPU above the bare app.
  *
- * Run: `node --import tsx bench/http-paired.ts` (about 4 minutes; `--quick`: 1 round of 1 s).
+ * With `--bare-shaped`, Express's bare app also re-adds `req.res` and `res.req` as Tessera's
+ * middleware does (docs/express.md, "Why an Express app gets faster"): the session layer is
+ * then Tessera's own cost, without the speed-up that change gives the rest of the app.
+ *
+ * Run: `node --import tsx bench/http-paired.ts [--bare-shaped]` (about 4 minutes; `--quick`:
+ * 1 round of 1 s).
  * Needs Linux with `taskset` and 2 or more CPUs. Prints a table and writes
  * `bench/results/http-paired.json`.
  */
@@ -38,7 +43,11 @@ async function main(): Promise<void> {
   ] as const) {
     const children: Child[] = [];
     try {
-      for (const name of [`${framework}-bare`, peer, `tessera-${framework}`]) {
+      const bareName =
+        framework === 'express' && process.argv.includes('--bare-shaped')
+          ? 'express-shaped-bare'
+          : `${framework}-bare`;
+      for (const name of [bareName, peer, `tessera-${framework}`]) {
         children.push(await startChild(name, SERVERS, ['--serve', name], pins));
       }
       const [bare, peerChild, tessera] = children as [Child, Child, Child];

@@ -4,7 +4,7 @@
  * output for log assertions, and stops it by PID with SIGTERM.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -21,9 +21,17 @@ export interface StartedService {
   stop(): Promise<number | null>;
 }
 
-/** A fresh temporary folder. */
+/** Folders made by {@link tempDir}, removed when the test process exits. */
+const made: string[] = [];
+process.once('exit', () => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh temporary folder, removed when the test process exits. */
 export function tempDir(prefix = 'tessera-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
 }
 
 /** Starts `tessera serve` with `args` (add `--store`, `--demo`…). */

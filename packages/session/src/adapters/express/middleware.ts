@@ -37,6 +37,7 @@ import {
   installShared,
   placeHook,
   ResponseHook,
+  settleShapes,
   toNextError,
 } from './response.js';
 import { createSessionControl, type SessionControl } from './session-control.js';
@@ -270,7 +271,8 @@ function begin(
   const hook = new ResponseHook(req, shared.backend.store, next, shared.resolved.logger);
   placeHook(req, hook);
   const express = installShared(req, res, REQUEST_ACCESSORS);
-  if (!express) {
+  if (express) settleShapes(req, res);
+  else {
     req.sessionStore = shared.backend.store;
     hookResponse(res, hook);
   }
