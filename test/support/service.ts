@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { afterAll } from 'vitest';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 const TSX = join(ROOT, 'node_modules/tsx/dist/esm/index.mjs');
@@ -21,13 +22,13 @@ export interface StartedService {
   stop(): Promise<number | null>;
 }
 
-/** Folders made by {@link tempDir}, removed when the test process exits. */
+/** Folders made by {@link tempDir}, removed after the test file's last test. */
 const made: string[] = [];
-process.once('exit', () => {
-  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+afterAll(() => {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-/** A fresh temporary folder, removed when the test process exits. */
+/** A fresh temporary folder, removed after the test file's last test. */
 export function tempDir(prefix = 'tessera-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   made.push(dir);
