@@ -333,9 +333,11 @@ export function installShared(
 
 /**
  * Deletes and re-adds `key`, an ordinary own data property of `target` (same value, same
- * attributes; only its place in the key order changes, to last). Anything else is left alone.
+ * attributes; only its place in the key order changes, to last). Anything else, and any
+ * object that could not take the property back, is left alone.
  */
 function readd(target: object, key: string): void {
+  if (!Object.isExtensible(target)) return;
   const descriptor = Object.getOwnPropertyDescriptor(target, key);
   if (
     descriptor === undefined ||
