@@ -271,8 +271,9 @@ function begin(
   const hook = new ResponseHook(req, shared.backend.store, next, shared.resolved.logger);
   placeHook(req, hook);
   const express = installShared(req, res, REQUEST_ACCESSORS);
-  if (express) settleShapes(req, res);
-  else {
+  if (express) {
+    settleShapes(req, res);
+  } else {
     req.sessionStore = shared.backend.store;
     hookResponse(res, hook);
   }
