@@ -33,7 +33,11 @@ interface Seen {
   resDescriptor: PropertyDescriptor | undefined;
 }
 
-async function seenBy(factory: () => Express, withSession: boolean): Promise<Seen> {
+async function seenBy(
+  factory: () => Express,
+  withSession: boolean,
+  where: 'app' | 'sub-app' = 'app',
+): Promise<Seen> {
   const app = factory();
   if (withSession) {
     app.use(
@@ -46,7 +50,10 @@ async function seenBy(factory: () => Express, withSession: boolean): Promise<See
     );
   }
   let seen: Seen | undefined;
-  app.get('/', (req, res) => {
+  // A mounted sub-app gives req and res a prototype of its own once more.
+  const routes = where === 'app' ? app : factory();
+  if (routes !== app) app.use('/sub', routes);
+  routes.get('/', (req, res) => {
     seen = {
       reqFast: hasFastProperties(req),
       resFast: hasFastProperties(res),
@@ -61,7 +68,8 @@ async function seenBy(factory: () => Express, withSession: boolean): Promise<See
   await new Promise((resolve) => server.once('listening', resolve));
   try {
     const { port } = server.address() as { port: number };
-    const response = await fetch(`http://127.0.0.1:${port}/`);
+    const path = where === 'app' ? '/' : '/sub/';
+    const response = await fetch(`http://127.0.0.1:${port}${path}`);
     expect(response.status).toBe(200);
   } finally {
     server.close();
@@ -89,5 +97,13 @@ describe.each(majors)('req and res shapes under %s', (_name, factory) => {
       enumerable: true,
       configurable: true,
     });
+  });
+
+  it('a route in a mounted sub-app (re-prototyped again) still gets dictionary-mode objects', async () => {
+    const seen = await seenBy(factory, true, 'sub-app');
+    expect(seen.reqFast).toBe(false);
+    expect(seen.resFast).toBe(false);
+    expect(seen.sameRes).toBe(true);
+    expect(seen.sameReq).toBe(true);
   });
 });
