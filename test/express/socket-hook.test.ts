@@ -1,6 +1,6 @@
 /**
- * Under Express, a request's response hook sits on its socket rather than on `req` (one own
- * property less per request). What users rely on around that, over one keep-alive socket:
+ * A request's session bookkeeping over one keep-alive socket (for a while it sat on the
+ * socket, where the requests sharing it had to be kept apart). What users rely on:
  * `req.sessionID` still answers for a request whose response is done and whose socket has
  * moved on (loggers read it on 'finish' or later), also after `req.session.destroy()`; and
  * pipelined requests answered concurrently each keep their own session, cookie and save.

@@ -39,8 +39,6 @@ export function secondsOf(ms: number | null | undefined): number | null {
  */
 export interface SessionIdSlot {
   sessionId: string | undefined;
-  /** Called when `req.session` stops leading to this request's controller. */
-  pinToRequest?(): void;
 }
 
 /** The one key of `req.session` that is not data. */
@@ -71,11 +69,6 @@ export class Controller implements SessionController, SessionControlBackend {
     this.#exchange = exchange;
     this.#settings = settings;
     this.#idSlot = idSlot;
-  }
-
-  /** Where the ID lives (the request's response hook under Express), or null. */
-  get responseHook(): SessionIdSlot | null {
-    return this.#idSlot;
   }
 
   get handle(): string | null {
@@ -187,7 +180,6 @@ export class Controller implements SessionController, SessionControlBackend {
   }
 
   #forget(): void {
-    this.#idSlot?.pinToRequest?.();
     delete this.#req.session;
     this.#express = null;
     this.#gone = true;
@@ -283,7 +275,6 @@ export class Controller implements SessionController, SessionControlBackend {
       this.sync();
       return undefined;
     }
-    this.#idSlot?.pinToRequest?.();
     if (current === undefined || current === null) {
       if (this.#settings.unset === 'destroy' && destroy) {
         this.#gone = true;

@@ -268,12 +268,12 @@ function begin(
     next(new Error('secret option required for sessions'));
     return null;
   }
-  const hook = new ResponseHook(req, shared.backend.store, next, shared.resolved.logger);
-  placeHook(req, hook);
   const express = installShared(req, res, REQUEST_ACCESSORS);
-  if (express) {
-    settleShapes(req, res);
-  } else {
+  // First the shapes: the hook and `req.session` are then cheap own properties of `req`.
+  if (express) settleShapes(req, res);
+  const hook = new ResponseHook(shared.backend.store, next, shared.resolved.logger);
+  placeHook(req, hook);
+  if (!express) {
     req.sessionStore = shared.backend.store;
     hookResponse(res, hook);
   }

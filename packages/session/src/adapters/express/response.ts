@@ -7,27 +7,19 @@
  * Under Express the hooks are installed once, on Express's own base response object (the
  * prototype every app's `res` inherits from, sub-apps included): a response finds its
  * request's {@link ResponseHook} through `res.req` and does nothing more when it has none.
- * No per-request `res.end`/`res.writeHead` own properties are made (Express re-prototypes
- * `req` and `res`, which makes each new own property cost about 3 µs). A response that is
+ * No per-request `res.end`/`res.writeHead` own properties are made. A response that is
  * not Express's (a bare `node:http` server) gets per-request wrappers instead.
- *
- * For the same reason the hook is not an own property of `req` either when it can avoid it:
- * it sits on the request's socket (whose hidden class is stable), in a slot that names its
- * request (see {@link placeHook} and {@link hookOf}).
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { type SessionLogger, withHttpStatus } from '../../http/request-session.js';
 import { TesseraError } from '../../shared/errors.js';
 import type { Controller } from './controller.js';
-import { controllerOf, Session } from './session.js';
 
 type Next = (error?: unknown) => void;
 type AnyFunction = (...args: unknown[]) => unknown;
 
-/** Where a request keeps its {@link ResponseHook} when its socket cannot (a symbol: invisible to the app). */
-export const HOOK: unique symbol = Symbol('tessera.express.hook');
-/** Where a socket keeps the hook of the request it serves (see {@link placeHook}). */
-const ON_SOCKET: unique symbol = Symbol('tessera.express.socket-hook');
+/** Where a request keeps its {@link ResponseHook} (a symbol: invisible to the app). */
+const HOOK: unique symbol = Symbol('tessera.express.hook');
 /** Marks Express's base request/response objects once the hooks are installed. */
 const INSTALLED: unique symbol = Symbol('tessera.express.installed');
 
@@ -65,8 +57,6 @@ export function toNextError(error: unknown): unknown {
  * nothing but flags until the response leaves.
  */
 export class ResponseHook {
-  /** The request this hook serves. */
-  readonly req: object;
   /** The request's controller, once its session is attached. */
   controller: Controller | null = null;
   /** `req.sessionStore` (read through Express's base request object). */
@@ -84,24 +74,10 @@ export class ResponseHook {
   #bypass = false;
   #early: unknown;
 
-  constructor(req: object, store: unknown, next: Next, logger: SessionLogger) {
-    this.req = req;
+  constructor(store: unknown, next: Next, logger: SessionLogger) {
     this.store = store;
     this.#next = next;
     this.#logger = logger;
-  }
-
-  /**
-   * Makes the hook an own property of its request: for a request whose `req.session` no
-   * longer leads here (destroyed, or unset by the app), once its socket moves on.
-   */
-  pinToRequest(): void {
-    (this.req as HookedRequest)[HOOK] = this;
-  }
-
-  /** The response has gone to Node (or been handed to the error handler): nothing left to hook. */
-  get done(): boolean {
-    return this.#ended || this.#bypass;
   }
 
   writeHead(res: ServerResponse, original: AnyFunction, args: unknown[]): unknown {
@@ -170,58 +146,23 @@ export class ResponseHook {
   }
 }
 
-type HookedRequest = {
-  [HOOK]?: ResponseHook;
-  socket?: { [ON_SOCKET]?: ResponseHook } | null;
-  session?: unknown;
-};
+type HookedRequest = { [HOOK]?: ResponseHook };
 type Hooked = { req?: HookedRequest };
 
-/** The hook found through the request's session (a hook its socket no longer holds). */
-function hookViaSession(req: HookedRequest): ResponseHook | undefined {
-  const session = req.session;
-  if (!(session instanceof Session)) return undefined;
-  const slot = (controllerOf(session) as { responseHook?: unknown } | undefined)?.responseHook;
-  return slot instanceof ResponseHook && slot.req === req ? slot : undefined;
-}
-
 /**
- * Gives `req` its hook: on its socket when the socket's slot is free (empty, or holding a
- * finished request's hook), else (a pipelined request while the one before it is still
- * answered, or a request without a socket) as an own property of `req`. A finished hook
- * pushed out of the slot stays reachable through its request's session (and is pinned to the
- * request itself when that session is destroyed or taken off `req`, see
- * {@link ResponseHook.pinToRequest}), so `req.sessionID` keeps answering after the response
- * as in express-session. The slot keeps the last request's hook while its keep-alive socket
- * idles.
- * @example placeHook(req, new ResponseHook(req, store, next, logger));
+ * Gives `req` its hook, as an own property (cheap once {@link settleShapes} has run).
+ * @example placeHook(req, new ResponseHook(store, next, logger));
  */
 export function placeHook(req: object, hook: ResponseHook): void {
-  const hooked = req as HookedRequest;
-  const socket = hooked.socket;
-  if (socket !== null && typeof socket === 'object') {
-    const previous = socket[ON_SOCKET];
-    if (previous === undefined || previous.done) {
-      socket[ON_SOCKET] = hook;
-      return;
-    }
-  }
-  hooked[HOOK] = hook;
-}
-
-/** The hook of a request whose response is under way (what `res.end`/`res.writeHead` need). */
-function liveHookOf(req: HookedRequest | undefined): ResponseHook | undefined {
-  if (req === undefined || req === null) return undefined;
-  const onSocket = req.socket?.[ON_SOCKET];
-  return onSocket !== undefined && onSocket.req === req ? onSocket : req[HOOK];
+  (req as HookedRequest)[HOOK] = hook;
 }
 
 /**
  * A request's hook, or undefined when this copy of the module did not hook it.
  * @example hookOf(req)?.sessionId
  */
-export function hookOf(req: object): ResponseHook | undefined {
-  return liveHookOf(req as HookedRequest) ?? hookViaSession(req as HookedRequest);
+export function hookOf(req: object | undefined): ResponseHook | undefined {
+  return (req as HookedRequest | undefined)?.[HOOK];
 }
 
 /**
@@ -247,7 +188,7 @@ function installOnResponse(base: Record<PropertyKey, unknown>): void {
       configurable: true,
       writable: true,
       value: function end(this: ServerResponse & Hooked, ...args: unknown[]) {
-        const hook = liveHookOf(this.req);
+        const hook = hookOf(this.req);
         return hook === undefined
           ? inheritedEnd.apply(this, args)
           : hook.end(this, inheritedEnd, args);
@@ -257,7 +198,7 @@ function installOnResponse(base: Record<PropertyKey, unknown>): void {
       configurable: true,
       writable: true,
       value: function writeHead(this: ServerResponse & Hooked, ...args: unknown[]) {
-        const hook = liveHookOf(this.req);
+        const hook = hookOf(this.req);
         return hook === undefined
           ? inheritedWriteHead.apply(this, args)
           : hook.writeHead(this, inheritedWriteHead, args);

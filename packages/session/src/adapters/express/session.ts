@@ -45,11 +45,7 @@ interface FallbackStore {
 
 const run = settleCallback;
 
-/**
- * The controller bound to a session (the middleware's; undefined for a detached one).
- * @example controllerOf(req.session)?.save(req.session);
- */
-export function controllerOf(session: Session): SessionController | undefined {
+function controllerOf(session: Session): SessionController | undefined {
   return session[CONTROLLER];
 }
 
