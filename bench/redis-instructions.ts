@@ -4,9 +4,10 @@
  * moves with other load on the machine, so it compares the two stores' Redis cost on a busy
  * machine. Kernel time (socket reads and writes) is not counted; `bench/redis-cpu.ts` measures
  * that side. Per request: Tessera read = `get` (HGETALL), increment = `get` + a one-key data
- * `patch` (and, apart, the `touch` that slides a session's expiry); connect-redis read = `get` +
- * `touch` (GET + EXPIRE), increment = `get` + `set`
- * (GET + SET … EX); 50 concurrent loops, ioredis auto-pipelining on (the store's default).
+ * `patch` (one HSET, no script); apart, a patch that also moves `lastSeenAt` (the small
+ * script) and the `touch` that slides a session's expiry; connect-redis read = `get` + `touch`
+ * (GET + EXPIRE), increment = `get` + `set` (GET + SET … EX); 50 concurrent loops, ioredis
+ * auto-pipelining on (the store's default).
  * Also the floor of any Lua script: `EVALSHA` of `return 1` with one key and three arguments.
  * Needs valgrind (`callgrind_control`). Run: `node --import tsx bench/redis-instructions.ts`.
  */
@@ -105,13 +106,17 @@ try {
   const rows: Array<[string, () => Promise<unknown>]> = [
     ['tessera read (HGETALL)', () => store.get(key)],
     [
-      'tessera increment (HGETALL + EVALSHA)',
+      'tessera increment (HGETALL + HSET)',
       async () => {
         await store.get(key);
         await store.patch(key, { set: { count: ++n } });
       },
     ],
-    ['tessera patch alone (EVALSHA)', () => store.patch(key, { set: { count: ++n } })],
+    ['tessera set-only patch alone (HSET)', () => store.patch(key, { set: { count: ++n } })],
+    [
+      'tessera patch moving lastSeenAt (EVALSHA)',
+      () => store.patch(key, { set: { count: ++n }, lastSeenAt: t + n }),
+    ],
     [
       'tessera touch alone (EVALSHA)',
       () => store.touch(key, Date.now(), Math.min(Date.now() + 3_600_000, t + 7_200_000)),

@@ -94,15 +94,21 @@ describe('redis store hash layout', () => {
     await t.store.create(stored);
     await t.probe.hset(hashKey(stored.key), '_p', 'not-a-packed-value');
     expect(await t.store.get(stored.key)).toBeNull();
-    expect(await t.store.patch(stored.key, { set: { count: 2 } })).toBe(false);
+    // A set-only patch of a new field runs the settling script: false. (One of an existing
+    // field is a lone HSET that cannot see `_p`; either way the hash stays unreadable.)
+    expect(await t.store.patch(stored.key, { set: { other: 2 } })).toBe(false);
+    expect(await t.store.get(stored.key)).toBeNull();
+    await t.store.patch(stored.key, { set: { count: 2 } });
+    expect(await t.store.get(stored.key)).toBeNull();
     expect(await t.store.touch(stored.key, Date.now(), Date.now() + 60_000)).toBe(false);
-    expect(await t.probe.hget(hashKey(stored.key), 'd:count')).toBe('1');
+    expect(await t.probe.hget(hashKey(stored.key), '_p')).toBe('not-a-packed-value');
     // Cut short after a live expiry: a patch that must rewrite it refuses, and writes nothing.
     await t.probe.hset(hashKey(stored.key), '_p', `${Date.now() + 60_000}|1`);
     expect(await t.store.get(stored.key)).toBeNull();
+    const before = await t.probe.hgetall(hashKey(stored.key));
     const patch = { set: { count: 3 }, unset: ['gone'], lastSeenAt: Date.now() };
     expect(await t.store.patch(stored.key, patch)).toBe(false);
-    expect(await t.probe.hget(hashKey(stored.key), 'd:count')).toBe('1');
+    expect(await t.probe.hgetall(hashKey(stored.key))).toEqual(before);
   });
 
   describe('a session written before the packed layout', () => {
@@ -125,6 +131,26 @@ describe('redis store hash layout', () => {
         lastSeenAt: stored.lastSeenAt + 7,
       });
       expect(await t.probe.hexists(hashKey(stored.key), '_p')).toBe(0);
+    });
+
+    it('takes a set-only patch (plain HSET, then the settling script) in its own layout', async () => {
+      const stored = record();
+      await writeSeparate(stored);
+      expect(await t.store.patch(stored.key, { set: { count: 5 } })).toBe(true);
+      expect(await t.store.get(stored.key)).toEqual({ ...stored, data: { count: 5 } });
+      expect(await t.probe.hexists(hashKey(stored.key), '_p')).toBe(0);
+      // Expired on the store clock: false, and the hash is not deleted (it holds a session).
+      const t0 = Date.now();
+      const clock = createManualClock(t0);
+      const clocked = createRedisStore({ url: redis.url }, { prefix: PREFIX, now: clock.now });
+      try {
+        clock.set(stored.expiresAt);
+        expect(await clocked.patch(stored.key, { set: { count: 6 } })).toBe(false);
+        expect(await clocked.get(stored.key)).toBeNull();
+        expect(await t.probe.hget(hashKey(stored.key), '_e')).toBe(String(stored.expiresAt));
+      } finally {
+        await clocked.close();
+      }
     });
 
     it('moves to the packed layout on touch, keeping every value', async () => {

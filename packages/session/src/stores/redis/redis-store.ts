@@ -1,6 +1,7 @@
 /**
- * The Redis store: sessions as Redis hashes (one field per data key), patched by Lua scripts
- * that touch one hash slot each, so it runs on standalone Redis, Sentinel and Cluster alike.
+ * The Redis store: sessions as Redis hashes (one field per data key), written by Lua scripts
+ * and plain commands that touch one hash slot each (a data change that only sets fields is one
+ * HSET), so it runs on standalone Redis, Sentinel and Cluster alike.
  * ioredis is imported here only, so users of other stores never load it.
  *
  * Keys (prefix `tessera:` by default): `s:{<key>}` session hash, `h:{<handle>}` handle → key,
@@ -53,6 +54,7 @@ import {
   PURGE_SESSION,
   RELEASE_HANDLE,
   RESERVE_USER_SLOT,
+  SETTLE_FIELDS,
   SWAP_HANDLE,
   TOUCH_SESSION,
 } from './internal/scripts.js';
@@ -122,6 +124,7 @@ const scripts = {
   create: script(CREATE_SESSION),
   patch: script(PATCH_SESSION),
   patchFields: script(PATCH_FIELDS),
+  settleFields: script(SETTLE_FIELDS),
   touch: script(TOUCH_SESSION),
   delete: script(DELETE_SESSION),
   purge: script(PURGE_SESSION),
@@ -287,6 +290,8 @@ export function createRedisStore(
   /** '1' when sessions in the separate-field layout stay in it (script argument). */
   const keepSeparate = layout === 'separate' ? '1' : '0';
   const now = options.now ?? Date.now;
+  /** Whether the store's clock is the one Redis expires keys by (no injected `now`). */
+  const wallClockStore = options.now === undefined;
   let client: RedisClient;
   let owned: boolean;
   if ('client' in connection && connection.client) {
@@ -359,6 +364,25 @@ export function createRedisStore(
     const record = decodeRecord(key, fields);
     if (!record || record.expiresAt <= now()) return null;
     return record;
+  }
+
+  /**
+   * A patch that only sets fields (data, meta, authAt): one HSET, no script. HSET answers how
+   * many of the fields it added; none means every field was already there, so the hash existed
+   * and Redis had not expired it, and Redis expires it at the session's `expiresAt`: with the
+   * store on the wall clock, the session was live and that answer is final (one command, one
+   * round trip). Otherwise (a field is new, the hash was gone, or an injected clock decides
+   * expiry) a small script settles it: it answers the stored expiry, or, when the hash holds no
+   * fixed fields (the session was deleted or expired and the HSET created the hash anew),
+   * deletes it again, so no read ever returns what such a patch wrote. One HSET is atomic: the
+   * fields land together.
+   */
+  async function setFields(key: string, pairs: string[]): Promise<boolean> {
+    const hash = sessionKey(key);
+    const added = await client.hset(hash, ...pairs);
+    if (added === 0 && wallClockStore) return true;
+    const expires = await evalScript(scripts.settleFields, [hash], []);
+    return expires !== '' && Number(expires) > now();
   }
 
   async function hgetall(key: string): Promise<SessionRecord | null> {
@@ -617,7 +641,11 @@ export function createRedisStore(
         patch.absoluteExpiresAt === undefined &&
         pairs.length + dels.length <= FAST_PATCH_MAX_ARGS
       ) {
-        // The common case (data, meta, lastSeenAt, authAt): one small script, no index work.
+        if (fields.lastSeenAt === '' && dels.length === 0 && pairs.length > 0) {
+          // What a request that changes its data sends: no script at all.
+          return bounded('patch', () => setFields(key, pairs));
+        }
+        // The rest of the common case (deletions, lastSeenAt): one small script, no index work.
         const args: Array<string | number> = [
           now(),
           fields.lastSeenAt,

@@ -110,6 +110,19 @@ return 1
 `;
 
 /**
+ * The second step of a set-only patch (the store's `setFields`), after its HSET, when that
+ * HSET's answer does not settle it. KEYS[1] session. Answers the stored expiresAt (packed or
+ * separate layout); or '' when the hash holds neither `_p` nor `_e`, after deleting it: no
+ * session was there and the HSET created the hash with the patch's fields alone. A session
+ * created since keeps its hash, and a malformed `_p` is left as it is (answer '').
+ */
+export const SETTLE_FIELDS = `${EXPIRES}
+if e then return e end
+if not p then redis.call('DEL', KEYS[1]) end
+return ''
+`;
+
+/**
  * KEYS[1] session. ARGV: now, pxat ('' keeps the TTL), lastSeenAt ('' unchanged), setCount
  * (pairs), delCount, pairs…, names to delete…, then newExpires ('' unchanged), newAbsolute
  * ('' unchanged), userChange ('0' none, '1' set to next arg, '2' to anonymous), userId,
@@ -203,8 +216,16 @@ if tonumber(e) > tonumber(ARGV[1]) then live = 1 end
 return {live, u or '', h or ''}
 `;
 
-/** KEYS[1] session. ARGV: now. Deletes it when expired: {userId, handle}, else 0. */
+/**
+ * KEYS[1] session. ARGV: now. Deletes it when expired: {userId, handle}, else 0. Also deletes
+ * (answering 1) a hash with no fixed fields at all: what a set-only patch leaves when its
+ * process dies between its write and its clean-up.
+ */
 export const PURGE_SESSION = `${READ_FIXED}
+if not fixed[1] and not legacy then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
 if not e or tonumber(e) > tonumber(ARGV[1]) then return 0 end
 redis.call('DEL', KEYS[1])
 return {u or '', h or ''}
