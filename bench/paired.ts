@@ -38,6 +38,8 @@ export interface Child {
   process: ChildProcess;
   /** Microseconds of CPU (user + system) used so far, its own Redis server's included. */
   cpu(): Promise<number>;
+  /** Of that, its own Redis server's microseconds so far (servers with a Redis of their own). */
+  redisCpu?(): Promise<number>;
 }
 
 /**
@@ -133,6 +135,8 @@ async function autocannon(options: Record<string, unknown>): Promise<AutocannonR
 interface Measure {
   requests: number;
   cpuUs: number;
+  /** Of `cpuUs`, the server's own Redis (0 without one). */
+  redisUs: number;
   errors: number;
 }
 
@@ -146,6 +150,7 @@ export async function load(
   let next = 0;
   const headers = headersFor(child.port);
   const before = await child.cpu();
+  const redisBefore = (await child.redisCpu?.()) ?? 0;
   const result = await autocannon({
     url: `http://127.0.0.1:${child.port}`,
     connections: CONNECTIONS,
@@ -162,9 +167,11 @@ export async function load(
     ],
   });
   const after = await child.cpu();
+  const redisAfter = (await child.redisCpu?.()) ?? 0;
   return {
     requests: result.requests.total,
     cpuUs: after - before,
+    redisUs: redisAfter - redisBefore,
     errors: result.errors + result.timeouts + result.non2xx,
   };
 }
@@ -196,6 +203,12 @@ export interface PairedCase {
   sessionLayer: { peerUs: number; tesseraUs: number };
   /** The three servers' CPU over wall time, median of the rounds (1 = the whole CPU). */
   cpuShare: number;
+  /**
+   * Servers with a Redis of their own: its CPU µs per request (medians of the rounds) for the
+   * peer and Tessera, and Tessera's ÷ the peer's (the median of the rounds' own ratios; ≤ 1 is
+   * Tessera costing its Redis no more).
+   */
+  redis?: { peerUs: number; tesseraUs: number; ratio: number };
   target: number;
   met: boolean;
 }
@@ -247,6 +260,7 @@ export async function runPairedCase(
   const rounds: Measure[][] = [];
   for (let i = 0; i < ROUNDS; i++) rounds.push(await loadAll(ROUND_SECONDS));
   const perRequest = (m: Measure) => m.cpuUs / Math.max(m.requests, 1);
+  const redisPerRequest = (m: Measure) => m.redisUs / Math.max(m.requests, 1);
   const column = (index: number) => rounds.map((r) => r[index] as Measure);
   const servers: PairedCase['servers'] = {};
   children.forEach((child, index) => {
@@ -289,6 +303,22 @@ export async function runPairedCase(
     cpuShare: round2(
       median(rounds.map((r) => r.reduce((sum, m) => sum + m.cpuUs, 0) / (ROUND_SECONDS * 1e6))),
     ),
+    ...(trio.peer.redisCpu && trio.tessera.redisCpu
+      ? {
+          redis: {
+            peerUs: round2(median(peer.map(redisPerRequest))),
+            tesseraUs: round2(median(ours.map(redisPerRequest))),
+            ratio: round2(
+              median(
+                rounds.map(
+                  (_, i) =>
+                    redisPerRequest(ours[i] as Measure) / redisPerRequest(peer[i] as Measure),
+                ),
+              ),
+            ),
+          },
+        }
+      : {}),
     target,
     met: ratios.rps >= target && ratios.cpu >= target,
   };
@@ -325,6 +355,12 @@ export function printPaired(cases: PairedCase[]): void {
   }
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
   for (const row of rows) console.log(row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  '));
+  for (const c of cases) {
+    if (c.redis === undefined) continue;
+    console.log(
+      `${c.case}: Redis CPU µs/req ${c.peer} / Tessera ${c.redis.peerUs} / ${c.redis.tesseraUs}, Tessera ÷ ${c.peer} ${c.redis.ratio}×`,
+    );
+  }
 }
 
 /** A fresh process runs cold code: each server serves both routes for `seconds` first. */
