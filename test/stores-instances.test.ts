@@ -117,9 +117,20 @@ describe.each(backends)('two instances on one $name', (backend) => {
     ]);
     expect(both).toEqual([true, true]);
     expect((await a.get(first.key))?.data).toEqual({ cart: [], fromA: 1, fromB: 2 });
+    // Existing keys again (on Redis: a lone HSET each).
+    const again = await Promise.all([
+      b.patch(first.key, { set: { fromA: 3 } }),
+      a.patch(first.key, { set: { fromB: 4 } }),
+    ]);
+    expect(again).toEqual([true, true]);
+    expect((await b.get(first.key))?.data).toEqual({ cart: [], fromA: 3, fromB: 4 });
     expect((await b.listByUser(user)).map((r) => r.key)).toEqual([first.key, second.key]);
     expect(await a.deleteByUser(user)).toBe(2);
     expect(await b.get(second.key)).toBeNull();
+    // A patch of a key the revoked session had, from the other instance, brings nothing back.
+    expect(await b.patch(first.key, { set: { fromA: 5 } })).toBe(false);
+    expect(await a.get(first.key)).toBeNull();
+    expect(await a.getByHandle(first.handle)).toBeNull();
     await a.close();
     await b.close();
   });
