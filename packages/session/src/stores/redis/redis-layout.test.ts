@@ -133,7 +133,7 @@ describe('redis store hash layout', () => {
       expect(await t.probe.hexists(hashKey(stored.key), '_p')).toBe(0);
     });
 
-    it('takes a set-only patch (plain HSET, then the settling script) in its own layout', async () => {
+    it('takes a set-only patch in its own layout (a lone HSET; the settling script reads _e)', async () => {
       const stored = record();
       await writeSeparate(stored);
       expect(await t.store.patch(stored.key, { set: { count: 5 } })).toBe(true);
