@@ -115,8 +115,9 @@ function script(source: string): Script {
 }
 
 /**
- * Most fields (pairs and deletions, as ARGV entries) the small patch script takes; larger
- * patches go through the full script, which writes in chunks (Lua's unpack has a stack limit).
+ * Most fields (pairs and deletions, as ARGV entries) the set-only HSET and the small patch
+ * script take; larger patches go through the full script, which writes in chunks (Lua's
+ * unpack has a stack limit).
  */
 const FAST_PATCH_MAX_ARGS = 400;
 

@@ -84,8 +84,10 @@ return 1
 `;
 
 /**
- * The common patch, kept cheap for Redis: data and meta keys, `lastSeenAt`, `authAt`; nothing
- * that moves the expiry or the user, so no index or TTL work and no other field read.
+ * The small patch, kept cheap for Redis: data and meta keys, `lastSeenAt`, `authAt`, when the
+ * patch also deletes fields or moves `lastSeenAt` (one that only sets fields is a plain HSET,
+ * see the store's `setFields`); nothing that moves the expiry or the user, so no index or TTL
+ * work and no other field read.
  * KEYS[1] session. ARGV: now, lastSeenAt ('' unchanged), n (how many ARGV entries after this
  * one are field/value pairs), the pairs…, then the fields to delete…. 1 applied, 0 absent or
  * expired (nothing written: the liveness check and the write are one atomic step, so a patch
