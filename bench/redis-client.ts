@@ -1,10 +1,11 @@
 /**
  * What reading one session costs the Redis client (ioredis, in this process), by the shape of
  * the reply: `HGETALL` of an anonymous Express session's hash as Tessera's Redis store lays it
- * out now (the packed fixed fields `_p`, one data key, the three meta keys every session gets:
- * 5 fields, 10 bulk strings), the same session in the layout written before `_p` (six separate
- * fixed fields: 10 fields, 20 bulk strings), and `GET` of the same session as one JSON string
- * (1 bulk string, connect-redis's layout). 50
+ * out now (the packed fixed fields `_p`, the packed meta `_m` that every session gets, one data
+ * key: 3 fields, 6 bulk strings), the same with the three meta keys as separate fields (as the
+ * store wrote it before `_m`: 5 fields, 10 bulk strings), the layout written before `_p` (six
+ * separate fixed fields too, as `layout: 'separate'` writes: 10 fields, 20 bulk strings), and
+ * `GET` of the same session as one JSON string (1 bulk string, connect-redis's layout). 50
  * concurrent loops over one auto-pipelining client, as the store creates it; client CPU per
  * command (`process.cpuUsage()`), 5 rounds, medians. Redis's own CPU is `bench/redis-cpu.ts`'s.
  *
@@ -33,16 +34,15 @@ const HANDLE = 'Qm9keS1oYW5kbGUtMTIzNDU2';
 const EXPIRES = String(now + 86_400_000);
 const ABSOLUTE = String(now + 30 * 86_400_000);
 /** Data and meta keys as `tessera-session/express` stores them for `req.session.count = 42`. */
+const DATA: Record<string, string> = { 'd:count': '42' };
+const META = { strategy: 'server', ip: '127.0.0.1', userAgent: 'autocannon' };
 const KEYS: Record<string, string> = {
-  'd:count': '42',
-  'm:strategy': '"server"',
-  'm:ip': '"127.0.0.1"',
-  'm:userAgent': '"autocannon"',
+  ...DATA,
+  ...Object.fromEntries(Object.entries(META).map(([name, v]) => [`m:${name}`, JSON.stringify(v)])),
 };
-const PACKED: Record<string, string> = {
-  _p: [EXPIRES, now, now, ABSOLUTE, ABSOLUTE, HANDLE].join('|'),
-  ...KEYS,
-};
+const FIXED = [EXPIRES, now, now, ABSOLUTE, ABSOLUTE, HANDLE].join('|');
+const PACKED: Record<string, string> = { _p: FIXED, _m: JSON.stringify(META), ...DATA };
+const PACKED_FIXED: Record<string, string> = { _p: FIXED, ...KEYS };
 const SEPARATE: Record<string, string> = {
   _h: HANDLE,
   _c: String(now),
@@ -61,10 +61,12 @@ const server = await startRedisServer();
 const client = new Redis(server.url, { enableAutoPipelining: true });
 try {
   await client.hset('bench:packed', PACKED);
+  await client.hset('bench:packed-fixed', PACKED_FIXED);
   await client.hset('bench:separate', SEPARATE);
   await client.set('bench:string', STRING);
   const commands: Record<string, () => Promise<unknown>> = {
-    'HGETALL, packed (10 bulk strings)': () => client.hgetall('bench:packed'),
+    'HGETALL, packed (6 bulk strings)': () => client.hgetall('bench:packed'),
+    'HGETALL, meta as fields (10)': () => client.hgetall('bench:packed-fixed'),
     'HGETALL, separate (20 bulk strings)': () => client.hgetall('bench:separate'),
     'GET (1 bulk string)': () => client.get('bench:string'),
   };

@@ -57,10 +57,13 @@ describe('redis store hash layout', () => {
     return (await t.probe.hkeys(hashKey(key))).sort();
   }
 
-  it('writes a new session as one packed field plus its data and meta keys', async () => {
+  it('writes a new session as one packed field, its data keys and one meta field', async () => {
     const stored = record({ userId: 'layout-user', authAt: Date.now() });
     await t.store.create(stored);
-    expect(await fieldNames(stored.key)).toEqual(['_a', '_p', '_u', 'd:count', 'm:ip']);
+    expect(await fieldNames(stored.key)).toEqual(['_a', '_m', '_p', '_u', 'd:count']);
+    expect(JSON.parse((await t.probe.hget(hashKey(stored.key), '_m')) as string)).toEqual(
+      stored.meta,
+    );
     const packed = await t.probe.hget(hashKey(stored.key), '_p');
     expect(packed).toBe(
       [
@@ -109,6 +112,79 @@ describe('redis store hash layout', () => {
     const patch = { set: { count: 3 }, unset: ['gone'], lastSeenAt: Date.now() };
     expect(await t.store.patch(stored.key, patch)).toBe(false);
     expect(await t.probe.hgetall(hashKey(stored.key))).toEqual(before);
+  });
+
+  describe('meta patches over the packed `_m`', () => {
+    const meta = { strategy: 'server', ip: '198.51.100.7', userAgent: 'agent/1' };
+
+    async function expectMeta(key: string, userId: string, expected: object): Promise<void> {
+      expect((await t.store.get(key))?.meta).toEqual(expected);
+      const listed = (await t.store.listByUser(userId)).find((r) => r.key === key);
+      expect(listed?.meta).toEqual(expected);
+    }
+
+    it('sets, removes and sets back keys held in `_m`, which no patch rewrites', async () => {
+      const stored = record({ userId: 'meta-overlay', meta });
+      await t.store.create(stored);
+      const packed = await t.probe.hget(hashKey(stored.key), '_m');
+
+      expect(
+        await t.store.patch(stored.key, { meta: { ip: '203.0.113.9', userAgent: undefined } }),
+      ).toBe(true);
+      await expectMeta(stored.key, 'meta-overlay', { strategy: 'server', ip: '203.0.113.9' });
+      expect(await fieldNames(stored.key)).toEqual(
+        ['_m', '_p', '_u', 'd:count', 'm:ip', 'x:userAgent'].sort(),
+      );
+      expect(await t.probe.hget(hashKey(stored.key), '_m')).toBe(packed);
+
+      expect(await t.store.patch(stored.key, { meta: { userAgent: 'agent/2' } })).toBe(true);
+      await expectMeta(stored.key, 'meta-overlay', {
+        ...meta,
+        ip: '203.0.113.9',
+        userAgent: 'agent/2',
+      });
+
+      expect(
+        await t.store.patch(stored.key, { meta: { userAgent: undefined, ip: undefined } }),
+      ).toBe(true);
+      await expectMeta(stored.key, 'meta-overlay', { strategy: 'server' });
+
+      // A removed key that was never set, and a new key, on the lone-HSET and script paths.
+      expect(await t.store.patch(stored.key, { meta: { absent: undefined, fresh: [] } })).toBe(
+        true,
+      );
+      await expectMeta(stored.key, 'meta-overlay', { strategy: 'server', fresh: [] });
+    });
+
+    it('lets a separate-layout instance remove a key that a packed instance wrote in `_m`', async () => {
+      const old = createRedisStore({ url: redis.url }, { prefix: PREFIX, layout: 'separate' });
+      try {
+        const stored = record({ userId: 'meta-mixed', meta });
+        await t.store.create(stored);
+        expect(await old.patch(stored.key, { meta: { ip: undefined } })).toBe(true);
+        const expected = { strategy: 'server', userAgent: 'agent/1' };
+        expect((await old.get(stored.key))?.meta).toEqual(expected);
+        await expectMeta(stored.key, 'meta-mixed', expected);
+      } finally {
+        await old.close();
+      }
+    });
+
+    it('writes no `_m` for a session without meta', async () => {
+      const stored = record({ meta: {} });
+      await t.store.create(stored);
+      expect(await fieldNames(stored.key)).toEqual(['_p', 'd:count']);
+      expect(await t.store.get(stored.key)).toEqual(stored);
+    });
+
+    it('refuses a corrupted `_m` with ERR_STORE_DATA', async () => {
+      const stored = record();
+      await t.store.create(stored);
+      for (const bad of ['{"ip":', '["ip"]', 'null', '7']) {
+        await t.probe.hset(hashKey(stored.key), '_m', bad);
+        await expect(t.store.get(stored.key)).rejects.toMatchObject({ code: 'ERR_STORE_DATA' });
+      }
+    });
   });
 
   describe('a session written before the packed layout', () => {
@@ -295,7 +371,7 @@ describe('redis store hash layout', () => {
       expect(await old.store.touch(stored.key, stored.lastSeenAt + 1, stored.expiresAt + 1)).toBe(
         true,
       );
-      expect(await fieldNames(stored.key)).toEqual(['_p', 'd:count', 'm:ip']);
+      expect(await fieldNames(stored.key)).toEqual(['_m', '_p', 'd:count']);
     });
 
     it('refuses any other layout', () => {

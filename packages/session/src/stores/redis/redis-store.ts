@@ -37,6 +37,7 @@ import {
   encodeEntries,
   type PatchFields,
   packFixed,
+  packMeta,
   patchFields,
   separateFixed,
   unpackFixed,
@@ -84,11 +85,13 @@ export interface RedisStoreOptions extends StoreClockOptions {
    */
   timeoutMs?: number;
   /**
-   * How a session's fixed fields are written. `'packed'`: one hash field (`_p`), the shortest
-   * reply to read; sessions written separate by an earlier version move to it on their next
-   * touch or full patch. `'separate'`: six fields, as versions before the packed layout wrote
-   * and read them; for a rolling upgrade, while instances of such a version share the Redis,
-   * then switch to `'packed'`. Both layouts are always read.
+   * How a session's fixed fields and a new session's meta are written. `'packed'`: one hash
+   * field for the fixed fields (`_p`) and one for the meta (`_m`), the shortest reply to read;
+   * sessions written separate by an earlier version move their fixed fields to it on their
+   * next touch or full patch. `'separate'`: six fixed fields and a field per meta key, as
+   * versions before the packed layout wrote and read them; for a rolling upgrade, while
+   * instances of such a version share the Redis, then switch to `'packed'`. Both layouts are
+   * always read.
    * @defaultValue 'packed'
    */
   layout?: 'packed' | 'separate';
@@ -463,7 +466,10 @@ export function createRedisStore(
       layout === 'packed' ? ['_p', packFixed(record, bound)] : separateFixed(record, bound);
     if (record.userId !== null) fields.push('_u', record.userId);
     if (record.authAt !== null) fields.push('_a', String(record.authAt));
-    fields.push(...encodeEntries('d:', record.data), ...encodeEntries('m:', record.meta));
+    fields.push(...encodeEntries('d:', record.data));
+    fields.push(
+      ...(layout === 'packed' ? packMeta(record.meta) : encodeEntries('m:', record.meta)),
+    );
 
     const claim = await claimHandle(record.handle, record.key, bound);
     if (claim === 'taken') {

@@ -8,8 +8,10 @@
  * Session hash fields: `_p` the fixed fields packed into one value,
  * `<expiresAt>|<lastSeenAt>|<createdAt>|<absoluteExpiresAt>|<bound>|<handle>` (`bound` is the
  * expiry bound last written to the user index and handle key); `_u` user id (absent:
- * anonymous); `_a` authAt (absent: null); `d:<name>` one data key (JSON); `m:<name>` one meta
- * key (JSON). One packed value instead of six fields makes every read's reply ten values
+ * anonymous); `_a` authAt (absent: null); `d:<name>` one data key (JSON); `_m` the meta a
+ * session was created with (one JSON object); `m:<name>` one meta key set later (JSON) and
+ * `x:<name>` one removed later, both over `_m` (no script decodes JSON). One packed value
+ * instead of six fields, and one for the meta, make every read's reply fourteen values
  * shorter, which is what a client spends its time decoding.
  *
  * Hashes written before the packed layout hold `_e`, `_l`, `_c`, `_x`, `_b`, `_h` as separate
