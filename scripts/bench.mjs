@@ -15,6 +15,7 @@ const BENCHES = {
   redis: [], // Express on Redis vs express-session + connect-redis
   'redis-paired': [], // the same, the three apps (each with its own Redis) at once on one CPU
   'redis-cpu': [], // Redis CPU per load/patch, ioredis auto-pipelining off and on
+  'redis-batches': [], // Redis CPU and system calls per request at one offered rate: how commands arrive
   'redis-client': [], // ioredis client CPU per session read, by reply shape (HGETALL, HVALS, GET)
 };
 
