@@ -3,8 +3,10 @@
  * as express-session drives it) in one run: 50 concurrent loops over one Redis server this
  * script starts. Per request, Tessera: read = `get` (HGETALL), increment = `get` + a one-key
  * data `patch`; connect-redis: read = `get` + `touch` (GET + EXPIRE: what express-session does
- * on an unmodified session), increment = `get` + `set` (GET + SET … EX). Tessera runs with
- * ioredis auto-pipelining off and on (on is the default for clients the store creates).
+ * on an unmodified session), increment = `get` + `set` (GET + SET … EX). Tessera runs on a
+ * client with ioredis auto-pipelining off and on (on is the default for clients the store
+ * creates); since the store batches its own commands per event-loop turn on a standalone
+ * client (`internal/commands.ts`), the two rows should now be alike.
  * Redis CPU comes from `INFO cpu` deltas, commands from `INFO commandstats` (script-internal
  * calls included, listed by name). Each setup runs ROUNDS times, alternated; medians.
  * Run: `node --import tsx bench/redis-cpu.ts [ops]` (`--quick`: 2,000 ops, 1 round).

@@ -32,6 +32,7 @@ import type {
   Store,
   StoreClockOptions,
 } from '../store.js';
+import { storeCommands } from './internal/commands.js';
 import {
   decodeRecord,
   encodeEntries,
@@ -172,7 +173,9 @@ function assertIoredisClient(client: unknown): void {
  * An ioredis client for a store URL, made to fail fast while Redis is away: a command
  * timeout, one retry per command, and reconnects every second at most. Auto-pipelining is
  * on: commands issued in the same tick leave in one socket write, which cuts the CPU each
- * command costs both here and in Redis under concurrent requests.
+ * command costs both here and in Redis under concurrent requests. (On a standalone or
+ * Sentinel client the store batches its own commands itself, one pipeline per event-loop
+ * turn: `internal/commands.ts`.)
  * @example const client = connectRedis('redis+cluster://10.0.0.1:7000,10.0.0.2:7000', 2000);
  */
 export function connectRedis(url: string, timeoutMs: number): RedisClient {
@@ -312,6 +315,7 @@ export function createRedisStore(
     );
   }
   const isCluster = client instanceof ioredis.Cluster;
+  const commands = storeCommands(client, isCluster);
   let closed = false;
 
   const sessionKey = (key: string): string => `${prefix}s:{${key}}`;
@@ -355,9 +359,9 @@ export function createRedisStore(
   }
 
   function evalScript(s: Script, keys: string[], args: Array<string | number>): Promise<unknown> {
-    return client.evalsha(s.sha, keys.length, ...keys, ...args).catch((error: unknown) => {
+    return commands.evalsha(s.sha, keys.length, ...keys, ...args).catch((error: unknown) => {
       if (error instanceof Error && error.message.startsWith('NOSCRIPT')) {
-        return client.eval(s.source, keys.length, ...keys, ...args);
+        return commands.eval(s.source, keys.length, ...keys, ...args);
       }
       throw error;
     });
@@ -383,21 +387,21 @@ export function createRedisStore(
    */
   async function setFields(key: string, pairs: string[]): Promise<boolean> {
     const hash = sessionKey(key);
-    const added = await client.hset(hash, ...pairs);
+    const added = await commands.hset(hash, ...pairs);
     if (added === 0 && wallClockStore) return true;
     const expires = await evalScript(scripts.settleFields, [hash], []);
     return expires !== '' && Number(expires) > now();
   }
 
   async function hgetall(key: string): Promise<SessionRecord | null> {
-    return liveRecord(key, await client.hgetall(sessionKey(key)));
+    return liveRecord(key, await commands.hgetall(sessionKey(key)));
   }
 
   /** Index clean-up after a session is gone; failures only leave stale entries behind. */
   async function dropIndexes(key: string, userId: string, handle: string): Promise<void> {
     const work: Array<Promise<unknown>> = [];
     if (handle) work.push(evalScript(scripts.releaseHandle, [handleKey(handle)], [key]));
-    if (userId) work.push(client.zrem(userKey(userId), key));
+    if (userId) work.push(commands.zrem(userKey(userId), key));
     await Promise.all(work);
   }
 
@@ -406,8 +410,8 @@ export function createRedisStore(
     const hk = handleKey(handle);
     const pxat = wallClock(bound);
     for (let attempt = 0; attempt < 5; attempt++) {
-      if ((await client.set(hk, key, 'PXAT', pxat, 'NX')) === 'OK') return 'claimed';
-      const current = await client.get(hk);
+      if ((await commands.set(hk, key, 'PXAT', pxat, 'NX')) === 'OK') return 'claimed';
+      const current = await commands.get(hk);
       if (current === null) continue;
       if (current === key) return 'ours';
       const holder = await hgetall(current);
@@ -501,10 +505,10 @@ export function createRedisStore(
    */
   async function liveIndexEntries(userId: string): Promise<string[]> {
     const index = userKey(userId);
-    const keys = await client.zrange(index, '0', '-1');
+    const keys = await commands.zrange(index, '0', '-1');
     const at = now();
     const rows = await Promise.all(
-      keys.map((key) => client.hmget(sessionKey(key), '_p', '_u', '_e', '_c')),
+      keys.map((key) => commands.hmget(sessionKey(key), '_p', '_u', '_e', '_c')),
     );
     const live: Array<{ key: string; createdAt: number }> = [];
     const dead: string[] = [];
@@ -520,7 +524,7 @@ export function createRedisStore(
         dead.push(key);
       }
     });
-    if (dead.length > 0) await client.zrem(index, ...dead);
+    if (dead.length > 0) await commands.zrem(index, ...dead);
     live.sort((a, b) => a.createdAt - b.createdAt || (a.key < b.key ? -1 : 1));
     return live.map((entry) => entry.key);
   }
@@ -563,8 +567,8 @@ export function createRedisStore(
           [key, wallClock(Number(bound))],
         ),
       ];
-      if (oldUser && oldUser !== newUser) work.push(client.zrem(userKey(oldUser), key));
-      if (newUser) work.push(client.zadd(userKey(newUser), Number(bound), key));
+      if (oldUser && oldUser !== newUser) work.push(commands.zrem(userKey(oldUser), key));
+      if (newUser) work.push(commands.zadd(userKey(newUser), Number(bound), key));
       await Promise.all(work);
     }
     return true;
@@ -579,14 +583,14 @@ export function createRedisStore(
     async get(key) {
       assertUsable('get');
       if (typeof key !== 'string' || key.length === 0) return null;
-      const fields = await bounded('get', () => client.hgetall(sessionKey(key)));
+      const fields = await bounded('get', () => commands.hgetall(sessionKey(key)));
       return liveRecord(key, fields);
     },
 
     getByHandle(handle) {
       return run('getByHandle', async () => {
         if (typeof handle !== 'string' || handle.length === 0) return null;
-        const key = await client.get(handleKey(handle));
+        const key = await commands.get(handleKey(handle));
         if (key === null) return null;
         const record = await hgetall(key);
         return record && record.handle === handle ? record : null;
@@ -598,7 +602,7 @@ export function createRedisStore(
         validateRecord(record);
         const bound = await writeSession(record);
         if (record.userId !== null) {
-          await client.zadd(userKey(record.userId), bound, record.key);
+          await commands.zadd(userKey(record.userId), bound, record.key);
         }
       });
     },
@@ -684,7 +688,7 @@ export function createRedisStore(
           const work: Array<Promise<unknown>> = [
             evalScript(scripts.extendHandle, [handleKey(handle)], [key, wallClock(Number(bound))]),
           ];
-          if (userId) work.push(client.zadd(userKey(userId), Number(bound), key));
+          if (userId) work.push(commands.zadd(userKey(userId), Number(bound), key));
           await Promise.all(work);
         }
         return true;
@@ -709,8 +713,8 @@ export function createRedisStore(
         validateKey(userId, 'userId');
         const index = userKey(userId);
         const at = now();
-        await client.zremrangebyscore(index, '-inf', String(at));
-        const keys = await client.zrange(index, '0', '-1');
+        await commands.zremrangebyscore(index, '-inf', String(at));
+        const keys = await commands.zrange(index, '0', '-1');
         const records = await Promise.all(keys.map((key) => hgetall(key)));
         const live: SessionRecord[] = [];
         const stale: string[] = [];
@@ -718,7 +722,7 @@ export function createRedisStore(
           if (record && record.userId === userId) live.push(record);
           else if (!record) stale.push(keys[i] as string);
         });
-        if (stale.length > 0) await client.zrem(index, ...stale);
+        if (stale.length > 0) await commands.zrem(index, ...stale);
         return live.sort((a, b) => a.createdAt - b.createdAt);
       });
     },
@@ -727,7 +731,7 @@ export function createRedisStore(
       return run('deleteByUser', async () => {
         validateKey(userId, 'userId');
         const index = userKey(userId);
-        const keys = (await client.zrange(index, '0', '-1')).filter((key) => key !== exceptKey);
+        const keys = (await commands.zrange(index, '0', '-1')).filter((key) => key !== exceptKey);
         const at = now();
         let count = 0;
         await Promise.all(
@@ -742,7 +746,7 @@ export function createRedisStore(
             } else {
               // Gone or moved to another user: only the index entry is stale.
               const record = await hgetall(key);
-              if (!record || record.userId !== userId) await client.zrem(index, key);
+              if (!record || record.userId !== userId) await commands.zrem(index, key);
             }
           }),
         );
@@ -782,7 +786,7 @@ export function createRedisStore(
     kvGet(ns, key) {
       return run('kvGet', async () => {
         assertNs(ns, key);
-        const stored = await client.get(kvPrefix(ns) + key);
+        const stored = await commands.get(kvPrefix(ns) + key);
         if (stored === null) return null;
         const entry = kvDecode(stored);
         if (entry.expiresAt !== null && entry.expiresAt <= now()) return null;
@@ -846,6 +850,9 @@ export function createRedisStore(
       if (closed) return;
       closed = true;
       if (!owned) return;
+      // Commands issued in this turn leave at its end (internal/commands.ts): let them go out
+      // ahead of QUIT, which Redis then answers after them.
+      await new Promise((resolve) => setImmediate(resolve));
       try {
         await Promise.race([
           client.quit(),
