@@ -13,8 +13,8 @@
  * measures it: Redis read calls per increment 0.067–0.068 this way against 0.102–0.104
  * through auto-pipelining (docs/benchmarks.md, ninth round).
  *
- * On a Cluster the store uses the client's own methods: its auto-pipelining groups commands
- * by the node that serves their slot.
+ * On a Cluster the store sends each command through the client's `call`: its auto-pipelining
+ * groups commands by the node that serves their slot.
  */
 import type { Cluster, Redis } from 'ioredis';
 
@@ -40,33 +40,35 @@ interface Queued {
   reject(error: unknown): void;
 }
 
+type Send = <T>(command: Array<string | number>) => Promise<T>;
+
 /**
  * The store's commands for `client`: batched per event-loop turn on a standalone or Sentinel
- * client, the client's own methods on a Cluster.
- * @example const commands = storeCommands(new Redis()); await commands.hgetall('key');
+ * client, through the client's own `call` (and its auto-pipelining) on a Cluster.
+ * @example const commands = storeCommands(new Redis(), false); await commands.hgetall('key');
  */
 export function storeCommands(client: Redis | Cluster, cluster: boolean): StoreCommands {
-  return cluster ? directCommands(client) : batchedCommands(client as Redis);
-}
-
-function directCommands(client: Redis | Cluster): StoreCommands {
+  const send: Send = cluster
+    ? <T>(command: Array<string | number>) =>
+        client.call(command[0] as string, ...command.slice(1)) as Promise<T>
+    : batchedSend(client as Redis);
   return {
-    hgetall: (key) => client.hgetall(key),
-    hset: (key, ...pairs) => client.hset(key, ...pairs),
-    hmget: (key, ...fields) => client.hmget(key, ...fields),
-    get: (key) => client.get(key),
-    set: (key, value, ...options) =>
-      client.call('set', key, value, ...options) as Promise<'OK' | null>,
-    zadd: (key, score, member) => client.zadd(key, score, member) as Promise<number>,
-    zrem: (key, ...members) => client.zrem(key, ...members),
-    zrange: (key, start, stop) => client.zrange(key, start, stop),
-    zremrangebyscore: (key, min, max) => client.zremrangebyscore(key, min, max),
-    evalsha: (sha, numKeys, ...args) => client.evalsha(sha, numKeys, ...args),
-    eval: (source, numKeys, ...args) => client.eval(source, numKeys, ...args),
+    hgetall: (key) => send(['hgetall', key]),
+    hset: (key, ...pairs) => send(['hset', key, ...pairs]),
+    hmget: (key, ...fields) => send(['hmget', key, ...fields]),
+    get: (key) => send(['get', key]),
+    set: (key, value, ...options) => send(['set', key, value, ...options]),
+    zadd: (key, score, member) => send(['zadd', key, score, member]),
+    zrem: (key, ...members) => send(['zrem', key, ...members]),
+    zrange: (key, start, stop) => send(['zrange', key, start, stop]),
+    zremrangebyscore: (key, min, max) => send(['zremrangebyscore', key, min, max]),
+    evalsha: (sha, numKeys, ...args) => send(['evalsha', sha, numKeys, ...args]),
+    eval: (source, numKeys, ...args) => send(['eval', source, numKeys, ...args]),
   };
 }
 
-function batchedCommands(client: Redis): StoreCommands {
+/** A `send` that queues a command for the pipeline written at the end of this turn. */
+function batchedSend(client: Redis): Send {
   let queue: Queued[] | null = null;
 
   function flush(): void {
@@ -99,17 +101,5 @@ function batchedCommands(client: Redis): StoreCommands {
     });
   }
 
-  return {
-    hgetall: (key) => send(['hgetall', key]),
-    hset: (key, ...pairs) => send(['hset', key, ...pairs]),
-    hmget: (key, ...fields) => send(['hmget', key, ...fields]),
-    get: (key) => send(['get', key]),
-    set: (key, value, ...options) => send(['set', key, value, ...options]),
-    zadd: (key, score, member) => send(['zadd', key, score, member]),
-    zrem: (key, ...members) => send(['zrem', key, ...members]),
-    zrange: (key, start, stop) => send(['zrange', key, start, stop]),
-    zremrangebyscore: (key, min, max) => send(['zremrangebyscore', key, min, max]),
-    evalsha: (sha, numKeys, ...args) => send(['evalsha', sha, numKeys, ...args]),
-    eval: (source, numKeys, ...args) => send(['eval', source, numKeys, ...args]),
-  };
+  return send;
 }
