@@ -184,7 +184,8 @@ describe('tessera CLI beside a running service', () => {
     expect(refused.stderr).toMatch(/active/);
     const oldKid = keys.find((k) => k.active)!.kid;
     const retired = await cli('keys', 'retire', oldKid);
-    expect(retired.code).toBe(0);
+    // Seen once in CI: exit 2 here; the message says why if it happens again.
+    expect(retired.code, retired.stderr).toBe(0);
     let status = 200;
     for (let i = 0; i < 60 && status === 200; i++) {
       status = (
