@@ -140,12 +140,17 @@ interface Measure {
   errors: number;
 }
 
+/**
+ * `seconds` of autocannon load on `child` (50 connections, the cookies in turn): as fast as
+ * it answers, or at `rate` requests per second overall when given.
+ */
 export async function load(
   child: Child,
   method: 'GET' | 'POST',
   path: string,
   cookies: string[],
   seconds: number,
+  rate?: number,
 ): Promise<Measure> {
   let next = 0;
   const headers = headersFor(child.port);
@@ -155,6 +160,7 @@ export async function load(
     url: `http://127.0.0.1:${child.port}`,
     connections: CONNECTIONS,
     duration: seconds,
+    ...(rate === undefined ? {} : { overallRate: rate }),
     requests: [
       {
         method,

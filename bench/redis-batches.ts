@@ -21,7 +21,7 @@ import { pinProcess } from './cpu-pinning.js';
 import {
   beginPairedRun,
   type Child,
-  CONNECTIONS,
+  load,
   newSession,
   QUICK,
   startChild,
@@ -72,34 +72,18 @@ async function counters(app: App): Promise<Counters> {
   };
 }
 
-/** autocannon at a fixed overall rate; the requests it completed. */
+/** Load at the fixed rate; the requests completed. */
 async function offer(app: App, seconds: number): Promise<number> {
-  const name = 'autocannon'; // ships no type declarations
-  const autocannon = (
-    (await import(name)) as {
-      default: (options: object) => Promise<{ requests: { total: number } }>;
-    }
-  ).default;
-  const port = app.child.port;
-  const headers = { origin: `http://127.0.0.1:${port}`, 'sec-fetch-site': 'same-origin' };
-  let next = 0;
-  const result = await autocannon({
-    url: `http://127.0.0.1:${port}`,
-    connections: CONNECTIONS,
-    overallRate: RATE,
-    duration: seconds,
-    requests: [
-      {
-        method: CASE === 'inc' ? 'POST' : 'GET',
-        path: CASE === 'inc' ? '/inc' : '/read',
-        setupRequest: (req: Record<string, unknown>) => ({
-          ...req,
-          headers: { ...headers, cookie: app.cookies[next++ % app.cookies.length] },
-        }),
-      },
-    ],
-  });
-  return result.requests.total;
+  const inc = CASE === 'inc';
+  const measure = await load(
+    app.child,
+    inc ? 'POST' : 'GET',
+    inc ? '/inc' : '/read',
+    app.cookies,
+    seconds,
+    RATE,
+  );
+  return measure.requests;
 }
 
 async function main(): Promise<void> {

@@ -424,12 +424,15 @@ export function createRedisStore(
   }
 
   async function scanAll(pattern: string): Promise<string[]> {
-    const nodes = isCluster ? (client as Cluster).nodes('master') : [client as Redis];
+    // Every master of a Cluster in turn; a standalone client through the store's own queue.
+    const scanners = isCluster
+      ? (client as Cluster).nodes('master').map((node) => storeCommands(node, true))
+      : [commands];
     const found: string[] = [];
-    for (const node of nodes) {
+    for (const scanner of scanners) {
       let cursor = '0';
       do {
-        const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+        const [next, keys] = await scanner.scan(cursor, pattern);
         cursor = next;
         found.push(...keys);
       } while (cursor !== '0');

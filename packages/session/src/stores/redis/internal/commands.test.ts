@@ -34,6 +34,7 @@ describe('storeCommands on a standalone client', () => {
         commands.zrange('batch:z', '0', '-1'),
         commands.evalsha('0'.repeat(40), 0).catch((error: Error) => error.message),
         commands.eval("return redis.call('HGET', KEYS[1], 'a')", 1, 'batch:h'),
+        commands.scan('0', 'batch:*'),
       ]);
       expect(await replies).toEqual([
         2,
@@ -46,6 +47,7 @@ describe('storeCommands on a standalone client', () => {
         ['m'],
         expect.stringMatching(/^NOSCRIPT/),
         '1',
+        ['0', expect.arrayContaining(['batch:h', 'batch:s', 'batch:z'])],
       ]);
       expect(pipeline).toHaveBeenCalledTimes(1);
     } finally {

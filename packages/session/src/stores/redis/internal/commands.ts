@@ -32,6 +32,8 @@ export interface StoreCommands {
   zremrangebyscore(key: string, min: string, max: string): Promise<number>;
   evalsha(sha: string, numKeys: number, ...args: Array<string | number>): Promise<unknown>;
   eval(source: string, numKeys: number, ...args: Array<string | number>): Promise<unknown>;
+  /** One SCAN step over keys matching `pattern`: the next cursor ('0' at the end) and keys. */
+  scan(cursor: string, pattern: string): Promise<[string, string[]]>;
 }
 
 interface Queued {
@@ -64,6 +66,7 @@ export function storeCommands(client: Redis | Cluster, cluster: boolean): StoreC
     zremrangebyscore: (key, min, max) => send(['zremrangebyscore', key, min, max]),
     evalsha: (sha, numKeys, ...args) => send(['evalsha', sha, numKeys, ...args]),
     eval: (source, numKeys, ...args) => send(['eval', source, numKeys, ...args]),
+    scan: (cursor, pattern) => send(['scan', cursor, 'MATCH', pattern, 'COUNT', 1000]),
   };
 }
 

@@ -82,8 +82,8 @@ export interface PatchFields {
 
 /**
  * The field writes of a validated patch: data keys (`d:`), meta keys (`m:`, and `x:` for a
- * removed one) and `_a`, and `lastSeenAt`. `userId`, `expiresAt` and `absoluteExpiresAt` are left to the caller (they
- * touch indexes).
+ * removed one) and `_a`, and `lastSeenAt`. `userId`, `expiresAt` and `absoluteExpiresAt` are
+ * left to the caller (they touch indexes).
  */
 export function patchFields(patch: SessionPatch): PatchFields {
   const pairs: string[] = [];
